@@ -1,0 +1,1 @@
+"""The specification files (OpenAPI, catalogue, discrepancies, examples) as package data."""

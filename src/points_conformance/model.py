@@ -1,0 +1,110 @@
+"""Value types shared by every layer: one HTTP exchange, and one finding about it.
+
+Checks are pure functions of exchanges that return findings; both engines (matrix tests and
+schemathesis) build exchanges and hand them to the same checks, and reports read findings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+# Headers whose values never leave the process unmasked.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+MASK = "****"
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What was sent. `url` is absolute; `params` are the decoded query pairs in order."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # the JSON value sent, or None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    @property
+    def params(self) -> list[tuple[str, str]]:
+        return parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
+
+    def param(self, name: str) -> str | None:
+        """The first value of a query parameter, or None when absent."""
+        for key, value in self.params:
+            if key == name:
+                return value
+        return None
+
+    def masked_headers(self) -> dict[str, str]:
+        return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
+
+
+@dataclass(frozen=True)
+class ResponseInfo:
+    """What came back. `json` is the parsed body, or None when it is not JSON (see `json_error`)."""
+
+    status: int
+    headers: dict[str, str]
+    text: str
+    json: Any = None
+    json_error: str | None = None
+    elapsed: float = 0.0
+
+    @classmethod
+    def from_parts(
+        cls, status: int, headers: dict[str, str], text: str, elapsed: float = 0.0
+    ) -> ResponseInfo:
+        try:
+            parsed = json.loads(text) if text else None
+            error = None if text else "empty body"
+        except ValueError as exc:
+            parsed, error = None, f"body is not JSON: {exc}"
+        return cls(status, headers, text, parsed, error, elapsed)
+
+    @property
+    def content_type(self) -> str:
+        for k, v in self.headers.items():
+            if k.lower() == "content-type":
+                return v
+        return ""
+
+    def excerpt(self, limit: int = 2000) -> str:
+        return self.text if len(self.text) <= limit else self.text[:limit] + f"… ({len(self.text)} chars)"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response, tagged with the OpenAPI operationId it exercised."""
+
+    operation: str
+    request: RequestInfo
+    response: ResponseInfo
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A requirement that an exchange did not meet.
+
+    `requirement` is a catalogue ID (specs/requirements.yaml); `expected` and `actual` say, in
+    words a server developer understands, what the docs require and what the server did.
+    `discrepancy` names the register entry (specs/discrepancies.yaml) the finding depends on,
+    when it only holds under one reading of the docs.
+    """
+
+    requirement: str
+    message: str
+    expected: str = ""
+    actual: str = ""
+    exchange: Exchange | None = None
+    discrepancy: str | None = None
+
+    def summary(self) -> str:
+        text = f"[{self.requirement}] {self.message}"
+        if self.expected or self.actual:
+            text += f" (expected: {self.expected}; actual: {self.actual})"
+        return text

@@ -1,0 +1,1 @@
+"""The conformance suite: tests that run against a target server."""
