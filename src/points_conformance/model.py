@@ -7,7 +7,8 @@ schemathesis) build exchanges and hand them to the same checks, and reports read
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -43,6 +44,38 @@ class RequestInfo:
     def masked_headers(self) -> dict[str, str]:
         return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
 
+    def to_curl(self) -> str:
+        """A shell command that repeats the request, with every secret header masked.
+
+        Basic credentials become `-u "$POINTS_CONFORMANCE_USER:$POINTS_CONFORMANCE_PASSWORD"`
+        so that the command works once the reader exports their own credentials.
+        """
+        parts = ["curl", "-sS", "-X", self.method.upper(), shlex.quote(self.url)]
+        for key, value in self.headers.items():
+            low = key.lower()
+            if low == "authorization" and value.lower().startswith("basic "):
+                parts += ["-u", '"$POINTS_CONFORMANCE_USER:$POINTS_CONFORMANCE_PASSWORD"']
+            elif low == "authorization":
+                parts += ["-H", '"Authorization: Bearer $POINTS_CONFORMANCE_BEARER"']
+            elif low in SECRET_HEADERS:
+                parts += ["-H", shlex.quote(f"{key}: {MASK}")]
+            elif low in ("host", "content-length", "accept-encoding", "connection", "user-agent"):
+                continue
+            else:
+                parts += ["-H", shlex.quote(f"{key}: {value}")]
+        if self.body is not None:
+            parts += ["--data", shlex.quote(json.dumps(self.body, separators=(",", ":")))]
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": self.masked_headers(),
+            "body": self.body,
+            "curl": self.to_curl(),
+        }
+
 
 @dataclass(frozen=True)
 class ResponseInfo:
@@ -74,7 +107,20 @@ class ResponseInfo:
         return ""
 
     def excerpt(self, limit: int = 2000) -> str:
-        return self.text if len(self.text) <= limit else self.text[:limit] + f"… ({len(self.text)} chars)"
+        return (
+            self.text
+            if len(self.text) <= limit
+            else self.text[:limit] + f"… ({len(self.text)} chars)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "content_type": self.content_type,
+            "body_excerpt": self.excerpt(),
+            "json_error": self.json_error,
+            "elapsed": round(self.elapsed, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -84,6 +130,13 @@ class Exchange:
     operation: str
     request: RequestInfo
     response: ResponseInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "request": self.request.to_dict(),
+            "response": self.response.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -102,6 +155,12 @@ class Finding:
     actual: str = ""
     exchange: Exchange | None = None
     discrepancy: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, used to carry findings across pytest-xdist workers and into reports."""
+        data = asdict(self)
+        data["exchange"] = self.exchange.to_dict() if self.exchange else None
+        return data
 
     def summary(self) -> str:
         text = f"[{self.requirement}] {self.message}"

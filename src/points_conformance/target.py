@@ -220,7 +220,9 @@ def parse_target(data: dict[str, Any], environ: dict[str, str] | None = None) ->
             external_id=_str(table.get("external_id"), f"{prefix}.external_id"),
             primary_user_id=_str(table.get("primary_user_id"), f"{prefix}.primary_user_id"),
             type=gtype,
-            member_ids=tuple(str(m) for m in _tuple(table.get("member_ids"), f"{prefix}.member_ids", object)),
+            member_ids=tuple(
+                str(m) for m in _tuple(table.get("member_ids"), f"{prefix}.member_ids", object)
+            ),
         )
     for section in ("connected_orgs", "cross_member", "redemptions", "stores"):
         if not isinstance(data.get(section, {}), dict):
