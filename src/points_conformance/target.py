@@ -50,12 +50,15 @@ a reason that names the missing key)::
     not_in_group_id = "2001"             # in the org, not in any cross-member group (3301)
     other_org_id = "3001"                # exists, but not in this org (3401)
 
-    [redemptions]
-    reversible_id = "54ZNkA"             # a redemption with points left to reverse
+    [redemptions]                        # each reversal test consumes one reversible id
+    reversible_ids = ["54ZNkA", "54ZNkB"]  # redemptions with points left to reverse
     reversed_id = "R-DONE"               # a redemption already fully reversed (3802)
-    identifier_type = "mobile"           # identifier tagged to both redemptions
+    identifier_type = "mobile"           # identifier tagged to these redemptions
     identifier_value = "919740000000"
-    points = 20
+
+    [transfer]
+    otp_header = "X-Sandbox-OTP"         # response header of isTransferrable that carries the OTP
+    otp_env = ""                          # or: variable holding a fixed OTP the target accepts
 
     [stores]
     unknown_store_id = 999999
@@ -140,6 +143,7 @@ class TargetData:
     cross_member: dict[str, Any] = field(default_factory=dict)
     redemptions: dict[str, Any] = field(default_factory=dict)
     stores: dict[str, Any] = field(default_factory=dict)
+    transfer: dict[str, Any] = field(default_factory=dict)
 
     def customer(self, role: str) -> Customer | None:
         return self.customers.get(role)
@@ -224,7 +228,7 @@ def parse_target(data: dict[str, Any], environ: dict[str, str] | None = None) ->
                 str(m) for m in _tuple(table.get("member_ids"), f"{prefix}.member_ids", object)
             ),
         )
-    for section in ("connected_orgs", "cross_member", "redemptions", "stores"):
+    for section in ("connected_orgs", "cross_member", "redemptions", "stores", "transfer"):
         if not isinstance(data.get(section, {}), dict):
             raise TargetFileError(f"[{section}] must be a table")
     org_id = target.get("org_id")
@@ -248,6 +252,7 @@ def parse_target(data: dict[str, Any], environ: dict[str, str] | None = None) ->
         cross_member=dict(data.get("cross_member", {})),
         redemptions=dict(data.get("redemptions", {})),
         stores=dict(data.get("stores", {})),
+        transfer=dict(data.get("transfer", {})),
     )
 
 
