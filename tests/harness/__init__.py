@@ -1,0 +1,1 @@
+"""Tests of the harness itself: specs, loaders, checks, reference server, reports."""
