@@ -1,0 +1,600 @@
+"""conformance.html: one self-contained page (inline CSS and JS, nothing fetched) for people.
+
+Response bodies, messages and URLs come from the server under test, so every piece of report
+text is escaped, and a Content-Security-Policy forbids loading anything at all. Filters read and
+write the URL fragment (`#status=failed&op=transferPoints&q=otp`, `#open=REQ-ID`), so a link can
+point a colleague at exactly the failures to look at.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from points_conformance.report.model import (
+    FAILED,
+    LABELS,
+    NOT_EXERCISED,
+    PASSED,
+    SKIPPED,
+    STATUSES,
+    UNTESTABLE_LABEL,
+    operation_order,
+)
+
+# A requirement every test touches would otherwise list hundreds of tests.
+MAX_TESTS_SHOWN = 30
+
+# Shown in cells next to the colour, so that status never rests on colour alone.
+SYMBOLS = {PASSED: "✓", FAILED: "✗", SKIPPED: "–", NOT_EXERCISED: "·"}
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "img-src data:; base-uri 'none'; form-action 'none'"
+)
+
+CSS = """
+:root { --passed:#2e7d32; --failed:#c62828; --skipped:#b26a00; --not_exercised:#8a8a8a;
+  --bg:#fff; --fg:#1d1d1f; --muted:#5f6368; --line:#dadce0; --soft:#f6f8fa; }
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--fg); background: var(--bg); }
+header, main { max-width: 1400px; margin: 0 auto; padding: 0 20px; }
+header { padding-top: 16px; }
+h1 { font-size: 22px; margin: 0 0 6px; }
+h2 { font-size: 18px; margin: 28px 0 10px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 16px 0 6px; }
+code, pre { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+pre { background: var(--soft); border: 1px solid var(--line); border-radius: 4px; padding: 8px;
+  overflow-x: auto; white-space: pre-wrap; word-break: break-all; margin: 4px 0 8px; }
+.meta { display: flex; flex-wrap: wrap; gap: 4px 20px; color: var(--muted); margin: 4px 0 8px; }
+.meta b { color: var(--fg); font-weight: 600; }
+.verdict { display: inline-block; font-weight: 700; padding: 2px 10px; border-radius: 12px;
+  color: #fff; background: var(--not_exercised); }
+.verdict.v-conforms { background: var(--passed); }
+.verdict.v-does-not-conform { background: var(--failed); }
+.counts { display: flex; flex-wrap: wrap; gap: 8px 24px; margin: 10px 0 6px; }
+.count { font-size: 15px; }
+.count b { font-size: 20px; margin-right: 4px; }
+.bar { display: flex; height: 14px; border-radius: 7px; overflow: hidden; background: var(--line); }
+.bar span { display: block; height: 100%; }
+.s-passed { --c: var(--passed); } .s-failed { --c: var(--failed); }
+.s-skipped { --c: var(--skipped); } .s-not_exercised { --c: var(--not_exercised); }
+.bar span, .badge, td.cell { background: var(--c); }
+.count.s-passed b, .count.s-failed b, .count.s-skipped b, .count.s-not_exercised b { color: var(--c); }
+.badge { display: inline-block; min-width: 92px; text-align: center; color: #fff; border-radius: 3px;
+  padding: 0 6px; font-size: 12px; font-weight: 600; }
+.filters { position: sticky; top: 0; background: var(--bg); z-index: 2; padding: 8px 0;
+  border-bottom: 1px solid var(--line); display: flex; flex-wrap: wrap; gap: 8px 18px; align-items: center; }
+.filters label { white-space: nowrap; }
+.filters input[type=search] { min-width: 260px; padding: 3px 6px; }
+#f-shown { color: var(--muted); }
+table { border-collapse: collapse; }
+th, td { border: 1px solid var(--line); padding: 3px 6px; text-align: left; vertical-align: top; }
+thead th { background: var(--soft); }
+.matrix { font-size: 12.5px; }
+.matrix th.op { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap;
+  font-weight: 500; padding: 6px 2px; }
+.matrix td.cell { width: 22px; text-align: center; color: #fff; font-weight: 700; padding: 0; }
+.matrix td.na { background: #fff; }
+.matrix tbody th { font-weight: 500; white-space: nowrap; }
+.matrix tbody tr:hover td, .matrix tbody tr:hover th { outline: 1px solid #999; }
+.matrix-wrap { overflow-x: auto; }
+details.req { border: 1px solid var(--line); border-radius: 4px; margin: 6px 0; scroll-margin-top: 90px; }
+details.req > summary { cursor: pointer; padding: 6px 8px; list-style-position: inside; }
+details.req[open] > summary { border-bottom: 1px solid var(--line); background: var(--soft); }
+details.req .body { padding: 6px 12px 10px; }
+.stmt { color: var(--muted); }
+.finding { border-left: 4px solid var(--failed); padding: 4px 10px; margin: 10px 0; background: #fffafa; }
+.finding.note { border-left-color: var(--skipped); background: #fffdf7; }
+.finding .msg { font-weight: 600; margin: 2px 0 6px; }
+.ea th { width: 90px; background: var(--soft); }
+.ea td { white-space: pre-wrap; word-break: break-word; }
+.small { color: var(--muted); font-size: 12.5px; }
+.tests li { margin: 1px 0; }
+ul.plain { padding-left: 18px; }
+button { font: inherit; padding: 2px 8px; }
+"""
+
+JS = r"""
+(function () {
+  "use strict";
+  var doc = document;
+  var toArray = function (list) { return Array.prototype.slice.call(list); };
+  var boxes = toArray(doc.querySelectorAll('input[name="status"]'));
+  var opSelect = doc.getElementById("f-op");
+  var search = doc.getElementById("f-q");
+  var shown = doc.getElementById("f-shown");
+  var items = toArray(doc.querySelectorAll("[data-req]"));
+  var opCells = toArray(doc.querySelectorAll("[data-op]"));
+  var rows = items.filter(function (el) { return el.tagName === "TR"; });
+
+  function parseHash() {
+    var out = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      if (!part) { return; }
+      var i = part.indexOf("=");
+      var key = i < 0 ? part : part.slice(0, i);
+      var value = i < 0 ? "" : part.slice(i + 1);
+      try {
+        out[decodeURIComponent(key)] = decodeURIComponent(value.replace(/\+/g, " "));
+      } catch (err) { /* a malformed fragment is ignored */ }
+    });
+    return out;
+  }
+
+  function selectedStatuses() {
+    return boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+  }
+
+  function apply() {
+    var statuses = selectedStatuses();
+    var op = opSelect.value;
+    var q = search.value.trim().toLowerCase();
+    var count = 0;
+    items.forEach(function (el) {
+      var ok = statuses.indexOf(el.getAttribute("data-status")) >= 0 &&
+        (!op || (" " + el.getAttribute("data-ops") + " ").indexOf(" " + op + " ") >= 0) &&
+        (!q || el.getAttribute("data-search").indexOf(q) >= 0);
+      el.hidden = !ok;
+      if (ok && el.tagName === "TR") { count += 1; }
+    });
+    opCells.forEach(function (el) { el.hidden = !!op && el.getAttribute("data-op") !== op; });
+    shown.textContent = count + " of " + rows.length + " requirements shown";
+    doc.body.setAttribute("data-shown", String(count));
+  }
+
+  function toHash() {
+    var parts = [];
+    var statuses = selectedStatuses();
+    if (statuses.length !== boxes.length) { parts.push("status=" + statuses.join(",")); }
+    if (opSelect.value) { parts.push("op=" + encodeURIComponent(opSelect.value)); }
+    if (search.value.trim()) { parts.push("q=" + encodeURIComponent(search.value.trim())); }
+    return parts.join("&");
+  }
+
+  function openRequirement(id) {
+    var el = doc.getElementById("req-" + id);
+    if (!el || el.tagName !== "DETAILS") { return; }
+    el.hidden = false;
+    el.open = true;
+    el.scrollIntoView();
+  }
+
+  function fromHash() {
+    var h = parseHash();
+    var keys = Object.keys(h);
+    if ("status" in h) {
+      var wanted = h.status.split(",");
+      boxes.forEach(function (b) { b.checked = wanted.indexOf(b.value) >= 0; });
+    }
+    if ("op" in h) { opSelect.value = h.op; }
+    if ("q" in h) { search.value = h.q; }
+    apply();
+    if (h.open) {
+      h.open.split(",").forEach(openRequirement);
+    } else if (keys.length === 1 && h[keys[0]] === "" && keys[0].indexOf("req-") === 0) {
+      openRequirement(keys[0].slice(4));
+    }
+  }
+
+  function changed() {
+    apply();
+    try { history.replaceState(null, "", "#" + toHash()); } catch (err) { /* file: URLs */ }
+  }
+
+  boxes.forEach(function (b) { b.addEventListener("change", changed); });
+  opSelect.addEventListener("change", changed);
+  search.addEventListener("input", changed);
+  doc.getElementById("f-reset").addEventListener("click", function () {
+    boxes.forEach(function (b) { b.checked = true; });
+    opSelect.value = "";
+    search.value = "";
+    changed();
+  });
+  doc.getElementById("f-expand").addEventListener("click", function () {
+    toArray(doc.querySelectorAll("details.req")).forEach(function (d) {
+      if (!d.hidden && d.getAttribute("data-status") === "failed") { d.open = true; }
+    });
+  });
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
+  doc.body.setAttribute("data-ready", "true");
+})();
+"""
+
+
+def e(value: Any) -> str:
+    """Escape any value for HTML text or a quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _source(record: Mapping[str, Any]) -> str:
+    source = record.get("source") or {}
+    page, heading = source.get("page", ""), source.get("heading", "")
+    if page and heading:
+        return f"{page} § {heading}"
+    return str(page or heading)
+
+
+def _search_text(record: Mapping[str, Any]) -> str:
+    parts = [
+        record["id"],
+        record.get("statement", ""),
+        _source(record),
+        record.get("reason", ""),
+        " ".join(record.get("operations", [])),
+        " ".join(str(t.get("nodeid", "")) for t in record.get("tests", [])),
+    ]
+    return " ".join(" ".join(str(p) for p in parts).split()).lower()
+
+
+def _item_attrs(record: Mapping[str, Any], ops: Iterable[str]) -> str:
+    return (
+        f'data-req="" data-status="{e(record["status"])}" data-ops="{e(" ".join(ops))}" '
+        f'data-search="{e(_search_text(record))}"'
+    )
+
+
+def _badge(status: str) -> str:
+    return f'<span class="badge s-{e(status)}">{e(LABELS.get(status, status))}</span>'
+
+
+def _all_operations(report: Mapping[str, Any]) -> list[str]:
+    ops: set[str] = set(report.get("operations", {}))
+    for record in report["requirements"].values():
+        ops.update(record.get("by_operation", {}))
+        ops.update(record.get("operations", []))
+    return operation_order(ops)
+
+
+def _header(report: Mapping[str, Any]) -> str:
+    verdict = str(report.get("verdict", ""))
+    versions = report.get("versions", {})
+    spec = str(versions.get("spec", ""))
+    meta = [
+        ("Target", report.get("target") or "(not set)"),
+        ("Stance", report.get("stance", "")),
+        ("Started", report.get("started", "")),
+        ("Finished", report.get("finished", "")),
+        ("Harness", versions.get("harness", "")),
+        ("Spec", spec[:23] + "…" if len(spec) > 24 else spec),
+    ]
+    items = "".join(f"<span>{e(k)}: <b>{e(v)}</b></span>" for k, v in meta)
+    warn = ""
+    if report.get("incomplete"):
+        warn += '<p class="small">The run did not finish every test, or some tests could not be collected: figures are partial.</p>'
+    if report.get("catalogue_error"):
+        warn += f'<p class="small">{e(report["catalogue_error"])}</p>'
+    if report.get("sources"):
+        warn += f'<p class="small">Merged from {len(report["sources"])} reports: {e(", ".join(report["sources"]))}</p>'
+    return (
+        f"<header><h1>{e(report.get('title', 'Conformance report'))}</h1>"
+        f'<span class="verdict v-{e(verdict.replace(" ", "-"))}">{e(verdict)}</span>'
+        f'<div class="meta">{items}</div>{warn}</header>'
+    )
+
+
+def _summary(report: Mapping[str, Any]) -> str:
+    counts = report["counts"]
+    total = counts.get("total", 0) or 0
+    parts = []
+    bar = []
+    for status in STATUSES:
+        n = counts.get(status, 0)
+        parts.append(
+            f'<span class="count s-{status}" data-count="{status}"><b>{n}</b>{e(LABELS[status])}</span>'
+        )
+        if total and n:
+            width = 100.0 * n / total
+            bar.append(
+                f'<span class="s-{status}" style="width:{width:.3f}%" '
+                f'title="{e(LABELS[status])}: {n} of {total}"></span>'
+            )
+    return (
+        '<section id="summary"><h2>Summary</h2>'
+        f'<div class="counts">{"".join(parts)}<span class="count"><b>{total}</b>requirements</span></div>'
+        f'<div class="bar" role="img" aria-label="requirement statuses">{"".join(bar)}</div>'
+        "</section>"
+    )
+
+
+def _filters(operations: list[str]) -> str:
+    boxes = "".join(
+        f'<label><input type="checkbox" name="status" value="{s}" checked> {e(LABELS[s])}</label>'
+        for s in STATUSES
+    )
+    options = '<option value="">all operations</option>' + "".join(
+        f'<option value="{e(op)}">{e(op)}</option>' for op in operations
+    )
+    return (
+        '<div class="filters" id="filters">'
+        f"<span>{boxes}</span>"
+        f'<label>Operation <select id="f-op">{options}</select></label>'
+        '<label>Search <input type="search" id="f-q" placeholder="ID, text, page, test"></label>'
+        '<button type="button" id="f-reset">Reset</button>'
+        '<button type="button" id="f-expand">Open shown failures</button>'
+        '<span id="f-shown"></span></div>'
+    )
+
+
+def _matrix(report: Mapping[str, Any], operations: list[str]) -> str:
+    head = "".join(f'<th class="op" data-op="{e(op)}">{e(op)}</th>' for op in operations)
+    rows = []
+    for rid, record in report["requirements"].items():
+        cells_by_op = record.get("by_operation", {})
+        ops = [op for op in operations if op in cells_by_op]
+        cells = []
+        for op in operations:
+            status = cells_by_op.get(op)
+            if status is None:
+                cells.append(f'<td class="cell na" data-op="{e(op)}"></td>')
+            else:
+                cells.append(
+                    f'<td class="cell s-{e(status)}" data-op="{e(op)}" '
+                    f'title="{e(rid)} · {e(op)}: {e(LABELS.get(status, status))}">'
+                    f"{SYMBOLS.get(status, '?')}</td>"
+                )
+        rows.append(
+            f'<tr {_item_attrs(record, ops)}><th><a href="#req-{e(rid)}">{e(rid)}</a></th>'
+            f"<td>{_badge(record['status'])}</td>{''.join(cells)}</tr>"
+        )
+    return (
+        '<section id="matrix"><h2>Requirements × operations</h2>'
+        '<p class="small">Each cell is the requirement\'s status for that operation; an empty '
+        "cell means the requirement does not concern it.</p>"
+        '<div class="matrix-wrap"><table class="matrix"><thead><tr><th>Requirement</th>'
+        f"<th>Status</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
+def _finding(finding: Mapping[str, Any], note: bool = False) -> str:
+    out = [f'<div class="finding{" note" if note else ""}">']
+    prefix = "<em>Error:</em> " if finding.get("error") else ""
+    out.append(f'<p class="msg">{prefix}{e(finding.get("message", ""))}</p>')
+    if finding.get("expected") or finding.get("actual"):
+        out.append(
+            '<table class="ea">'
+            f"<tr><th>Expected</th><td>{e(finding.get('expected', ''))}</td></tr>"
+            f"<tr><th>Actual</th><td>{e(finding.get('actual', ''))}</td></tr></table>"
+        )
+    if finding.get("discrepancy"):
+        out.append(
+            f'<p class="small">Depends on discrepancy <a href="#disc-{e(finding["discrepancy"])}">'
+            f"{e(finding['discrepancy'])}</a></p>"
+        )
+    exchange = finding.get("exchange") or {}
+    if exchange:
+        request = exchange.get("request") or {}
+        response = exchange.get("response") or {}
+        out.append(
+            f'<p class="small">Operation <b>{e(exchange.get("operation", ""))}</b> · '
+            f"{e(request.get('method', ''))} {e(request.get('url', ''))}</p>"
+        )
+        if request.get("curl"):
+            out.append(f'<h4>Repro</h4><pre class="curl"><code>{e(request["curl"])}</code></pre>')
+        if response:
+            out.append(
+                f"<p>Response <b>{e(response.get('status', ''))}</b> "
+                f"{e(response.get('content_type', ''))}"
+                f'<span class="small"> · {e(response.get("elapsed", ""))} s</span></p>'
+            )
+            if response.get("json_error"):
+                out.append(f'<p class="small">{e(response["json_error"])}</p>')
+            out.append(f'<pre class="body">{e(response.get("body_excerpt", ""))}</pre>')
+    if finding.get("test"):
+        out.append(f'<p class="small">Test <code>{e(finding["test"])}</code></p>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def _requirement(record: Mapping[str, Any]) -> str:
+    rid = record["id"]
+    ops = list(record.get("by_operation", {}))
+    statement = str(record.get("statement", ""))
+    short = statement if len(statement) <= 160 else statement[:159] + "…"
+    body = []
+    source = _source(record)
+    body.append(f"<p><b>Source:</b> {e(source) if source else '(not in the catalogue)'}</p>")
+    if statement:
+        body.append(f"<p><b>Statement:</b> {e(statement)}</p>")
+    if record.get("check"):
+        body.append(f'<p class="small"><b>Check:</b> {e(record["check"])}</p>')
+    if record.get("operations"):
+        body.append(f'<p class="small"><b>Operations:</b> {e(", ".join(record["operations"]))}</p>')
+    if record.get("discrepancy"):
+        body.append(
+            f'<p class="small"><b>Discrepancy:</b> <a href="#disc-{e(record["discrepancy"])}">'
+            f"{e(record['discrepancy'])}</a></p>"
+        )
+    if record.get("strict_only"):
+        body.append('<p class="small">Checked under the strict reading only.</p>')
+    if record.get("reason"):
+        body.append(
+            f"<p><b>Why {e(LABELS.get(record['status'], ''))}:</b> {e(record['reason'])}</p>"
+        )
+    findings = record.get("findings", [])
+    if findings:
+        total = record.get("findings_total", len(findings))
+        more = f" (first {len(findings)} of {total})" if total > len(findings) else ""
+        body.append(f"<h3>Findings{e(more)}</h3>")
+        body.extend(_finding(f) for f in findings)
+    notes = record.get("notes", [])
+    if notes:
+        body.append("<h3>Notes (tolerated under this stance)</h3>")
+        body.extend(_finding(f, note=True) for f in notes)
+    tests = record.get("tests", [])
+    if tests:
+        shown = tests[:MAX_TESTS_SHOWN]
+        more = (
+            f'<li class="small">and {len(tests) - len(shown)} more (see conformance.json)</li>'
+            if len(tests) > len(shown)
+            else ""
+        )
+        items = "".join(
+            f"<li>{_badge(t.get('verdict', ''))} <code>{e(t.get('nodeid', ''))}</code> "
+            f'<span class="small">({e(t.get("outcome", ""))}, {e(t.get("duration", ""))} s)</span></li>'
+            for t in shown
+        )
+        body.append(f'<h3>Tests ({len(tests)})</h3><ul class="tests plain">{items}{more}</ul>')
+    return (
+        f'<details class="req" id="req-{e(rid)}" {_item_attrs(record, ops)}>'
+        f"<summary>{_badge(record['status'])} <code>{e(rid)}</code> "
+        f'<span class="stmt">{e(short)}</span></summary>'
+        f'<div class="body">{"".join(body)}</div></details>'
+    )
+
+
+def _requirements(report: Mapping[str, Any]) -> str:
+    order = {s: i for i, s in enumerate(STATUSES)}
+    records = sorted(
+        report["requirements"].values(), key=lambda r: (order.get(r["status"], 9), r["id"])
+    )
+    return (
+        '<section id="requirements"><h2>Requirements</h2>'
+        '<p class="small">Failures first. Open one for its findings: the request as curl, '
+        "expected against actual, the response, and the sentence of the docs it rests on.</p>"
+        + "".join(_requirement(r) for r in records)
+        + "</section>"
+    )
+
+
+def _untestable(report: Mapping[str, Any]) -> str:
+    entries = report.get("untestable", [])
+    if not entries:
+        return ""
+    items = "".join(
+        f'<li><a href="#req-{e(u["id"])}"><code>{e(u["id"])}</code></a> {e(u.get("reason", ""))}</li>'
+        for u in entries
+    )
+    return (
+        f'<section id="untestable"><h2>{e(UNTESTABLE_LABEL.capitalize())}</h2>'
+        f'<ul class="plain">{items}</ul></section>'
+    )
+
+
+def _reading(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _discrepancies(report: Mapping[str, Any]) -> str:
+    entries = report.get("discrepancies", [])
+    if not entries:
+        body = "<p>The register is empty.</p>"
+    else:
+        rows = []
+        for d in entries:
+            reqs = sorted(
+                {f["requirement"] for f in d.get("findings", [])}
+                | set(d.get("failed_requirements", []))
+            )
+            links = ", ".join(f'<a href="#req-{e(r)}">{e(r)}</a>' for r in reqs) or "none"
+            rows.append(
+                f'<tr id="disc-{e(d.get("id", ""))}"><td><code>{e(d.get("id", ""))}</code></td>'
+                f"<td>{e(d.get('title', ''))}</td><td><b>{e(d.get('applied', ''))}</b>: "
+                f"{e(_reading(d.get('applied_reading')))}</td>"
+                f"<td>{len(d.get('findings', []))} findings; {links}</td></tr>"
+            )
+        body = (
+            "<table><thead><tr><th>ID</th><th>Where the pages disagree</th>"
+            "<th>Reading applied</th><th>Depending on it</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    return (
+        '<section id="discrepancies"><h2>Discrepancy register</h2>'
+        f"<p>Stance of this run: <b>{e(report.get('stance', ''))}</b>.</p>{body}</section>"
+    )
+
+
+def _operations_table(report: Mapping[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{e(op)}</td><td>{row.get('requirements', 0)}</td>"
+        + "".join(f"<td>{row.get(s, 0)}</td>" for s in STATUSES)
+        + f"<td>{row.get('tests', 0)}</td></tr>"
+        for op, row in report.get("operations", {}).items()
+    )
+    head = "".join(f"<th>{e(LABELS[s])}</th>" for s in STATUSES)
+    return (
+        '<section id="operations"><h2>Per operation</h2><table><thead><tr><th>Operation</th>'
+        f"<th>Requirements</th>{head}<th>Tests</th></tr></thead><tbody>{rows}</tbody></table></section>"
+    )
+
+
+def _share(value: Any) -> str:
+    return "" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _run(report: Mapping[str, Any]) -> str:
+    parts = ['<section id="run"><h2>Run</h2>']
+    parts.append(
+        f"<p>{e(report.get('requests', 0))} requests sent; {e(report.get('throttled', 0))} "
+        f"answered 429 (throttled); {len(report.get('tests', {}))} tests; "
+        f"{e(report.get('duration', ''))} s.</p>"
+    )
+    fuzz = report.get("fuzz", {})
+    if fuzz:
+        rows = "".join(
+            f"<tr><td>{e(op)}</td><td>{e(f.get('requests', 0))}</td><td>{e(f.get('answered_200', 0))}</td>"
+            f"<td>{_share(f.get('share_200'))}</td></tr>"
+            for op, f in fuzz.items()
+        )
+        parts.append(
+            "<h3>Fuzzing: share of generated requests answered 200</h3><table><thead><tr>"
+            "<th>Operation</th><th>Requests</th><th>Answered 200</th><th>Share</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    writes = report.get("writes", [])
+    items = "".join(
+        f"<li><code>{e(w.get('method', ''))} {e(w.get('url', ''))}</code> "
+        f'<span class="small">{e(w.get("test", ""))}</span></li>'
+        for w in writes
+    )
+    parts.append(
+        f"<details><summary>{len(writes)} state-changing requests sent</summary>"
+        f"<ol>{items}</ol></details>"
+    )
+    untested = [n for n, t in report.get("tests", {}).items() if not t.get("requirements")]
+    if untested:
+        items = "".join(f"<li><code>{e(n)}</code></li>" for n in untested)
+        parts.append(
+            f"<details><summary>{len(untested)} tests name no requirement</summary>"
+            f"<ul>{items}</ul></details>"
+        )
+    errors = report.get("collection_errors", [])
+    if errors:
+        items = "".join(
+            f"<li><code>{e(c.get('nodeid', ''))}</code>: {e(c.get('message', ''))}</li>"
+            for c in errors
+        )
+        parts.append(f"<h3>Collection errors</h3><ul>{items}</ul>")
+    versions = report.get("versions", {})
+    parts.append(
+        "<details><summary>Versions and settings (credentials masked)</summary>"
+        f"<pre>{e(json.dumps({'versions': versions, 'settings': report.get('settings', {})}, indent=2, ensure_ascii=False, default=str))}</pre>"
+        "</details></section>"
+    )
+    return "".join(parts)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    operations = _all_operations(report)
+    title = f"{report.get('title', 'Conformance report')}: {report.get('target', '')}"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
+        f"{_header(report)}<main>{_summary(report)}{_filters(operations)}"
+        f"{_matrix(report, operations)}{_requirements(report)}{_untestable(report)}"
+        f"{_discrepancies(report)}{_operations_table(report)}{_run(report)}</main>"
+        f"<script>{JS}</script></body></html>\n"
+    )

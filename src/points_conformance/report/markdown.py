@@ -1,0 +1,121 @@
+"""summary.md: a short summary for a CI job page or a pull-request comment.
+
+Server text (messages, URLs) is escaped so that it cannot add markup, links or mentions to the
+page it is posted on.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, PASSED, SKIPPED, STATUSES
+
+# Beyond this, a comment stops being short; the rest are named on one line.
+MAX_DETAILED = 20
+MAX_NAMED = 200
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(value: Any, limit: int = 240) -> str:
+    """One line of plain text, safe inside Markdown (and a table cell)."""
+    text = " ".join(str(value or "").split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = html.escape(text, quote=False).replace("@", "&#64;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def code_span(value: Any) -> str:
+    text = " ".join(str(value or "").split()).replace("|", "¦")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def code_block(value: Any, lang: str = "") -> str:
+    text = str(value or "")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
+def _first_curl(record: Mapping[str, Any]) -> str:
+    for finding in record.get("findings", []):
+        curl = ((finding.get("exchange") or {}).get("request") or {}).get("curl")
+        if curl:
+            return str(curl)
+    return ""
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    counts = report["counts"]
+    verdict = str(report.get("verdict", ""))
+    mark = {"conforms": "PASS", "does not conform": "FAIL"}.get(verdict, "INCOMPLETE")
+    lines = [
+        f"## Points API conformance: **{mark}**, {md_text(verdict)} ({md_text(report.get('stance'))} stance)",
+        "",
+        f"Target {code_span(report.get('target') or '(not set)')} · "
+        f"harness {md_text(report.get('versions', {}).get('harness', ''))} · "
+        f"spec {code_span(str(report.get('versions', {}).get('spec', ''))[:19])} · "
+        f"{md_text(report.get('finished', ''))}",
+        "",
+        "| " + " | ".join(LABELS[s] for s in STATUSES) + " | total |",
+        "|" + "---:|" * (len(STATUSES) + 1),
+        "| "
+        + " | ".join(str(counts.get(s, 0)) for s in STATUSES)
+        + f" | {counts.get('total', 0)} |",
+        "",
+    ]
+    if report.get("incomplete"):
+        lines += ["The run was incomplete (interrupted, or tests failed to collect).", ""]
+    operations = report.get("operations", {})
+    if operations:
+        lines += [
+            "| operation | " + " | ".join(LABELS[s] for s in STATUSES) + " |",
+            "|---|" + "---:|" * len(STATUSES),
+        ]
+        for op, row in operations.items():
+            lines.append(
+                f"| {md_text(op)} | " + " | ".join(str(row.get(s, 0)) for s in STATUSES) + " |"
+            )
+        lines.append("")
+    failed = [r for r in report["requirements"].values() if r["status"] == FAILED]
+    if failed:
+        lines += [f"### Failed requirements ({len(failed)})", ""]
+        for record in failed[:MAX_DETAILED]:
+            failed_ops = [op for op, s in record.get("by_operation", {}).items() if s == FAILED]
+            ops = ", ".join(failed_ops or record.get("operations", []))
+            where = f" ({md_text(ops)})" if ops else ""
+            lines.append(f"- **{md_text(record['id'])}**{where}: {md_text(record.get('reason'))}")
+            curl = _first_curl(record)
+            if curl:
+                lines += ["", "  " + code_block(curl, "sh").replace("\n", "\n  "), ""]
+        rest = failed[MAX_DETAILED:]
+        if rest:
+            named = ", ".join(md_text(r["id"]) for r in rest[:MAX_NAMED])
+            more = f" and {len(rest) - MAX_NAMED} more" if len(rest) > MAX_NAMED else ""
+            lines += ["", f"Also failed: {named}{more}."]
+        lines.append("")
+    disc = report.get("discrepancies", [])
+    depending = [d for d in disc if d.get("findings") or d.get("failed_requirements")]
+    stance_line = (
+        f"Stance: **{md_text(report.get('stance'))}** "
+        f"({len(disc)} entries in the discrepancy register"
+    )
+    if depending:
+        stance_line += "; findings depend on " + ", ".join(md_text(d.get("id")) for d in depending)
+    lines += [stance_line + ").", ""]
+    if not failed:
+        settled = counts.get(PASSED, 0)
+        lines += [
+            f"{settled} requirements passed; {counts.get(SKIPPED, 0)} skipped, "
+            f"{counts.get(NOT_EXERCISED, 0)} not exercised.",
+            "",
+        ]
+    lines.append("Details: `conformance.html` (open in a browser), data: `conformance.json`.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,51 @@
+"""Writes a report's four files side by side."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from points_conformance.report.html import render_html
+from points_conformance.report.json_report import render_json
+from points_conformance.report.junit import render_junit
+from points_conformance.report.markdown import render_markdown
+
+FILES: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
+    "json": ("conformance.json", render_json),
+    "html": ("conformance.html", render_html),
+    "markdown": ("summary.md", render_markdown),
+    "junit": ("junit.xml", render_junit),
+}
+
+
+def write_all(report: dict[str, Any], out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write conformance.json, conformance.html, summary.md and junit.xml into `out_dir`.
+
+    Creates the directory. Each file is replaced atomically, so a CI step that reads a file
+    while a run ends never sees half of it. Returns kind -> path.
+    """
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for kind, (name, render) in FILES.items():
+        path = directory / name
+        _write_atomic(path, render(report))
+        paths[kind] = path
+    return paths
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        # A server's JSON may decode to lone surrogates, which no UTF-8 file can hold.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="\n") as handle:
+            handle.write(text)
+        # mkstemp creates owner-only files; reports are meant to be shared as CI artifacts.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
