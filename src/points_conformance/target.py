@@ -85,6 +85,8 @@ CUSTOMER_ROLES: dict[str, str] = {
     "transfer_from": "a customer with points to transfer",
     "transfer_to": "a second customer that can receive points",
     "fraud": "a customer marked as fraud",
+    "not_enrolled": "a customer registered but not enrolled in the loyalty program (881)",
+    "bulk": "a customer with a very large ledger (benchmarks on large stores)",
     "connected": "a customer registered in a connected org",
 }
 
