@@ -1,0 +1,510 @@
+"""What the cross-member and points matrices share: judging a case, OTPs, balances, ledgers.
+
+`judge` reads a case's `expect` field, one of:
+
+- `ok`: HTTP 200; the response goes through every single-exchange check.
+- a mapping with `ok: true` or `error: [codes]` (an empty list: any code, for failures the
+  pages name no code for); `lenient: {...}` replaces those keys when the run is not strict
+  (`lenient: {error: [...]}` adds codes the default run accepts; `discrepancy` names the
+  register entry that allows them).
+  With `ok`, optional keys add what the target's data promises: `rows: some|none` (entries of a
+  crossMemberLedger page), `transferrable: true|false` (the check's answer), `otp: issued|none`
+  (the sandbox OTP header of isTransferrable, when the target file names one), `echo: FIELD`
+  (strict only: data[0].FIELD equals the request body's FIELD).
+
+State-changing tests hold one lock shared by the run's xdist workers (`serialising_fixture`),
+and reversals draw redemption ids from a counter those workers share (`RedemptionPool`).
+
+Balances are read where the pages put them: a customer's from getCustomerLedgerBalance (the
+Main category, of one program when the transfer names one), a user group's as the signed sum
+of its whole ledger, since no documented operation shows a group's balance.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from points_conformance.checks import expect_error, run_checks
+from points_conformance.checks.cross_member import cml_body, cml_entries
+from points_conformance.checks.ledger import is_currency_row, signed_points
+from points_conformance.checks.transfer import BalanceReading, closing_balance
+from points_conformance.checks.values import dicts, header, success_object, to_decimal
+from points_conformance.model import Exchange, Finding
+from points_conformance.target import Customer, Group, TargetData
+
+from ._cases import Case
+
+CML = "getCrossMemberLedger"
+CHECK = "isTransferrable"
+CHECK_GROUP = "isTransferrableUserGroup"
+TRANSFER = "transferPoints"
+TRANSFER_GROUP = "transferPointsUserGroup"
+HISTORY = "getPointsTransfers"
+REVERSE = "reversePoints"
+LEDGER_INFO = "getCustomerLedgerInfo"
+BALANCE = "getCustomerLedgerBalance"
+PATHS = {
+    CHECK: "/v2/points/isTransferrable",
+    CHECK_GROUP: "/v2/points/userGroup2/isTransferrable",
+    TRANSFER: "/v2/points/transfer",
+    TRANSFER_GROUP: "/v2/points/userGroup2/transfer",
+    HISTORY: "/v2/points/transfer",
+    REVERSE: "/v2/points/reverse",
+    LEDGER_INFO: "/v2/pointsLedger/getCustomerLedgerInfo",
+    BALANCE: "/v2/pointsLedger/getCustomerLedgerBalance",
+}
+# Every test that moves points (or could, on a faulty server) asks for one xdist group and, as
+# xdist's grouping is not honoured by every pytest version, also holds a lock shared by the
+# run's workers: no other test changes a balance between a test's before and after readings.
+STATE_GROUP = "points-state"
+# isTransferrable / transfer identifier types (003) -> the target file's customer field.
+IDENTIFIER_FIELDS = {"ID": "id", "MOBILE": "mobile", "EXTERNAL_ID": "external_id", "EMAIL": "email"}
+# A ledger or balance larger than this many pages is not summed (a balance read must stay cheap).
+MAX_BALANCE_PAGES = 10
+
+
+def cml_path(member_id: str) -> str:
+    return f"/v2/customers/{member_id}/crossMemberLedger"
+
+
+def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
+    """The case's `expect` as a mapping, with lenient overrides applied when not strict."""
+    raw = case.expect if case.expect is not None else "ok"
+    if isinstance(raw, str):
+        if raw != "ok":
+            raise ValueError(f"case {case.table}:{case.id}: unknown expect {raw!r}")
+        return {"ok": True}
+    want = dict(raw)
+    lenient = want.pop("lenient", None)
+    if lenient and not strict:
+        if "ok" in lenient or "error" in lenient:
+            want.pop("ok", None)
+            want.pop("error", None)
+        want.update(lenient)
+    return want
+
+
+def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = None) -> list[Finding]:
+    """Findings for one response against the case's expectation (see the module docstring)."""
+    want = expectation(case, strict=bool(ctx.strict))
+    requirement = case.requirements[0]
+    raw = case.expect if isinstance(case.expect, dict) else {}
+    lenient = raw.get("lenient") or {}
+    if "error" in raw and lenient.get("error"):
+        # Codes the pages name besides the strict one: accepted unless --strict, and a strict
+        # finding names the register entry that explains them.
+        return list(
+            expect_error(
+                ctx,
+                ex,
+                codes=set(raw["error"] or ()),
+                lenient_codes=set(lenient["error"] or ()),
+                discrepancy=raw.get("discrepancy"),
+                requirement=requirement,
+            )
+        )
+    if "error" in want:
+        return list(expect_error(ctx, ex, codes=set(want["error"] or ()), requirement=requirement))
+    if ex.response.status != 200:
+        return [not_accepted(requirement, f"{case.operation} ({case.id})", ex)]
+    found = list(run_checks(ctx, ex))
+    found += _rows(requirement, case, ex, want.get("rows"))
+    if "transferrable" in want:
+        found += _transferrable(requirement, case, ex, bool(want["transferrable"]))
+    if "echo" in want and ctx.strict:
+        found += _echo(requirement, ex, str(want["echo"]))
+    if "otp" in want and target is not None:
+        found += _otp_header(requirement, ex, target, issued=want["otp"] == "issued")
+    return found
+
+
+def not_accepted(requirement: str, what: str, ex: Exchange) -> Finding:
+    return Finding(
+        requirement,
+        f"a valid request was not answered with HTTP 200: {what}",
+        expected="HTTP 200 with the documented body",
+        actual=f"HTTP {ex.response.status}: {ex.response.excerpt(300)}",
+        exchange=ex,
+    )
+
+
+def ok(ctx: Any, requirement: str, what: str, ex: Exchange) -> list[Finding]:
+    """HTTP 200 and every single-exchange check, for a request the pages say is valid."""
+    if ex.response.status != 200:
+        return [not_accepted(requirement, what, ex)]
+    return list(run_checks(ctx, ex))
+
+
+def _rows(requirement: str, case: Case, ex: Exchange, rule: str | None) -> list[Finding]:
+    if rule is None or ex.operation != CML or cml_body(ex) is None:
+        return []
+    count = len(cml_entries(ex))
+    if rule == "some" and count == 0:
+        return [
+            Finding(
+                requirement,
+                f"no entries for a query the target's data matches ({case.id})",
+                expected="at least one entry (the group has matching events)",
+                actual="an empty page",
+                exchange=ex,
+            )
+        ]
+    if rule == "none" and count:
+        return [
+            Finding(
+                requirement,
+                f"entries came back where none can match ({case.id})",
+                expected="no entries",
+                actual=f"{count} entries",
+                exchange=ex,
+            )
+        ]
+    return []
+
+
+def data_items(ex: Exchange) -> list[dict[str, Any]]:
+    body = success_object(ex)
+    return dicts(body.get("data")) if body is not None else []
+
+
+def _transferrable(requirement: str, case: Case, ex: Exchange, wanted: bool) -> list[Finding]:
+    answers = [item.get("transferrable") for item in data_items(ex)]
+    if answers and all(a is wanted for a in answers):
+        return []
+    return [
+        Finding(
+            requirement,
+            f"the check does not answer transferrable={str(wanted).lower()} ({case.id})",
+            expected=f'data: [{{"transferrable": {str(wanted).lower()}, ...}}]',
+            actual="transferrable: " + (", ".join(repr(a) for a in answers) or "no data items"),
+            exchange=ex,
+        )
+    ]
+
+
+def _echo(requirement: str, ex: Exchange, field: str) -> list[Finding]:
+    sent = ex.request.body.get(field) if isinstance(ex.request.body, dict) else None
+    wanted = to_decimal(sent)
+    shown = [item.get(field) for item in data_items(ex)]
+    if wanted is None or (shown and all(to_decimal(v) == wanted for v in shown)):
+        return []
+    return [
+        Finding(
+            requirement,
+            f"the answer's {field} is not the amount requested",
+            expected=f"data[].{field} = {sent}",
+            actual=f"{field}: " + (", ".join(repr(v) for v in shown) or "no data items"),
+            exchange=ex,
+        )
+    ]
+
+
+def otp_header_name(target: TargetData) -> str | None:
+    name = target.transfer.get("otp_header")
+    return str(name) if name else None
+
+
+def fixed_otp(target: TargetData) -> str | None:
+    """The OTP the target accepts without issuing one, from the variable `otp_env` names."""
+    name = target.transfer.get("otp_env")
+    return os.environ.get(str(name)) or None if name else None
+
+
+def _otp_header(
+    requirement: str, ex: Exchange, target: TargetData, *, issued: bool
+) -> list[Finding]:
+    name = otp_header_name(target)
+    if name is None:
+        return []
+    value = header(ex.response.headers, name)
+    if issued and not value:
+        return [
+            Finding(
+                requirement,
+                "issueOtp=true on transferrable points issued no OTP",
+                expected=f"the issued OTP in response header {name} (target file: "
+                "transfer.otp_header)",
+                actual=f"no {name} header",
+                exchange=ex,
+            )
+        ]
+    if not issued and value:
+        return [
+            Finding(
+                requirement,
+                "an OTP was issued although issueOtp was not true",
+                expected=f"no {name} header: without issueOtp=true no OTP is generated (003)",
+                actual=f"{name} present",
+                exchange=ex,
+            )
+        ]
+    return []
+
+
+def customer_identifier(customer: Customer, kind: str) -> dict[str, str]:
+    """`{"type": kind, "value": ...}` for a customer; skips naming the missing key."""
+    field = IDENTIFIER_FIELDS[kind]
+    value = getattr(customer, field)
+    if not value:
+        pytest.skip(f"target file has no customers.{customer.role}.{field}")
+    return {"type": kind, "value": str(value)}
+
+
+def check_body(
+    target: TargetData, source: Customer, destination: Customer, points: int, *, issue: bool
+) -> dict[str, Any]:
+    """An isTransferrable body between two customers, identified by mobile and by id."""
+    body: dict[str, Any] = {
+        "pointsTobeTransferred": points,
+        "notes": "points-conformance check",
+        "fromCustomerIdentifier": customer_identifier(source, "MOBILE"),
+        "toCustomerIdentifier": customer_identifier(destination, "ID"),
+        "issueOtp": issue,
+    }
+    if source.program_ids:
+        body["programId"] = source.program_ids[0]
+    return body
+
+
+def obtain_otp(
+    client: Any, ctx: Any, target: TargetData, source: Customer, destination: Customer
+) -> tuple[str | None, list[Finding]]:
+    """An OTP for transfers from `source`: issued through isTransferrable, or the fixed one.
+
+    Skips when the target exposes neither (transfer.otp_header, transfer.otp_env).
+    """
+    fixed = fixed_otp(target)
+    name = otp_header_name(target)
+    if name is None and fixed is None:
+        pytest.skip("target file has no transfer.otp_header or transfer.otp_env (no OTP to use)")
+    body = check_body(target, source, destination, 1, issue=True)
+    ex = client.request(CHECK, "POST", PATHS[CHECK], json=body)
+    found = ok(ctx, "XFERCHK-OTP-ISSUE", "isTransferrable with issueOtp=true", ex)
+    if fixed is not None:
+        return fixed, found
+    code = header(ex.response.headers, name) if name else None
+    if not code and not found:
+        found.append(
+            Finding(
+                "XFERCHK-OTP-ISSUE",
+                "isTransferrable with issueOtp=true issued no OTP",
+                expected=f"the issued OTP in response header {name} (target file: "
+                "transfer.otp_header)",
+                actual=f"HTTP {ex.response.status} without {name}",
+                exchange=ex,
+            )
+        )
+    return code or None, found
+
+
+# -- balances and ledgers --------------------------------------------------------------------
+
+
+def customer_query(target: TargetData, customer: Customer) -> dict[str, Any]:
+    """Ledger query parameters naming a customer by the first identifier the target gives."""
+    for name, field in (
+        ("mobile", "mobile"),
+        ("email", "email"),
+        ("externalId", "external_id"),
+        ("cardnumber", "cardnumber"),
+    ):
+        value = getattr(customer, field)
+        if value:
+            params = {"identifierName": name, "identifierValue": value, "source": target.source}
+            if target.account_id:
+                params["accountId"] = target.account_id
+            return params
+    pytest.skip(f"target file has no mobile, email or external_id for customers.{customer.role}")
+
+
+def group_query(target: TargetData, group: Group) -> dict[str, Any]:
+    if not group.id:
+        pytest.skip(f"target file has no groups.{group.role}.id")
+    params = {
+        "type": group.type,
+        "identifierName": "groupId",
+        "identifierValue": group.id,
+        "source": target.source,
+    }
+    if target.account_id:
+        params["accountId"] = target.account_id
+    return params
+
+
+def read_customer_balance(
+    client: Any,
+    ctx: Any,
+    target: TargetData,
+    customer: Customer,
+    program_id: int | None,
+    requirement: str = "XFER-STATE-CONSERVE",
+) -> tuple[BalanceReading | None, list[Finding]]:
+    """The customer's Main closing balance (one program, or all), over every balance page."""
+    base = customer_query(target, customer)
+    total = Decimal(0)
+    first: Exchange | None = None
+    found: list[Finding] = []
+    page, pages = 0, 1
+    while page < pages:
+        ex = client.request(BALANCE, "GET", PATHS[BALANCE], params={**base, "offset": page})
+        first = first or ex
+        found += ok(ctx, requirement, f"balance of customers.{customer.role}", ex)
+        if ex.response.status != 200:
+            return None, found
+        value = closing_balance(ex, program_id=program_id)
+        total += value if value is not None else Decimal(0)
+        details = (success_object(ex) or {}).get("ledgerDetails") or {}
+        count = details.get("pageCount") if isinstance(details, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool):
+            if count > MAX_BALANCE_PAGES:
+                pytest.skip(
+                    f"customers.{customer.role} has {count} balance pages (cap {MAX_BALANCE_PAGES})"
+                )
+            pages = count
+        page += 1
+    return BalanceReading(total, first), found
+
+
+def read_balances(
+    client: Any,
+    ctx: Any,
+    target: TargetData,
+    customers: list[Customer],
+    program_id: int | None,
+    requirement: str = "XFER-STATE-CONSERVE",
+) -> tuple[list[BalanceReading] | None, list[Finding]]:
+    """Each customer's balance, in order; None when one of them could not be read."""
+    readings: list[BalanceReading] = []
+    found: list[Finding] = []
+    for customer in customers:
+        reading, problems = read_customer_balance(
+            client, ctx, target, customer, program_id, requirement
+        )
+        found += problems
+        if reading is None:
+            return None, found
+        readings.append(reading)
+    return readings, found
+
+
+def read_group_balance(
+    client: Any, ctx: Any, target: TargetData, group: Group, program_id: int | None
+) -> tuple[BalanceReading | None, list[Finding]]:
+    """A user group's Main balance: the signed sum of every points row of its whole ledger."""
+    base = {**group_query(target, group), "limit": 100}
+    total = Decimal(0)
+    first: Exchange | None = None
+    found: list[Finding] = []
+    page, pages = 0, 1
+    while page < pages:
+        ex = client.request(LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**base, "offset": page})
+        first = first or ex
+        found += ok(ctx, "XFER-STATE-CONSERVE", f"ledger of groups.{group.role}", ex)
+        if ex.response.status != 200:
+            return None, found
+        body = success_object(ex) or {}
+        for entry in dicts(body.get("ledgerEntries")):
+            for row in dicts(entry.get("entryDetails")):
+                if is_currency_row(row) or row.get("pointsCategory", "Main") != "Main":
+                    continue
+                if program_id is not None and str(row.get("programId")) != str(program_id):
+                    continue
+                value = signed_points(row)
+                total += value if value is not None else Decimal(0)
+        details = body.get("ledgerDetails") or {}
+        count = details.get("pageCount") if isinstance(details, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool):
+            if count > MAX_BALANCE_PAGES:
+                pytest.skip(
+                    f"groups.{group.role} has {count} ledger pages (cap {MAX_BALANCE_PAGES})"
+                )
+            pages = count
+        page += 1
+    return BalanceReading(total, first), found
+
+
+def ledger_head(client: Any, params: dict[str, Any]) -> Exchange:
+    """The newest page of a ledger (no dates: the whole history, newest first)."""
+    return client.request(
+        LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**params, "limit": 20, "sort": "DESC"}
+    )
+
+
+def without(value: dict[str, Any], dotted: list[str]) -> dict[str, Any]:
+    """A copy of a JSON body with the fields at the dotted paths removed."""
+    result: dict[str, Any] = copy.deepcopy(value)
+    for path in dotted:
+        node: Any = result
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return result
+
+
+def shared_dir(request: pytest.FixtureRequest) -> Path:
+    """A directory every worker of this run sees (pytest's base temp, shared under xdist)."""
+    base = Path(request.getfixturevalue("tmp_path_factory").getbasetemp())
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def exclusive(directory: Path, name: str) -> Iterator[None]:
+    """Holds the run-wide lock `name` (across xdist workers on this machine)."""
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks: the xdist group is the only guard
+        yield
+        return
+    with open(directory / f"points-conformance-{name}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def serialising_fixture(*, autouse: bool) -> Any:
+    """A `points_state` fixture: the test runs while no other points-state test does."""
+
+    @pytest.fixture(autouse=autouse)
+    def points_state(request: pytest.FixtureRequest) -> Iterator[None]:
+        with exclusive(shared_dir(request), STATE_GROUP):
+            yield
+
+    return points_state
+
+
+class RedemptionPool:
+    """Hands out the target's reversible redemptions, each once per run, across workers.
+
+    The last id is kept back as the probe that refused reversals are aimed at; reversals that
+    succeed take the others in order, counted in a file every worker of the run shares.
+    """
+
+    def __init__(self, ids: list[str], directory: Path) -> None:
+        self.probe = ids[-1] if ids else None
+        self._ids = ids[:-1]
+        self._directory = directory
+
+    def take(self) -> str:
+        counter = self._directory / "points-conformance-redemptions.count"
+        with exclusive(self._directory, "redemptions"):
+            text = counter.read_text() if counter.exists() else ""
+            used = int(text) if text.strip().isdigit() else 0
+            counter.write_text(str(used + 1))
+        if used >= len(self._ids):
+            pytest.skip(
+                f"redemptions.reversible_ids has no unused id left ({len(self._ids)} usable, the "
+                "last one is kept for refused reversals): list more"
+            )
+        return self._ids[used]

@@ -1,0 +1,202 @@
+"""reversePoints (003): reversals that succeed, what they leave behind, and the refusals.
+
+Each successful reversal consumes one of the target's redemptions.reversible_ids (RedemptionPool:
+never the same id twice in a run, on any worker; the last id is kept for the refusals, which
+must not consume it). All tests hold the points-state lock, so no transfer or reversal
+elsewhere moves the customer's balance between a test's readings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from points_conformance.checks import check_reversal_ledger, check_reversal_twice
+from points_conformance.checks.shared import sum_agrees
+from points_conformance.checks.transfer import BalanceReading, reversed_amount
+from points_conformance.model import Exchange, Finding
+from points_conformance.target import Customer, TargetData
+
+from ._cases import Case, load_cases
+from ._points import (
+    PATHS,
+    REVERSE,
+    STATE_GROUP,
+    RedemptionPool,
+    customer_query,
+    judge,
+    ledger_head,
+    ok,
+    read_customer_balance,
+    serialising_fixture,
+    shared_dir,
+    without,
+)
+
+pytestmark = [pytest.mark.writes, pytest.mark.xdist_group(STATE_GROUP)]
+
+# redemptions.identifier_type (reverse's identifier types) -> the target file's customer field.
+IDENTIFIER_FIELDS = {"mobile": "mobile", "email": "email", "externalid": "external_id"}
+
+
+points_state = serialising_fixture(autouse=True)
+
+
+@pytest.fixture
+def redemption_pool(request: pytest.FixtureRequest, target: TargetData) -> RedemptionPool:
+    ids = [str(i) for i in target.redemptions.get("reversible_ids") or []]
+    return RedemptionPool(ids, shared_dir(request))
+
+
+@pytest.fixture
+def redeemer(target: TargetData) -> Customer:
+    """The customer the redemptions belong to, as far as the target file names them."""
+    kind = str(target.redemptions.get("identifier_type") or "")
+    value = target.redemptions.get("identifier_value")
+    field = IDENTIFIER_FIELDS.get(kind.lower())
+    if field is None or not value:
+        pytest.skip("target file has no redemptions.identifier_type / identifier_value")
+    return Customer(role="redeemer", **{field: str(value)})
+
+
+def _identifier(target: TargetData) -> dict[str, str]:
+    return {
+        "type": str(target.redemptions["identifier_type"]),
+        "value": str(target.redemptions["identifier_value"]),
+    }
+
+
+def _reverse(client: Any, target: TargetData, redemption: str, points: int | None) -> Exchange:
+    body: dict[str, Any] = {"redemptionId": redemption, "identifier": _identifier(target)}
+    if points is not None:
+        body["pointsToBeReversed"] = points
+    return client.request(REVERSE, "POST", PATHS[REVERSE], json=body)
+
+
+def _balance_rose(
+    ctx: Any, reversal: Exchange, before: BalanceReading, after: BalanceReading
+) -> list[Finding]:
+    """REV-STATE-BALANCE: the balance rose by pointsReversed (zero for a refused reversal)."""
+    amount = reversed_amount(reversal) if 200 <= reversal.response.status < 300 else Decimal(0)
+    if amount is None or sum_agrees(after.value, [before.value, amount], strict=ctx.strict):
+        return []
+    return [
+        Finding(
+            "REV-STATE-BALANCE",
+            "the customer's balance did not rise by the points reversed",
+            expected=f"{before.value} + {amount} = {before.value + amount}",
+            actual=f"balance {after.value}",
+            exchange=reversal,
+        )
+    ]
+
+
+@pytest.mark.requirement(
+    "REV-STATE-LEDGER", "REV-STATE-BALANCE", "REV-STATE-TWICE", "REV-ARITH-BOUND"
+)
+def test_reverse_whole_remainder_then_again(
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    redemption_pool: RedemptionPool,
+    redeemer: Customer,
+    writes_allowed: bool,
+) -> None:
+    """Without pointsToBeReversed the rest is reversed; the ledger and balance show it, and a
+    second reversal of the same redemption is 3802 and moves nothing."""
+    redemption = redemption_pool.take()
+    query = customer_query(target, redeemer)
+    before, found = read_customer_balance(
+        client, check_context, target, redeemer, None, "REV-STATE-BALANCE"
+    )
+    findings.add(found)
+    if before is None:
+        return
+    head = ledger_head(client, query)
+    findings.add(ok(check_context, "REV-STATE-LEDGER", "ledger before a reversal", head))
+    first = _reverse(client, target, redemption, None)
+    findings.add(ok(check_context, "REV-ARITH-BOUND", f"reversal of {redemption}", first))
+    if first.response.status != 200:
+        return
+    tail = ledger_head(client, query)
+    findings.add(check_reversal_ledger(check_context, reversal=first, after=tail, before=head))
+    middle, found = read_customer_balance(
+        client, check_context, target, redeemer, None, "REV-STATE-BALANCE"
+    )
+    findings.add(found)
+    if middle is not None:
+        findings.add(_balance_rose(check_context, first, before, middle))
+    second = _reverse(client, target, redemption, None)
+    findings.add(check_reversal_twice(check_context, second))
+    after, found = read_customer_balance(
+        client, check_context, target, redeemer, None, "REV-STATE-BALANCE"
+    )
+    findings.add(found)
+    if middle is not None and after is not None:
+        findings.add(
+            [
+                dataclasses.replace(f, requirement="REV-STATE-TWICE")
+                for f in _balance_rose(check_context, second, middle, after)
+            ]
+        )
+
+
+@pytest.mark.requirement("REV-ARITH-BOUND", "REV-STATE-LEDGER", "REV-STATE-TWICE")
+def test_reverse_in_parts(
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    redemption_pool: RedemptionPool,
+    redeemer: Customer,
+    writes_allowed: bool,
+) -> None:
+    """1 point, then the rest, then nothing is left: each reversal shows on the ledger."""
+    redemption = redemption_pool.take()
+    query = customer_query(target, redeemer)
+    for points in (1, None):
+        head = ledger_head(client, query)
+        ex = _reverse(client, target, redemption, points)
+        what = f"reversal of {points or 'the rest'} of {redemption}"
+        findings.add(ok(check_context, "REV-ARITH-BOUND", what, ex))
+        if ex.response.status != 200:
+            return
+        if points is not None and reversed_amount(ex) != Decimal(points):
+            findings.add(
+                [
+                    Finding(
+                        "REV-ARITH-BOUND",
+                        "a partial reversal did not reverse the points asked for",
+                        expected=f"pointsReversed {points}",
+                        actual=f"pointsReversed {reversed_amount(ex)}",
+                        exchange=ex,
+                    )
+                ]
+            )
+        tail = ledger_head(client, query)
+        findings.add(check_reversal_ledger(check_context, reversal=ex, after=tail, before=head))
+    findings.add(check_reversal_twice(check_context, _reverse(client, target, redemption, None)))
+
+
+@pytest.mark.parametrize("case", load_cases("points_reverse_errors"))
+def test_reverse_refused(
+    case: Case,
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    redemption_pool: RedemptionPool,
+    writes_allowed: bool,
+) -> None:
+    if case.uses("probe") and redemption_pool.probe is None:
+        pytest.skip("target file has no redemptions.reversible_ids")
+    resolved = case.resolve(target, probe={"redemption_id": redemption_pool.probe})
+    drop = resolved.extra.get("drop") or []
+    if drop:
+        resolved = dataclasses.replace(resolved, json=without(resolved.json, list(drop)))
+    ex = resolved.send(client)
+    findings.add(judge(check_context, resolved, ex, target=target))

@@ -1,0 +1,314 @@
+"""transferPoints and userGroup2/transfer (003): transfers end to end, the OTP, refusals.
+
+A transfer is judged by what it leaves behind: balances moved by exactly the amount
+(XFER-STATE-CONSERVE), a new event on both ledgers (XFER-STATE-LEDGER), and the transfer in
+the source's history (XFER-STATE-HISTORY); a refused one leaves both balances as they were.
+Every test here changes (or could change) transfer_from's and transfer_to's balances, so all
+hold the points-state lock, and all need writes (loopback or --allow-writes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from points_conformance.checks import (
+    check_transfer_history,
+    check_transfer_ledger,
+    compare_transfer,
+    expect_error,
+)
+from points_conformance.model import Exchange, Finding
+from points_conformance.target import Customer, TargetData
+
+from ._cases import Case, load_cases
+from ._points import (
+    HISTORY,
+    PATHS,
+    STATE_GROUP,
+    TRANSFER,
+    TRANSFER_GROUP,
+    customer_query,
+    group_query,
+    judge,
+    ledger_head,
+    obtain_otp,
+    ok,
+    read_balances,
+    read_customer_balance,
+    read_group_balance,
+    serialising_fixture,
+    without,
+)
+
+pytestmark = [pytest.mark.writes, pytest.mark.xdist_group(STATE_GROUP)]
+points_state = serialising_fixture(autouse=True)
+
+
+def _pair(require_customer: Any) -> tuple[Customer, Customer]:
+    return require_customer("transfer_from"), require_customer("transfer_to")
+
+
+def _program(customer: Customer) -> int | None:
+    return customer.program_ids[0] if customer.program_ids else None
+
+
+def _resolve(
+    case: Case, client: Any, ctx: Any, target: TargetData, pair: tuple[Customer, Customer]
+) -> tuple[Case, list[Finding]]:
+    """The case with its OTP (when it uses one) issued and its `drop` fields removed."""
+    found: list[Finding] = []
+    sections: dict[str, Any] = {}
+    if case.uses("otp"):
+        code, found = obtain_otp(client, ctx, target, *pair)
+        if code is None:
+            return case, found
+        sections["otp"] = {"code": code}
+    resolved = case.resolve(target, **sections)
+    drop = resolved.extra.get("drop") or []
+    if drop:
+        resolved = dataclasses.replace(resolved, json=without(resolved.json, list(drop)))
+    return resolved, found
+
+
+def _history(client: Any, target: TargetData, customer: Customer) -> Exchange:
+    return client.request(HISTORY, "GET", PATHS[HISTORY], params=customer_query(target, customer))
+
+
+@pytest.mark.parametrize("case", load_cases("points_transfer_flows"))
+def test_transfer_end_to_end(
+    case: Case,
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    require_customer: Any,
+    writes_allowed: bool,
+) -> None:
+    """OTP → transfer → balances, both ledgers and the history show exactly that transfer."""
+    source, destination = _pair(require_customer)
+    program = _program(source)
+    resolved, found = _resolve(case, client, check_context, target, (source, destination))
+    findings.add(found)
+    if found:
+        return
+    before, found = read_balances(client, check_context, target, [source, destination], program)
+    findings.add(found)
+    if before is None:
+        return
+    heads = [ledger_head(client, customer_query(target, c)) for c in (source, destination)]
+    ex = resolved.send(client)
+    findings.add(judge(check_context, resolved, ex, target=target))
+    if ex.response.status != 200:
+        return
+    after, found = read_balances(client, check_context, target, [source, destination], program)
+    findings.add(found)
+    if after is not None:
+        findings.add(
+            compare_transfer(
+                check_context,
+                transfer=ex,
+                source_before=before[0],
+                source_after=after[0],
+                destination_before=before[1],
+                destination_after=after[1],
+            )
+        )
+    tails = [ledger_head(client, customer_query(target, c)) for c in (source, destination)]
+    for tail in tails:
+        findings.add(ok(check_context, "XFER-STATE-LEDGER", "ledger after a transfer", tail))
+    findings.add(
+        check_transfer_ledger(
+            check_context,
+            transfer=ex,
+            source_before=heads[0],
+            source_after=tails[0],
+            destination_before=heads[1],
+            destination_after=tails[1],
+        )
+    )
+    history = _history(client, target, source)
+    findings.add(ok(check_context, "XFER-STATE-HISTORY", "transfer history of the source", history))
+    findings.add(check_transfer_history(check_context, transfer=ex, history=history))
+
+
+def _unchanged(
+    ctx: Any, requirement: str, transfer: Exchange, before: list[Any], after: list[Any]
+) -> list[Finding]:
+    """Both balances as they were; compare_transfer's findings filed under `requirement`."""
+    return [
+        dataclasses.replace(f, requirement=requirement)
+        for f in compare_transfer(
+            ctx,
+            transfer=transfer,
+            source_before=before[0],
+            source_after=after[0],
+            destination_before=before[1],
+            destination_after=after[1],
+        )
+    ]
+
+
+@pytest.mark.requirement(
+    "XFERCHK-OTP-ISSUE", "XFER-OTP-REQUIRED", "PTS-ERR-808", "XFER-STATE-REJECTED"
+)
+def test_otp_is_single_use(
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    require_customer: Any,
+    writes_allowed: bool,
+) -> None:
+    """An issued OTP lets one transfer through; the same code on a second transfer is 808."""
+    source, destination = _pair(require_customer)
+    if not source.id or not destination.id:
+        pytest.skip("target file has no customers.transfer_from.id or customers.transfer_to.id")
+    program = _program(source)
+    code, found = obtain_otp(client, check_context, target, source, destination)
+    findings.add(found)
+    if code is None:
+        return
+    body: dict[str, Any] = {
+        "pointsTobeTransferred": 2,
+        "notes": "points-conformance single-use OTP",
+        "fromCustomerIdentifier": {"type": "ID", "value": source.id},
+        "toCustomerIdentifier": {"type": "ID", "value": destination.id},
+        "code": code,
+    }
+    if program is not None:
+        body["programId"] = program
+    first = client.request(TRANSFER, "POST", PATHS[TRANSFER], json=body)
+    findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "a transfer with a fresh OTP", first))
+    if first.response.status != 200:
+        return
+    before, found = read_balances(
+        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
+    )
+    findings.add(found)
+    if before is None:
+        return
+    second = client.request(TRANSFER, "POST", PATHS[TRANSFER], json=body)
+    findings.add(expect_error(check_context, second, codes={808}, requirement="XFER-OTP-REQUIRED"))
+    after, found = read_balances(
+        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
+    )
+    findings.add(found)
+    if after is not None:
+        findings.add(_unchanged(check_context, "XFER-STATE-REJECTED", second, before, after))
+
+
+@pytest.mark.parametrize("case", load_cases("points_transfer_errors"))
+def test_transfer_refused(
+    case: Case,
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    require_customer: Any,
+    writes_allowed: bool,
+) -> None:
+    """The documented code, and transfer_from's and transfer_to's balances untouched."""
+    source, destination = _pair(require_customer)
+    program = _program(source)
+    resolved, found = _resolve(case, client, check_context, target, (source, destination))
+    findings.add(found)
+    if found:
+        return
+    before, found = read_balances(
+        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
+    )
+    findings.add(found)
+    if before is None:
+        return
+    ex = resolved.send(client)
+    findings.add(judge(check_context, resolved, ex, target=target))
+    after, found = read_balances(
+        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
+    )
+    findings.add(found)
+    if after is not None:
+        findings.add(_unchanged(check_context, "XFER-STATE-REJECTED", ex, before, after))
+
+
+@pytest.mark.requirement(
+    "XFER-STATE-CONSERVE", "XFER-STATE-LEDGER", "XFER-STATE-HISTORY", "XFERHIST-PARAM-GROUP"
+)
+def test_group_transfer_end_to_end(
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    require_customer: Any,
+    require_group: Any,
+    writes_allowed: bool,
+) -> None:
+    """userGroup2/transfer from the group to transfer_to, judged like a customer transfer.
+
+    The group's balance is the signed sum of its whole ledger (no operation shows it).
+    """
+    group, destination = require_group("usergroup2"), require_customer("transfer_to")
+    if not destination.mobile:
+        pytest.skip("target file has no customers.transfer_to.mobile")
+    actor = {"identifierType": "mobile", "identifierValue": destination.mobile}
+    entity = {**actor, "type": "CUSTOMER", "source": target.source}
+    if target.account_id:
+        entity["accountId"] = target.account_id
+    body = {
+        "pointsTobeTransferred": 2,
+        "notes": "points-conformance group transfer",
+        "transferredBy": {**actor, "source": target.source},
+        "fromEntity": {"type": "USERGROUP2", "identifierType": "id", "identifierValue": group.id},
+        "toEntity": entity,
+    }
+    group_before, found = read_group_balance(client, check_context, target, group, None)
+    findings.add(found)
+    dest_before, found = read_customer_balance(client, check_context, target, destination, None)
+    findings.add(found)
+    if group_before is None or dest_before is None:
+        return
+    heads = [
+        ledger_head(client, group_query(target, group)),
+        ledger_head(client, customer_query(target, destination)),
+    ]
+    ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
+    findings.add(ok(check_context, "XFER-STATE-CONSERVE", "userGroup2/transfer", ex))
+    if ex.response.status != 200:
+        return
+    group_after, found = read_group_balance(client, check_context, target, group, None)
+    findings.add(found)
+    dest_after, found = read_customer_balance(client, check_context, target, destination, None)
+    findings.add(found)
+    if group_after is not None and dest_after is not None:
+        findings.add(
+            compare_transfer(
+                check_context,
+                transfer=ex,
+                source_before=group_before,
+                source_after=group_after,
+                destination_before=dest_before,
+                destination_after=dest_after,
+            )
+        )
+    tails = [
+        ledger_head(client, group_query(target, group)),
+        ledger_head(client, customer_query(target, destination)),
+    ]
+    findings.add(
+        check_transfer_ledger(
+            check_context,
+            transfer=ex,
+            source_before=heads[0],
+            source_after=tails[0],
+            destination_before=heads[1],
+            destination_after=tails[1],
+        )
+    )
+    params = {"identifierName": "id", "identifierValue": group.id, "userEntityType": "USERGROUP2"}
+    history = client.request(HISTORY, "GET", PATHS[HISTORY], params=params)
+    findings.add(
+        ok(check_context, "XFERHIST-PARAM-GROUP", "transfer history of the group", history)
+    )
+    findings.add(check_transfer_history(check_context, transfer=ex, history=history))

@@ -1,0 +1,114 @@
+"""isTransferrable and userGroup2/isTransferrable (003): the request matrix and its errors.
+
+Cases are data (cases/points_transfer_check.yaml, cases/points_transfer_check_group.yaml). Every
+request is a POST, so the module needs writes (loopback or --allow-writes); a check moves no
+points, which the last test holds the server to by reading both balances around it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from points_conformance.model import Finding
+from points_conformance.target import TargetData
+
+from ._cases import Case, load_cases
+from ._points import (
+    CHECK,
+    PATHS,
+    STATE_GROUP,
+    check_body,
+    judge,
+    ok,
+    read_balances,
+    serialising_fixture,
+    without,
+)
+
+pytestmark = pytest.mark.writes
+points_state = serialising_fixture(autouse=False)
+
+
+def _send(case: Case, client: Any, target: TargetData) -> tuple[Case, Any]:
+    resolved = case.resolve(target)
+    drop = resolved.extra.get("drop") or []
+    if drop:
+        resolved = dataclasses.replace(resolved, json=without(resolved.json, list(drop)))
+    return resolved, resolved.send(client)
+
+
+@pytest.mark.parametrize("case", load_cases("points_transfer_check"))
+def test_customer(
+    case: Case,
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    writes_allowed: bool,
+) -> None:
+    resolved, ex = _send(case, client, target)
+    findings.add(judge(check_context, resolved, ex, target=target))
+
+
+@pytest.mark.parametrize("case", load_cases("points_transfer_check_group"))
+def test_user_group(
+    case: Case,
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    writes_allowed: bool,
+) -> None:
+    resolved, ex = _send(case, client, target)
+    findings.add(judge(check_context, resolved, ex, target=target))
+
+
+@pytest.mark.xdist_group(STATE_GROUP)
+@pytest.mark.requirement("XFERCHK-STATE-READONLY", "XFERCHK-OTP-ISSUE")
+def test_check_moves_no_points(
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    require_customer: Any,
+    writes_allowed: bool,
+    points_state: None,
+) -> None:
+    """Both balances are the same before and after a check that also issues an OTP."""
+    source, destination = require_customer("transfer_from"), require_customer("transfer_to")
+    program = source.program_ids[0] if source.program_ids else None
+    before, found = read_balances(
+        client, check_context, target, [source, destination], program, "XFERCHK-STATE-READONLY"
+    )
+    findings.add(found)
+    if before is None:
+        return
+    body = check_body(target, source, destination, 5, issue=True)
+    ex = client.request(CHECK, "POST", PATHS[CHECK], json=body)
+    findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "isTransferrable with issueOtp=true", ex))
+    after, found = read_balances(
+        client, check_context, target, [source, destination], program, "XFERCHK-STATE-READONLY"
+    )
+    findings.add(found)
+    if after is None:
+        return
+    changed = [
+        f"{role}: {old.value} → {new.value}"
+        for role, old, new in zip(("source", "destination"), before, after, strict=True)
+        if old.value != new.value
+    ]
+    if changed:
+        findings.add(
+            [
+                Finding(
+                    "XFERCHK-STATE-READONLY",
+                    "a transferability check changed a balance",
+                    expected="both balances unchanged by isTransferrable",
+                    actual="; ".join(changed),
+                    exchange=ex,
+                )
+            ]
+        )

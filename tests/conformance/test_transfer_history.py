@@ -1,0 +1,91 @@
+"""GET /v2/points/transfer (003): a customer's or a group's transfer history, and its refusals.
+
+Cases are data (cases/points_transfer_history.yaml). Every listed transfer must come from the
+party asked about (`party`), and another identifier of the same party must list the same
+transfers (`same_as`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from points_conformance.checks.values import as_dict, same_id
+from points_conformance.model import Exchange, Finding
+from points_conformance.target import TargetData
+
+from ._cases import Case, load_cases, load_table
+from ._points import STATE_GROUP, data_items, judge, serialising_fixture
+
+# transfer_from's history grows while the transfer tests run; reading it on their worker keeps
+# two reads of one test from straddling a transfer.
+pytestmark = pytest.mark.xdist_group(STATE_GROUP)
+points_state = serialising_fixture(autouse=True)
+
+
+def _source_id(item: dict[str, Any]) -> Any:
+    """Who a listed transfer came from: fromEntityId, else the party object's id."""
+    if item.get("fromEntityId") is not None:
+        return item["fromEntityId"]
+    for key, id_key in (("transferredFrom", "userId"), ("transferredFromUserGroup2", "id")):
+        party = as_dict(item.get(key))
+        if party is not None and party.get(id_key) is not None:
+            return party[id_key]
+    return None
+
+
+def _strangers(requirement: str, party: str, ex: Exchange) -> list[Finding]:
+    stray = [
+        f"transferId {item.get('transferId')}: from {_source_id(item)!r}"
+        for item in data_items(ex)
+        if _source_id(item) is not None and not same_id(_source_id(item), party)
+    ]
+    if not stray:
+        return []
+    return [
+        Finding(
+            requirement,
+            "the history lists transfers from another customer or group",
+            expected=f"only transfers from {party}",
+            actual="; ".join(stray[:5]) + (f"; … {len(stray) - 5} more" if len(stray) > 5 else ""),
+            exchange=ex,
+        )
+    ]
+
+
+def _transfer_ids(ex: Exchange) -> list[str]:
+    return sorted(str(item.get("transferId")) for item in data_items(ex))
+
+
+@pytest.mark.parametrize("case", load_cases("points_transfer_history"))
+def test_history(
+    case: Case, client: Any, target: TargetData, check_context: Any, findings: Any
+) -> None:
+    resolved = case.resolve(target)
+    ex = resolved.send(client)
+    findings.add(judge(check_context, resolved, ex, target=target))
+    if ex.response.status != 200:
+        return
+    party = resolved.extra.get("party")
+    if party:
+        findings.add(_strangers(resolved.requirements[0], str(party), ex))
+    twin_id = resolved.extra.get("same_as")
+    if not twin_id:
+        return
+    twin = next(c for c in load_table(case.table) if c.id == twin_id).resolve(target)
+    other = twin.send(client)
+    findings.add(judge(check_context, twin, other, target=target))
+    if other.response.status == 200 and _transfer_ids(other) != _transfer_ids(ex):
+        findings.add(
+            [
+                Finding(
+                    resolved.requirements[0],
+                    f"two identifiers of one party list different transfers ({case.id}, {twin_id})",
+                    expected=f"the transferIds listed for {twin_id}: "
+                    + (", ".join(_transfer_ids(other)) or "none"),
+                    actual=", ".join(_transfer_ids(ex)) or "none",
+                    exchange=ex,
+                )
+            ]
+        )
