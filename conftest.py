@@ -1,0 +1,3 @@
+"""Root conftest: makes the `pytester` fixture available to the harness's own tests."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,168 @@
+"""`points-conformance run [pytest args]`: run the suite, then say in one screen whether it conforms.
+
+The suite runs in-process through `pytest.main`, from the checkout's tests/conformance when
+there is one (so the repository's pytest configuration applies), otherwise as the installed
+package `points_conformance_suite`. The summary is read from the JSON report the report plugin
+writes. Exit statuses: 0 the target conforms, 1 it does not, 2 a usage problem (including
+pytest's own usage and internal errors, and a selection that collected no test).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+
+from points_conformance.settings import Settings
+
+SUITE_PACKAGE = "points_conformance_suite"
+REPORT_NAME = "conformance.json"
+STATUSES = ("passed", "failed", "skipped", "not_exercised")
+OPERATION_ORDER = (
+    "getCustomerLedgerInfo",
+    "getCustomerLedgerInfoConnectedOrgs",
+    "getCrossMemberLedger",
+    "getCustomerLedgerBalance",
+    "isTransferrable",
+    "isTransferrableUserGroup",
+    "transferPoints",
+    "transferPointsUserGroup",
+    "getPointsTransfers",
+    "reversePoints",
+)
+MAX_LISTED = 12
+# Arguments after which pytest prints something other than a test run.
+_NO_SUMMARY = frozenset(
+    {"-h", "--help", "--version", "-V", "--co", "--collect-only", "--markers", "--fixtures"}
+)
+
+
+class _Observer:
+    """Keeps the run's Settings, so the summary reads the report where the run wrote it."""
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        from points_conformance.plugin import get_settings
+
+        self.settings = get_settings(config)
+
+
+def suite_args(user_args: Sequence[str]) -> list[str]:
+    """The pytest arguments that select the suite, unless the user already named part of it."""
+    try:
+        suite = importlib.import_module(SUITE_PACKAGE)
+        location = Path(str(suite.__file__)).resolve().parent
+    except (ImportError, TypeError):
+        return ["--pyargs", SUITE_PACKAGE]
+    for arg in user_args:
+        base = arg.split("::", 1)[0]
+        if base.split(".")[0] == SUITE_PACKAGE:
+            return [] if "--pyargs" in user_args else ["--pyargs"]
+        path = Path(base)
+        if path.exists():
+            resolved = path.resolve()
+            if resolved == location or location in resolved.parents:
+                return []
+    checkout = (
+        location.parent.name == "tests" and (location.parent.parent / "pyproject.toml").is_file()
+    )
+    return [str(location)] if checkout else ["--pyargs", SUITE_PACKAGE]
+
+
+def _load_report(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def summarize(report: dict[str, Any], out: TextIO) -> int:
+    """Print the per-operation table; return the number of failed requirements."""
+    requirements: dict[str, Any] = report.get("requirements") or {}
+    table: dict[str, dict[str, int]] = {}
+    failed: list[tuple[str, list[str]]] = []
+    totals = dict.fromkeys(STATUSES, 0)
+    for rid, entry in sorted(requirements.items()):
+        if not isinstance(entry, dict):
+            continue
+        status = str(entry.get("status", "not_exercised"))
+        if status not in totals:
+            status = "not_exercised"
+        totals[status] += 1
+        operations = [str(op) for op in entry.get("operations") or []] or ["(all operations)"]
+        for op in operations:
+            table.setdefault(op, dict.fromkeys(STATUSES, 0))[status] += 1
+        if status == "failed":
+            failed.append((rid, operations))
+
+    order = {op: i for i, op in enumerate(OPERATION_ORDER)}
+    width = max([len(op) for op in table] + [len("operation")])
+    out.write(f"\n{'operation':<{width}}  passed  failed  skipped  not exercised\n")
+    for op in sorted(table, key=lambda o: (order.get(o, len(order)), o)):
+        row = table[op]
+        out.write(
+            f"{op:<{width}}  {row['passed']:>6}  {row['failed']:>6}  {row['skipped']:>7}  "
+            f"{row['not_exercised']:>13}\n"
+        )
+    out.write(
+        f"{'requirements':<{width}}  {totals['passed']:>6}  {totals['failed']:>6}  "
+        f"{totals['skipped']:>7}  {totals['not_exercised']:>13}\n"
+    )
+    if failed:
+        out.write("\nfailed requirements:\n")
+        for rid, operations in failed[:MAX_LISTED]:
+            out.write(f"  {rid}  ({', '.join(operations)})\n")
+        if len(failed) > MAX_LISTED:
+            out.write(f"  … and {len(failed) - MAX_LISTED} more (see the report)\n")
+    return len(failed)
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    stream = out or sys.stdout
+    user_args = list(sys.argv[1:] if argv is None else argv)
+    observer = _Observer()
+    args = user_args + suite_args(user_args)
+    code = int(pytest.main(args, plugins=[observer]))
+    stream.flush()
+
+    if _NO_SUMMARY.intersection(user_args) or any(a.startswith("--co") for a in user_args):
+        return 0 if code == 0 else 2
+    if code == 5:
+        stream.write(
+            "points-conformance: no test was collected - the -k/-m selection or the given paths "
+            "match no conformance test\n"
+        )
+        return 2
+    if code in (2, 3, 4) or code not in (0, 1):
+        stream.write(f"points-conformance: the run did not complete (pytest exit status {code})\n")
+        return 2
+
+    settings = observer.settings
+    report_dir = settings.report_dir if settings is not None else Path("reports")
+    report = _load_report(report_dir / REPORT_NAME)
+    if settings is not None:
+        stream.write(f"\npoints-conformance: {settings.describe()}\n")
+    if report is None:
+        stream.write(f"points-conformance: no report at {report_dir / REPORT_NAME}\n")
+        verdict_failed = code == 1
+    else:
+        failed = summarize(report, stream)
+        if code == 1 and not failed:
+            stream.write(
+                "\ntests failed without a failed requirement: see the pytest output above\n"
+            )
+        verdict_failed = failed > 0 or code == 1
+    if verdict_failed:
+        stream.write("\nverdict: the target does NOT conform\n")
+        return 1
+    stream.write("\nverdict: the target conforms\n")
+    return 0
