@@ -1,0 +1,216 @@
+"""getCustomerLedgerBalance: the parameter matrix of page 003 (cases/ledger_balance.yaml), and
+the balances against the customer's own ledger (getCustomerLedgerInfo), whole and filtered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from points_conformance.checks import check_closing_balances
+from points_conformance.checks.ledger import is_currency_row, signed_points
+from points_conformance.checks.shared import sum_agrees
+from points_conformance.checks.values import to_decimal
+from points_conformance.model import Exchange, Finding
+
+from ._cases import Case, load_cases
+from ._ledger import BALANCE, DATE_FORMAT, LEDGER_INFO, PATHS, created, read_all, rows, run_case
+
+LEDGER_PAGE = 100
+BALANCE_PAGE = 10
+MAX_PAGES = 20
+
+
+@pytest.mark.parametrize("case", load_cases("ledger_balance"))
+def test_balance(case: Case, client: Any, target: Any, check_context: Any, findings: Any) -> None:
+    findings.add(run_case(case, client=client, target=target, ctx=check_context))
+
+
+def _query(operation: str, requirement: str, **extra: Any) -> Case:
+    return Case(
+        id=f"{operation}-{requirement}",
+        requirements=(requirement,),
+        operation=operation,
+        path=PATHS[operation],
+        params={
+            "identifierName": "mobile",
+            "identifierValue": "{customers.rich.mobile}",
+            "source": "{target.source}",
+            "accountId": "{target.account_id?}",
+            **extra,
+        },
+        expect="ok",
+        table="test_ledger_balance",
+    )
+
+
+@pytest.mark.requirement("BAL-ARITH-CLOSING")
+def test_closing_balances_sum_the_ledger(
+    client: Any, target: Any, check_context: Any, findings: Any
+) -> None:
+    """Without filters, each closingBalance is its (program, category) sum over the ledger."""
+    ledger, found = read_all(
+        _query(LEDGER_INFO, "BAL-ARITH-CLOSING").resolve(target),
+        client=client,
+        ctx=check_context,
+        size=LEDGER_PAGE,
+        max_pages=MAX_PAGES,
+    )
+    balance, more = read_all(
+        _query(BALANCE, "BAL-ARITH-CLOSING").resolve(target),
+        client=client,
+        ctx=check_context,
+        size=BALANCE_PAGE,
+        max_pages=MAX_PAGES,
+    )
+    found += more
+    found += check_closing_balances(check_context, balance_pages=balance, ledger_pages=ledger)
+    findings.add(found)
+
+
+# Filtered balances: (id, requirement, parameter, value). The balance with that parameter must
+# sum the ledger rows it selects: rows created up to endDate (a moment between two events in the
+# middle of the history), rows of that ledgerEntryType, or the rows of the ledger read with the
+# same tillId.
+FILTERED: tuple[tuple[str, str, str, str | None], ...] = (
+    ("endDate-mid-history", "BAL-FILTER-ENDDATE", "endDate", None),
+    ("entryType-CREDIT", "BAL-FILTER-ENTRYTYPE", "ledgerEntryType", "CREDIT"),
+    ("entryType-DEBIT", "BAL-FILTER-ENTRYTYPE", "ledgerEntryType", "DEBIT"),
+    ("entryType-OPENING_BALANCE", "BAL-FILTER-ENTRYTYPE", "ledgerEntryType", "OPENING_BALANCE"),
+    ("tillId-first", "BAL-FILTER-TILL", "tillId", "{customers.rich.till_ids.0}"),
+)
+
+
+@pytest.mark.parametrize(
+    ("requirement", "name", "value"),
+    [
+        pytest.param(req, name, value, id=case_id, marks=pytest.mark.requirement(req))
+        for case_id, req, name, value in FILTERED
+    ],
+)
+def test_filtered_balances_sum_the_ledger(
+    requirement: str,
+    name: str,
+    value: str | None,
+    client: Any,
+    target: Any,
+    check_context: Any,
+    findings: Any,
+) -> None:
+    ledger_query = _query(LEDGER_INFO, requirement)
+    if name == "tillId":
+        ledger_query = dataclasses.replace(
+            ledger_query, params={**ledger_query.params, name: value}
+        )
+    ledger, found = read_all(
+        ledger_query.resolve(target),
+        client=client,
+        ctx=check_context,
+        size=LEDGER_PAGE,
+        max_pages=MAX_PAGES,
+    )
+    dated = [
+        (row, created(entry)) for ex in ledger for entry in rows(ex) for row in _points_rows(entry)
+    ]
+    if name == "endDate":
+        mid = _between_events(sorted({m for _, m in dated if m is not None}))
+        if mid is None:
+            findings.add(found)
+            pytest.skip("no two events of the ledger lie more than two seconds apart")
+        value = mid.strftime(DATE_FORMAT)
+        dated = [(row, m) for row, m in dated if m is not None and m <= mid]
+    elif name == "ledgerEntryType":
+        dated = [(row, m) for row, m in dated if row.get("ledgerEntryType") == value]
+    balance_query = dataclasses.replace(
+        _query(BALANCE, requirement), params={**_query(BALANCE, requirement).params, name: value}
+    )
+    balance, more = read_all(
+        balance_query.resolve(target),
+        client=client,
+        ctx=check_context,
+        size=BALANCE_PAGE,
+        max_pages=MAX_PAGES,
+    )
+    found += more
+    found += _compare(
+        requirement,
+        f"{name}={value}",
+        balance,
+        [row for row, _ in dated],
+        strict=bool(check_context.strict),
+    )
+    findings.add(found)
+
+
+def _points_rows(entry: Any) -> list[dict[str, Any]]:
+    details = entry.get("entryDetails") if isinstance(entry, dict) else None
+    if not isinstance(details, list):
+        return []
+    return [row for row in details if isinstance(row, dict) and not is_currency_row(row)]
+
+
+def _between_events(moments: list[datetime]) -> datetime | None:
+    """A moment halfway between two neighbouring events, as near the middle as can be."""
+    middle = len(moments) // 2
+    for step in range(len(moments)):
+        for index in (middle - step, middle + step):
+            if 0 < index < len(moments) and moments[index] - moments[index - 1] > timedelta(
+                seconds=2
+            ):
+                half = (moments[index] - moments[index - 1]) / 2
+                return (moments[index - 1] + half).replace(microsecond=0)
+    return None
+
+
+def _compare(
+    requirement: str,
+    sent: str,
+    balance: list[Exchange],
+    ledger_rows: list[dict[str, Any]],
+    *,
+    strict: bool,
+) -> list[Finding]:
+    """Each balance row is the signed sum of its (program, category) ledger rows; none is missing."""
+    sums: dict[tuple[str, str], list[Decimal]] = {}
+    for row in ledger_rows:
+        value = signed_points(row)
+        if value is not None:
+            sums.setdefault((str(row.get("programId")), str(row.get("pointsCategory"))), []).append(
+                value
+            )
+    shown: set[tuple[str, str]] = set()
+    wrong: list[str] = []
+    for ex in balance:
+        for row in rows(ex):
+            closing = to_decimal(row.get("closingBalance")) if isinstance(row, dict) else None
+            if closing is None:
+                continue
+            key = (str(row.get("programId")), str(row.get("pointsCategory")))
+            shown.add(key)
+            parts = sums.get(key, [])
+            if not sum_agrees(closing, parts, strict=strict):
+                wrong.append(
+                    f"programId {key[0]} {key[1]}: closingBalance {closing}, ledger rows sum to {sum(parts, Decimal(0))}"
+                )
+    for key, parts in sums.items():
+        if key not in shown and sum(parts, Decimal(0)) != 0:
+            wrong.append(
+                f"programId {key[0]} {key[1]}: no balance row, ledger rows sum to {sum(parts, Decimal(0))}"
+            )
+    if not wrong or not balance:
+        return []
+    return [
+        Finding(
+            requirement,
+            f"balances for {sent} disagree with the ledger rows that parameter selects",
+            expected="closingBalance = credits + opening balances − debits over the selected "
+            "ledger rows of that program and category, "
+            + ("exactly" if strict else "up to display rounding"),
+            actual="; ".join(wrong[:5]) + (f"; … {len(wrong) - 5} more" if len(wrong) > 5 else ""),
+            exchange=balance[0],
+        )
+    ]

@@ -1,0 +1,21 @@
+"""getCustomerLedgerInfoConnectedOrgs (v2.1): data scopes, identifiers and errors of page 000.
+
+Cases are data (cases/ledger_connected_orgs.yaml). SELF rows come from the caller's own
+organisation, OTHER rows from the connected organisations named in DATA-SCOPE-ORG.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ._cases import Case, load_cases
+from ._ledger import run_case
+
+
+@pytest.mark.parametrize("case", load_cases("ledger_connected_orgs"))
+def test_connected_orgs(
+    case: Case, client: Any, target: Any, check_context: Any, findings: Any
+) -> None:
+    findings.add(run_case(case, client=client, target=target, ctx=check_context))
