@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -30,8 +31,9 @@ class RequestInfo:
     def path(self) -> str:
         return urlsplit(self.url).path
 
-    @property
+    @cached_property
     def params(self) -> list[tuple[str, str]]:
+        # Checks read parameters a dozen times per exchange; parsing the URL once is enough.
         return parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
 
     def param(self, name: str) -> str | None:

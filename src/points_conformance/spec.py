@@ -444,6 +444,9 @@ def _walk_key(node: Any, key: str) -> Iterator[str]:
 
 
 _CACHE: dict[Path, Spec] = {}
+# The default description by $POINTS_CONFORMANCE_SPECS_DIR: checks ask for it once per exchange,
+# and finding and resolving the path costs more than validating a body.
+_DEFAULT: dict[str | None, Spec] = {}
 # The C loader parses the description about ten times faster; both are safe loaders.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -453,7 +456,13 @@ def load_spec(path: str | Path | None = None) -> Spec:
 
     Raises SpecError with a one-line message when the file is missing or does not parse.
     """
-    file = Path(path) if path is not None else specs_dir() / SPEC_FILE
+    if path is None:
+        env = os.environ.get(SPECS_ENV) or None
+        default = _DEFAULT.get(env)
+        if default is None:
+            default = _DEFAULT[env] = load_spec(specs_dir() / SPEC_FILE)
+        return default
+    file = Path(path)
     key = file.resolve()
     cached = _CACHE.get(key)
     if cached is not None:

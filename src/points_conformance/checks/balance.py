@@ -1,0 +1,246 @@
+"""Rules for one page of the ledger balance (getCustomerLedgerBalance, 003).
+
+The paginated list is `ledgerDetails.ledgerClosingBalance`: one closing balance per program and
+points category. Whole walks (full pages, totalEntries balances) are checked in pagination.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from points_conformance.checks.base import (
+    D_DISPLAY_ROUNDING,
+    D_LEDGER_PAGE_SIZE,
+    CheckContext,
+    capped,
+    check,
+    declare,
+    finding,
+)
+from points_conformance.checks.ledger import (
+    CATEGORY_OF,
+    LedgerPage,
+    entries,
+    identity_size,
+    is_currency_row,
+    read_page,
+    requested_size,
+    signed_points,
+)
+from points_conformance.checks.shared import expected_page_count, sum_agrees
+from points_conformance.checks.values import (
+    dicts,
+    has_param,
+    int_param,
+    param,
+    success_object,
+    to_decimal,
+)
+from points_conformance.model import Exchange, Finding
+
+BALANCE_OPERATION = "getCustomerLedgerBalance"
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10
+
+
+def balance_page(ex: Exchange) -> LedgerPage | None:
+    data = success_object(ex)
+    if data is None:
+        return None
+    return read_page(data, "ledgerDetails", "ledgerClosingBalance")
+
+
+def balances(ex: Exchange) -> list[dict[str, Any]]:
+    page = balance_page(ex)
+    return (page.items or []) if page is not None else []
+
+
+@check(
+    "balance.paging",
+    requirements=("BAL-PAGE-COUNT", "BAL-PAGE-INDEX", "BAL-DEFAULT-LIMIT"),
+    operations=(BALANCE_OPERATION,),
+)
+def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    page = balance_page(ex)
+    if page is None:
+        return []
+    found: list[Finding] = []
+    count = len(page.items) if page.items is not None else None
+    limit = requested_size(ex, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    if not has_param(ex, "offset") and page.page_number not in (None, 0):
+        found.append(
+            finding(
+                "BAL-PAGE-INDEX",
+                "the first page (no offset sent) is not numbered 0",
+                expected="ledgerDetails.pageNumber 0 (offset defaults to 0)",
+                actual=f"pageNumber {page.page_number}",
+                exchange=ex,
+            )
+        )
+    if not has_param(ex, "limit") and page.page_size not in (None, DEFAULT_LIMIT):
+        lenient_reading = page.page_size == count
+        if ctx.strict or not lenient_reading:
+            found.append(
+                finding(
+                    "BAL-DEFAULT-LIMIT",
+                    f"without limit the page size is not the default {DEFAULT_LIMIT}",
+                    expected=f"ledgerDetails.pageSize {DEFAULT_LIMIT}",
+                    actual=f"pageSize {page.page_size} with {count} balances on the page",
+                    exchange=ex,
+                    discrepancy=D_LEDGER_PAGE_SIZE if lenient_reading else None,
+                )
+            )
+    size = identity_size(page.page_size, limit, count)
+    if size is not None and page.total is not None and page.page_count is not None:
+        pages = expected_page_count(page.total, size)
+        if page.page_count != pages:
+            found.append(
+                finding(
+                    "BAL-PAGE-COUNT",
+                    "ledgerDetails.pageCount is not ceil(totalEntries / pageSize)",
+                    expected=f"pageCount {pages} = ceil({page.total} / {size})",
+                    actual=f"pageCount {page.page_count}",
+                    exchange=ex,
+                )
+            )
+    return found
+
+
+@check(
+    "balance.limit_max",
+    requirements=("BAL-LIMIT-MAX",),
+    operations=(BALANCE_OPERATION,),
+)
+def limit_max(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    page = balance_page(ex)
+    if page is None:
+        return []
+    found: list[Finding] = []
+    limit = int_param(ex, "limit")
+    count = len(page.items) if page.items is not None else 0
+    if limit is not None and limit > MAX_LIMIT:
+        found.append(
+            finding(
+                "BAL-LIMIT-MAX",
+                f"limit={limit} was accepted although the maximum is {MAX_LIMIT}",
+                expected=f"error 11029 (the maximum limit is {MAX_LIMIT})",
+                actual=f"HTTP {ex.response.status} with {count} balances",
+                exchange=ex,
+            )
+        )
+    if count > MAX_LIMIT:
+        found.append(
+            finding(
+                "BAL-LIMIT-MAX",
+                f"a page holds more than {MAX_LIMIT} balances",
+                expected=f"at most {MAX_LIMIT} entries in ledgerClosingBalance",
+                actual=f"{count} entries",
+                exchange=ex,
+            )
+        )
+    return found
+
+
+@check(
+    "balance.filter_category",
+    requirements=("BAL-FILTER-CATEGORY",),
+    operations=(BALANCE_OPERATION,),
+)
+def filter_category(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    wanted = CATEGORY_OF.get(param(ex, "pointCategoryType") or "")
+    if wanted is None:
+        return []
+    wrong = [
+        f"programId {row.get('programId')!r}: pointsCategory {row.get('pointsCategory')!r}"
+        for row in balances(ex)
+        if row.get("pointsCategory") != wanted
+    ]
+    if not wrong:
+        return []
+    return [
+        finding(
+            "BAL-FILTER-CATEGORY",
+            f"balances of other categories came back for pointCategoryType="
+            f"{param(ex, 'pointCategoryType')}",
+            expected=f"only balances with pointsCategory {wanted}",
+            actual=capped(wrong),
+            exchange=ex,
+        )
+    ]
+
+
+declare("check_closing_balances", ("BAL-ARITH-CLOSING",))
+
+# Parameters that make a balance or a ledger cover less than the whole history of the customer.
+_NARROWING = (
+    "tillId",
+    "tillIds",
+    "storeId",
+    "storeCode",
+    "programId",
+    "startDate",
+    "endDate",
+    "includeTillConceptEvents",
+    "ledgerEntryType",
+    "pointCategoryType",
+    "includeAlternateCurrencies",
+    "alternateCurrencyNames",
+    "excludePointCategories",
+)
+
+
+def check_closing_balances(
+    ctx: CheckContext, *, balance_pages: Sequence[Exchange], ledger_pages: Sequence[Exchange]
+) -> list[Finding]:
+    """Each closingBalance is the signed sum of its (program, category) rows over the ledger.
+
+    `ledger_pages` must be the customer's whole ledger (every page, no filter) and
+    `balance_pages` every page of its balances, both without filters and read with no
+    activity in between.
+    """
+    exchanges = [*balance_pages, *ledger_pages]
+    if any(has_param(ex, name) for ex in exchanges for name in _NARROWING):
+        return []
+    if not ledger_pages or any(success_object(ex) is None for ex in exchanges):
+        return []
+    sums: dict[tuple[str, str], list[Decimal]] = {}
+    for ex in ledger_pages:
+        for item in entries(ex):
+            for row in dicts(item.get("entryDetails")):
+                if is_currency_row(row):
+                    continue
+                value = signed_points(row)
+                if value is None:
+                    return []
+                key = (str(row.get("programId")), str(row.get("pointsCategory")))
+                sums.setdefault(key, []).append(value)
+    wrong: list[str] = []
+    rounding_only = True
+    for ex in balance_pages:
+        for row in balances(ex):
+            shown = to_decimal(row.get("closingBalance"))
+            if shown is None:
+                continue
+            parts = sums.get((str(row.get("programId")), str(row.get("pointsCategory"))), [])
+            if not sum_agrees(shown, parts, strict=ctx.strict):
+                wrong.append(
+                    f"programId {row.get('programId')} {row.get('pointsCategory')}: "
+                    f"closingBalance {shown}, ledger rows sum to {sum(parts, Decimal(0))}"
+                )
+                rounding_only &= sum_agrees(shown, parts, strict=False)
+    if not wrong:
+        return []
+    return [
+        finding(
+            "BAL-ARITH-CLOSING",
+            "closing balances disagree with the customer's ledger",
+            expected="closingBalance = credits + opening balances − debits over the ledger rows "
+            "of that program and category, "
+            + ("exactly" if ctx.strict else "up to display rounding"),
+            actual=capped(wrong),
+            exchange=balance_pages[0],
+            discrepancy=D_DISPLAY_ROUNDING if ctx.strict and rounding_only else None,
+        )
+    ]

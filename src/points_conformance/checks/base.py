@@ -1,0 +1,217 @@
+"""The check context, the registry of single-exchange checks, and the way findings are made.
+
+Both engines (matrix tests and fuzzing) call `run_checks` on every exchange they make, so a
+rule is written once, registered for the operations it applies to, and never knows which
+engine produced the exchange.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from points_conformance.model import Exchange, Finding
+
+OPERATIONS: tuple[str, ...] = (
+    "getCustomerLedgerInfo",
+    "getCustomerLedgerInfoConnectedOrgs",
+    "getCrossMemberLedger",
+    "getCustomerLedgerBalance",
+    "isTransferrable",
+    "isTransferrableUserGroup",
+    "transferPoints",
+    "transferPointsUserGroup",
+    "getPointsTransfers",
+    "reversePoints",
+)
+
+# Requirement-ID area of each operation (ARCHITECTURE.md, "Requirement IDs").
+AREA: dict[str, str] = {
+    "getCustomerLedgerInfo": "LEDGER",
+    "getCustomerLedgerInfoConnectedOrgs": "CORG",
+    "getCrossMemberLedger": "CML",
+    "getCustomerLedgerBalance": "BAL",
+    "isTransferrable": "XFERCHK",
+    "isTransferrableUserGroup": "XFERCHK",
+    "transferPoints": "XFER",
+    "transferPointsUserGroup": "XFER",
+    "getPointsTransfers": "XFERHIST",
+    "reversePoints": "REV",
+}
+
+# Register entries (specs/discrepancies.yaml) that findings depend on.
+D_CML_PAGE_SIZE = "D-012"  # pageDetails.pageSize: requested size, or the count on the page
+D_ERROR_STATUS = "D-016"  # strict: HTTP 400 for documented codes, 401 for credentials
+D_DEFAULT_ORDER = "D-018"  # newest first by default; 003's example is oldest first
+D_REVERSED = "D-019"  # pointsReversed: within the request (lenient) or equal to it (strict)
+D_ECHO_GROUP = "D-022"  # echoed transfer amounts: not compared (lenient) or equal (strict)
+D_ECHO_TRANSFER = "D-023"  # pointsTransferred echo: not compared (lenient) or equal (strict)
+D_PAST_END = "D-030"  # offset past the last page: 200 with no entries, or 11003 (strict)
+D_SCOPE_MISSING = "D-032"  # no DATA-SCOPE: answered as SELF, or 310144 (strict)
+D_CML_DEFAULT_SIZE = "D-038"  # crossMemberLedger default pageSize: any, or 20 (strict)
+D_DISPLAY_ROUNDING = "D-045"  # a sum may differ from its parts by display rounding
+D_SHORT_PAGES = "D-046"  # every page but the last is full; 003's example pages are not
+D_ALREADY_REVERSED = "D-050"  # second reversal: 3802 or 812, or 3802 (strict)
+D_LEDGER_PAGE_SIZE = "D-057"  # ledger pageSize: the limit, or the count on the page
+D_CML_USERROLE = "D-058"  # scope=group: userRole tolerated, or absent (strict)
+D_AUTH_BODY = "D-060"  # 401: any body, or the envelope with code 401 (strict)
+D_NULL_AS_ABSENT = "D-061"  # "only present" fields: null counts as absent, or the key is gone
+
+
+class SchemaErrorLike(Protocol):
+    """What the schema check reads from one error of `Spec.validate_response`."""
+
+    @property
+    def json_path(self) -> str: ...
+
+    @property
+    def keyword(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+class SpecLike(Protocol):
+    """The part of `points_conformance.spec.Spec` the checks use."""
+
+    def validate_response(
+        self, operation_id: str, status: int, body: Any, *, strict: bool
+    ) -> Sequence[SchemaErrorLike]: ...
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a check needs besides the exchange.
+
+    `spec_override` replaces the loaded specs (tests pass a stand-in); `now` fixes the clock
+    for rules with a window relative to the request time when the response has no Date header.
+    """
+
+    strict: bool = False
+    timezone: str = "UTC"
+    org_id: int | str | None = None
+    connected_org_ids: tuple[int | str, ...] = ()
+    spec_override: SpecLike | None = field(default=None, compare=False, repr=False)
+    now: datetime | None = None
+
+    @property
+    def spec(self) -> SpecLike:
+        if self.spec_override is not None:
+            return self.spec_override
+        # Imported here so that checks which never validate schemas work without the specs.
+        from points_conformance.spec import load_spec
+
+        loaded: SpecLike = load_spec()
+        return loaded
+
+    @property
+    def mode(self) -> str:
+        return "strict" if self.strict else "lenient"
+
+
+CheckFn = Callable[[CheckContext, Exchange], list[Finding]]
+
+
+@dataclass(frozen=True)
+class RegisteredCheck:
+    name: str
+    requirements: tuple[str, ...]
+    operations: tuple[str, ...]
+    fn: CheckFn
+
+
+_CHECKS: list[RegisteredCheck] = []
+_BY_OPERATION: dict[str, list[RegisteredCheck]] = {}
+# Requirement IDs emitted by the multi-exchange functions, which are not in the registry.
+_DECLARED: dict[str, tuple[str, ...]] = {}
+
+
+def check(
+    name: str, *, requirements: Sequence[str], operations: Sequence[str] = OPERATIONS
+) -> Callable[[CheckFn], CheckFn]:
+    """Register a single-exchange check for `operations` (every operation by default)."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        entry = RegisteredCheck(name, tuple(requirements), tuple(operations), fn)
+        if any(c.name == name for c in _CHECKS):
+            raise ValueError(f"check {name!r} registered twice")
+        _CHECKS.append(entry)
+        for op in entry.operations:
+            _BY_OPERATION.setdefault(op, []).append(entry)
+        return fn
+
+    return register
+
+
+def declare(name: str, requirements: Sequence[str]) -> None:
+    """Record the requirement IDs a multi-exchange function may emit (for the catalogue)."""
+    _DECLARED[name] = tuple(requirements)
+
+
+def run_checks(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """Every registered check that applies to `ex.operation`, in registration order."""
+    findings: list[Finding] = []
+    for entry in _BY_OPERATION.get(ex.operation, ()):
+        findings.extend(entry.fn(ctx, ex))
+    return findings
+
+
+def registered_checks() -> tuple[RegisteredCheck, ...]:
+    return tuple(_CHECKS)
+
+
+def requirement_ids() -> frozenset[str]:
+    """Every requirement ID any check or multi-exchange function of this package can emit."""
+    ids: set[str] = set()
+    for entry in _CHECKS:
+        ids.update(entry.requirements)
+    for reqs in _DECLARED.values():
+        ids.update(reqs)
+    return frozenset(ids)
+
+
+def finding(
+    requirement: str,
+    message: str,
+    *,
+    expected: str,
+    actual: str,
+    exchange: Exchange | None,
+    discrepancy: str | None = None,
+) -> Finding:
+    return Finding(requirement, message, expected, actual, exchange, discrepancy)
+
+
+def capped(items: Iterable[str], limit: int = 5) -> str:
+    """A readable list of at most `limit` items, saying how many were left out."""
+    listed = list(items)
+    text = "; ".join(listed[:limit])
+    if len(listed) > limit:
+        text += f"; … and {len(listed) - limit} more"
+    return text
+
+
+def problems_finding(
+    ex: Exchange,
+    requirement: str,
+    message: str,
+    expected: str,
+    problems: list[str],
+    *,
+    discrepancy: str | None = None,
+) -> list[Finding]:
+    """One finding that lists the first few `problems`, or none when there are none."""
+    if not problems:
+        return []
+    return [
+        finding(
+            requirement,
+            f"{message} ({len(problems)})",
+            expected=expected,
+            actual=capped(problems),
+            exchange=ex,
+            discrepancy=discrepancy,
+        )
+    ]

@@ -1,0 +1,163 @@
+"""Rules every operation shares: no server errors, JSON labelled as JSON, the error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from points_conformance.checks.base import (
+    D_AUTH_BODY,
+    D_ERROR_STATUS,
+    CheckContext,
+    check,
+    finding,
+)
+from points_conformance.checks.values import body, describe
+from points_conformance.model import Exchange, Finding
+
+# A rate limiter answers before the API does; the pages describe its limits on another page
+# and give its answer no shape.
+_ENVELOPE_EXEMPT = frozenset({429})
+
+
+def envelope_problem(value: Any) -> str | None:
+    """What keeps `value` from being `{"errors": [{"code": int, "message": str}, ...]}`."""
+    if not isinstance(value, dict):
+        return f"the body is {describe(value, 60)}, not a JSON object"
+    errors = value.get("errors")
+    if not isinstance(errors, list):
+        return 'the body has no "errors" list'
+    if not errors:
+        return 'the "errors" list is empty'
+    for index, item in enumerate(errors):
+        if not isinstance(item, dict):
+            return f"errors[{index}] is {describe(item, 40)}, not an object"
+        code = item.get("code")
+        if isinstance(code, bool) or not isinstance(code, int):
+            return f"errors[{index}].code is {describe(code, 40)}, not an integer"
+        if not isinstance(item.get("message"), str):
+            return f"errors[{index}].message is {describe(item.get('message'), 40)}, not a string"
+    return None
+
+
+def envelope_codes(value: Any) -> list[int]:
+    """The error codes of an envelope; integer-valued strings count, anything else does not."""
+    if not isinstance(value, dict) or not isinstance(value.get("errors"), list):
+        return []
+    codes: list[int] = []
+    for item in value["errors"]:
+        code = item.get("code") if isinstance(item, dict) else None
+        if isinstance(code, int) and not isinstance(code, bool):
+            codes.append(code)
+        elif isinstance(code, str) and code.strip().isdigit() and len(code.strip()) < 12:
+            codes.append(int(code.strip()))
+    return codes
+
+
+def has_json_body(ex: Exchange) -> bool:
+    if ex.response.json is not None:
+        return True
+    return bool(ex.response.text.strip()) and ex.response.json_error is None
+
+
+@check(
+    "common.server_error",
+    requirements=("COMMON-SERVER-ERROR",),
+)
+def server_error(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    if ex.response.status < 500:
+        return []
+    return [
+        finding(
+            "COMMON-SERVER-ERROR",
+            f"the server failed with HTTP {ex.response.status}",
+            expected="a 2xx answer or a 4xx error envelope, never a 5xx",
+            actual=f"HTTP {ex.response.status}: {ex.response.excerpt(200)}",
+            exchange=ex,
+        )
+    ]
+
+
+@check(
+    "common.content_type",
+    requirements=("COMMON-CONTENT-TYPE",),
+)
+def content_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    if not has_json_body(ex):
+        return []
+    media = ex.response.content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        return []
+    return [
+        finding(
+            "COMMON-CONTENT-TYPE",
+            "a JSON body came without an application/json content type",
+            expected="Content-Type: application/json (parameters such as charset allowed)",
+            actual=f"Content-Type: {ex.response.content_type or '(none)'}",
+            exchange=ex,
+        )
+    ]
+
+
+@check(
+    "common.error_envelope",
+    requirements=("COMMON-ERR-ENVELOPE",),
+)
+def error_envelope(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    status = ex.response.status
+    if not 400 <= status < 500 or status in _ENVELOPE_EXEMPT:
+        return []
+    # The pages give a 401 no body; the envelope on 401 is the strict reading.
+    if status == 401 and not ctx.strict:
+        return []
+    problem: str | None
+    if ex.response.json is None and ex.response.json_error is not None:
+        problem = f"the body is not JSON ({ex.response.excerpt(120)!r})"
+    else:
+        problem = envelope_problem(body(ex))
+    if problem is None:
+        return []
+    return [
+        finding(
+            "COMMON-ERR-ENVELOPE",
+            f"HTTP {status} without the documented error envelope: {problem}",
+            expected='{"errors": [{"code": <integer>, "message": <string>}, ...]} with at least one error',
+            actual=ex.response.excerpt(300) or "(empty body)",
+            exchange=ex,
+            discrepancy=D_AUTH_BODY if status == 401 else None,
+        )
+    ]
+
+
+def status_finding(ctx: CheckContext, ex: Exchange, required: int) -> list[Finding]:
+    """Strict: a refusal comes with HTTP `required` (400, or 401 for credentials)."""
+    status = ex.response.status
+    if not ctx.strict or status == required:
+        return []
+    return [
+        finding(
+            "COMMON-ERR-STATUS",
+            f"a documented error came with HTTP {status} instead of HTTP {required}",
+            expected=f"HTTP {required} with the error envelope",
+            actual=f"HTTP {status} with code(s) "
+            + (", ".join(str(c) for c in envelope_codes(body(ex))) or "(none)"),
+            exchange=ex,
+            discrepancy=D_ERROR_STATUS,
+        )
+    ]
+
+
+@check(
+    "common.error_status",
+    requirements=("COMMON-ERR-STATUS",),
+)
+def error_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    status = ex.response.status
+    if not ctx.strict or not 400 <= status < 500 or status in (400, 401, *_ENVELOPE_EXEMPT):
+        return []
+    value = body(ex)
+    codes = envelope_codes(value)
+    # A code equal to the status is the framework's own (404 for an unknown path); a
+    # documented code under another 4xx is what the strict reading moves to 400.
+    if envelope_problem(value) is not None or all(code == status for code in codes):
+        return []
+    return status_finding(ctx, ex, 400)

@@ -1,0 +1,940 @@
+"""LEDGER / CORG rules on one page, the connected-orgs scope, and the ledger balance (BAL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from points_conformance.checks import (
+    CheckContext,
+    base,
+    check_closing_balances,
+    check_store_filter,
+    expect_currency_rows,
+)
+from points_conformance.checks.ledger import RULE_PREFIX
+from points_conformance.model import Exchange
+
+from .test_checks_support import (
+    LENIENT,
+    MODES,
+    STRICT,
+    credit,
+    entry,
+    findings,
+    ledger_body,
+    make_exchange,
+    requirements,
+    row,
+)
+
+LEDGER_OPS = pytest.mark.parametrize(("operation", "prefix"), sorted(RULE_PREFIX.items()))
+
+
+def dates(n: int, *, start_day: int = 28) -> list[str]:
+    """`n` creation dates, newest first."""
+    return [f"2025-01-{start_day - i:02d} 10:00:00.0" for i in range(n)]
+
+
+def page(n: int, **kw: Any) -> dict[str, Any]:
+    return ledger_body([credit(100 + i, d) for i, d in enumerate(dates(n))], **kw)
+
+
+def ledger(body: dict[str, Any], op: str = "getCustomerLedgerInfo", **params: Any) -> Exchange:
+    return make_exchange(
+        op,
+        body,
+        params={"identifierName": "id", "identifierValue": "1", "source": "INSTORE", **params},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# paging
+
+
+PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]]] = {
+    # body, params, lenient findings, strict findings (suffixes after the prefix)
+    "one partial page": (page(3), {}, set(), set()),
+    "first of three full": (page(10, total=25), {}, set(), set()),
+    "last page remainder": (page(5, total=25, page_number=2), {"offset": 2}, set(), set()),
+    "limit echoed": (page(5, page_size=5, total=12), {"limit": 5}, set(), set()),
+    # no entries, or an offset past the last page, is a 200 (lenient) or 11003 (strict)
+    "empty ledger": (page(0, total=0, page_count=0), {}, set(), {"ERR-11003"}),
+    "past the end is empty": (page(0, total=5, page_number=3), {"offset": 3}, set(), {"ERR-11003"}),
+    "wrong page count": (
+        page(3, total=25, page_count=2),
+        {},
+        {"PAGE-COUNT", "PAGE-SIZE"},
+        {"PAGE-COUNT", "PAGE-SIZE"},
+    ),
+    "pageCount from zero size": (
+        page(0, page_size=0, total=0, page_count=1),
+        {"limit": 0},
+        {"PAGE-COUNT"},
+        {"PAGE-COUNT", "ERR-11003"},
+    ),
+    "offset not echoed": (
+        page(5, total=25, page_number=0),
+        {"offset": 2},
+        {"PAGE-INDEX", "PAGE-SIZE"},
+        {"PAGE-INDEX", "PAGE-SIZE"},
+    ),
+    "first page without offset is not 0": (
+        page(10, total=25, page_number=1),
+        {},
+        {"DEFAULT-OFFSET"},
+        {"DEFAULT-OFFSET"},
+    ),
+    "limit not echoed": (
+        page(5, page_size=10, total=12),
+        {"limit": 5},
+        {"PAGE-SIZE"},
+        {"PAGE-SIZE"},
+    ),
+    "default limit not 10": (
+        page(3, page_size=5, total=3),
+        {},
+        {"DEFAULT-LIMIT"},
+        {"DEFAULT-LIMIT"},
+    ),
+    "non-last page short": (page(7, total=25), {}, {"PAGE-SIZE"}, {"PAGE-SIZE"}),
+    "last page wrong remainder": (
+        page(4, total=25, page_number=2),
+        {"offset": 2},
+        {"PAGE-SIZE"},
+        {"PAGE-SIZE"},
+    ),
+    "more than page size": (page(12, total=25), {}, {"PAGE-SIZE"}, {"PAGE-SIZE"}),
+    "past the end with entries": (
+        page(2, total=5, page_number=3),
+        {"offset": 3},
+        {"PAGE-SIZE"},
+        {"PAGE-SIZE"},
+    ),
+    # 000/003 call pageSize the entries shown; lenient reads it so, strict wants the limit.
+    "pageSize is the count": (
+        page(3, page_size=3, total=3, page_count=1),
+        {},
+        set(),
+        {"DEFAULT-LIMIT"},
+    ),
+    "pageSize is the count, limit sent": (
+        page(3, page_size=3, total=3, page_count=1),
+        {"limit": 5},
+        set(),
+        {"PAGE-SIZE"},
+    ),
+}
+PAGING_KINDS = ("-PAGE-", "-DEFAULT-", "-ERR-")
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize("case", PAGING_CASES.values(), ids=PAGING_CASES.keys())
+def test_paging(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
+    body, params, lenient, strict = case
+    ex = ledger(body, operation, **params)
+    for ctx, wanted in ((LENIENT, lenient), (STRICT, strict)):
+        got = {
+            f.requirement
+            for f in findings(ctx, ex)
+            if any(k in f.requirement for k in PAGING_KINDS)
+        }
+        assert got == {f"{prefix}-{s}" for s in wanted}, ctx.mode
+
+
+@pytest.mark.parametrize(
+    ("body", "params", "requirement", "discrepancy"),
+    [
+        (
+            page(3, page_size=3, total=3, page_count=1),
+            {},
+            "LEDGER-DEFAULT-LIMIT",
+            base.D_LEDGER_PAGE_SIZE,
+        ),
+        (page(0, total=5, page_number=3), {"offset": 3}, "LEDGER-ERR-11003", base.D_PAST_END),
+        (page(7, total=25), {}, "LEDGER-PAGE-SIZE", base.D_SHORT_PAGES),
+    ],
+)
+def test_paging_findings_that_depend_on_a_reading_name_it(
+    body: dict[str, Any], params: dict[str, Any], requirement: str, discrepancy: str
+) -> None:
+    (found,) = findings(STRICT, ledger(body, **params), requirement)
+    assert found.discrepancy == discrepancy
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize(
+    ("params", "n", "flagged"),
+    [
+        ({"limit": 100}, 3, False),
+        ({"limit": 101}, 3, True),
+        ({}, 101, True),
+        ({"limit": 100}, 100, False),
+    ],
+)
+def test_limit_max(
+    operation: str, prefix: str, params: dict[str, Any], n: int, flagged: bool
+) -> None:
+    body = page(n, page_size=params.get("limit", 10), total=n)
+    assert (
+        bool(findings(LENIENT, ledger(body, operation, **params), f"{prefix}-LIMIT-MAX")) is flagged
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# arithmetic
+
+
+def one_event(rows: list[dict[str, Any]], net: Any, **extra: Any) -> dict[str, Any]:
+    return ledger_body([entry(1, "2025-01-01 10:00:00.0", rows, net, **extra)])
+
+
+ARITH_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool, bool]] = {
+    # body, params, lenient flags, strict flags
+    "credit": (one_event([row("CREDIT", "20.00")], "20.000"), {}, False, False),
+    "debit negative": (one_event([row("DEBIT", "10.54")], "-10.540"), {}, False, False),
+    "opening balance adds": (
+        one_event([row("OPENING_BALANCE", "5"), row("CREDIT", "1.5")], "6.5"),
+        {},
+        False,
+        False,
+    ),
+    "mixed": (
+        one_event(
+            [row("CREDIT", "311.00"), row("DEBIT", "11.00"), row("OPENING_BALANCE", "0.00")],
+            "300.000",
+        ),
+        {},
+        False,
+        False,
+    ),
+    "numbers as JSON numbers": (
+        one_event([row("CREDIT", 20), row("DEBIT", 5)], 15),
+        {},
+        False,
+        False,
+    ),
+    "sign lost on debit": (one_event([row("DEBIT", "10.54")], "10.540"), {}, True, True),
+    "wrong total": (
+        one_event([row("CREDIT", "100.00"), row("CREDIT", "50.00")], "100.000"),
+        {},
+        True,
+        True,
+    ),
+    "display rounding": (one_event([row("CREDIT", "46.69")], "46.688"), {}, False, True),
+    "beyond rounding": (one_event([row("CREDIT", "46.69")], "46.680"), {}, True, True),
+    "currency rows not in the net": (
+        one_event([row("CREDIT", "20.00"), row("CREDIT", "20.00", currency="DocCoin")], "20.000"),
+        {},
+        False,
+        False,
+    ),
+    "currency counted in the net": (
+        one_event([row("CREDIT", "20.00"), row("CREDIT", "20.00", currency="DocCoin")], "40.000"),
+        {},
+        True,
+        True,
+    ),
+    "filtered: only strict checks": (
+        one_event([row("CREDIT", "20.00")], "25.000"),
+        {"ledgerEntryType": "CREDIT"},
+        False,
+        True,
+    ),
+    "program filter: only strict checks": (
+        one_event([row("CREDIT", "20.00")], "25.000"),
+        {"programId": 973},
+        False,
+        True,
+    ),
+    "unreadable row is skipped": (one_event([row("CREDIT", "abc")], "25.000"), {}, False, False),
+}
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize("case", ARITH_CASES.values(), ids=ARITH_CASES.keys())
+def test_net_points(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
+    body, params, lenient, strict = case
+    ex = ledger(body, operation, **params)
+    assert bool(findings(LENIENT, ex, f"{prefix}-ARITH-NET")) is lenient
+    assert bool(findings(STRICT, ex, f"{prefix}-ARITH-NET")) is strict
+
+
+def test_strict_rounding_finding_names_the_rounding_discrepancy_and_the_numbers() -> None:
+    ex = ledger(one_event([row("CREDIT", "46.69")], "46.688"))
+    (found,) = findings(STRICT, ex, "LEDGER-ARITH-NET")
+    assert found.discrepancy == base.D_DISPLAY_ROUNDING
+    assert "46.69" in found.actual and "46.688" in found.actual
+    (lenient_fail,) = findings(
+        LENIENT, ledger(one_event([row("CREDIT", "46.69")], "46.680")), "LEDGER-ARITH-NET"
+    )
+    assert lenient_fail.discrepancy is None and "allowed difference 0.0055" in lenient_fail.actual
+
+
+ALT_CASES: dict[str, tuple[list[dict[str, Any]], Any, bool]] = {
+    "credit and debit": (
+        [row("CREDIT", "20.00", currency="DocCoin"), row("DEBIT", "5.00", currency="DocCoin")],
+        {"DocCoin": "15.000"},
+        False,
+    ),
+    "two currencies": (
+        [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")],
+        {"Stars": "1", "Coins": "2"},
+        False,
+    ),
+    "absent object is not checked": ([row("CREDIT", "20.00", currency="DocCoin")], None, False),
+    "currency missing from the object": (
+        [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")],
+        {"Stars": "1"},
+        True,
+    ),
+    "wrong sum": ([row("DEBIT", "10909.09", currency="DocCoin")], {"DocCoin": "10909.090"}, True),
+    "points rows not counted": (
+        [row("CREDIT", "7.00"), row("CREDIT", "3.00", currency="DocCoin")],
+        {"DocCoin": "3.000"},
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ALT_CASES.values(), ids=ALT_CASES.keys())
+def test_net_alternate_currencies(case: tuple[Any, ...]) -> None:
+    rows, nets, flagged = case
+    net = sum(float(r["points"]) for r in rows if "alternateCurrencyName" not in r)
+    extra = {} if nets is None else {"netAlternateCurrenciesOnEvent": nets}
+    ex = ledger(one_event(rows, f"{net:.2f}", **extra))
+    assert bool(findings(LENIENT, ex, "LEDGER-ARITH-NET-ALT")) is flagged
+    assert findings(LENIENT, ex, "LEDGER-ARITH-NET") == []
+
+
+# --------------------------------------------------------------------------------------------
+# filters
+
+
+def rows_page(*rows: dict[str, Any]) -> dict[str, Any]:
+    return ledger_body(
+        [entry(i + 1, "2025-01-01 10:00:00.0", [r], "0") for i, r in enumerate(rows)]
+    )
+
+
+FILTER_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], str, bool]] = {
+    "entry type kept": (
+        rows_page(row("DEBIT", "1")),
+        {"ledgerEntryType": "DEBIT"},
+        "FILTER-ENTRYTYPE",
+        False,
+    ),
+    "entry type broken": (
+        rows_page(row("DEBIT", "1"), row("CREDIT", "1")),
+        {"ledgerEntryType": "DEBIT"},
+        "FILTER-ENTRYTYPE",
+        True,
+    ),
+    "unknown entry type is an error case": (
+        rows_page(row("CREDIT", "1")),
+        {"ledgerEntryType": "BOGUS"},
+        "FILTER-ENTRYTYPE",
+        False,
+    ),
+    "category REGULAR": (
+        rows_page(row("CREDIT", "1", category="Main")),
+        {"pointCategoryType": "REGULAR"},
+        "FILTER-CATEGORY",
+        False,
+    ),
+    "category PROMISED": (
+        rows_page(row("CREDIT", "1", category="DelayedAccrualPointCategory")),
+        {"pointCategoryType": "PROMISED"},
+        "FILTER-CATEGORY",
+        False,
+    ),
+    "category TRIGGER_BASED": (
+        rows_page(row("CREDIT", "1", category="ExternalTriggerBasedPointCategory")),
+        {"pointCategoryType": "TRIGGER_BASED"},
+        "FILTER-CATEGORY",
+        False,
+    ),
+    "category broken": (
+        rows_page(row("CREDIT", "1", category="Main")),
+        {"pointCategoryType": "PROMISED"},
+        "FILTER-CATEGORY",
+        True,
+    ),
+    "category ignored with exclude": (
+        rows_page(row("CREDIT", "1", category="Main", currency="C")),
+        {
+            "includeAlternateCurrencies": "true",
+            "excludePointCategories": "true",
+            "pointCategoryType": "PROMISED",
+        },
+        "FILTER-CATEGORY",
+        False,
+    ),
+    "program kept": (
+        rows_page(row("CREDIT", "1", program=973)),
+        {"programId": 973},
+        "FILTER-PROGRAM",
+        False,
+    ),
+    "program broken": (
+        rows_page(row("CREDIT", "1", program=974)),
+        {"programId": 973},
+        "FILTER-PROGRAM",
+        True,
+    ),
+    "till concept debit of another program": (
+        rows_page(row("DEBIT", "1", program=974)),
+        {"programId": 973, "includeTillConceptEvents": "true"},
+        "FILTER-PROGRAM",
+        False,
+    ),
+    "till concept credit of another program": (
+        rows_page(row("CREDIT", "1", program=974)),
+        {"programId": 973, "includeTillConceptEvents": "true"},
+        "FILTER-PROGRAM",
+        True,
+    ),
+}
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize("case", FILTER_CASES.values(), ids=FILTER_CASES.keys())
+def test_row_filters(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
+    body, params, slug, flagged = case
+    for ctx in (LENIENT, STRICT):
+        assert bool(findings(ctx, ledger(body, operation, **params), f"{prefix}-{slug}")) is flagged
+
+
+def dated(*created: str) -> dict[str, Any]:
+    return ledger_body([credit(i + 1, c) for i, c in enumerate(created)])
+
+
+DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None]] = {
+    "inside both": (
+        ["2025-01-10 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        None,
+    ),
+    "edges inclusive": (
+        ["2025-01-31 00:00:00.0", "2025-01-01 00:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        None,
+    ),
+    "after end": (
+        ["2025-02-01 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        "FILTER-DATE",
+    ),
+    "before start": (
+        ["2024-12-31 23:59:59.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        "FILTER-DATE",
+    ),
+    "start only: 90 days": (["2025-03-31 10:00:00.0"], {"startDate": "2025-01-01T00:00:00"}, None),
+    "start only: past 90 days": (
+        ["2025-04-02 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00"},
+        "FILTER-DATE-ONE-SIDED",
+    ),
+    "start only: before start": (
+        ["2024-12-31 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00"},
+        "FILTER-DATE-ONE-SIDED",
+    ),
+    "start only: a year": (
+        ["2025-12-01 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00", "includeLastOneYearData": "true"},
+        None,
+    ),
+    "start only: past a year": (
+        ["2026-01-03 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00", "includeLastOneYearData": "true"},
+        "FILTER-DATE-ONE-YEAR",
+    ),
+    "end only: 90 days back": (["2024-10-05 10:00:00.0"], {"endDate": "2025-01-01T00:00:00"}, None),
+    "end only: before the window": (
+        ["2024-09-01 10:00:00.0"],
+        {"endDate": "2025-01-01T00:00:00"},
+        "FILTER-DATE-ONE-SIDED",
+    ),
+    "end as a date covers the day": (
+        ["2025-01-01 18:00:00.0"],
+        {"startDate": "2024-12-01T00:00:00", "endDate": "2025-01-01"},
+        None,
+    ),
+    "no dates: whole history": (["2001-01-01 10:00:00.0"], {}, None),
+    "date filter off": (
+        ["2001-01-01 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00", "isFilterBasedOnDate": "false"},
+        None,
+    ),
+    "unreadable date param is an error case": (
+        ["2001-01-01 10:00:00.0"],
+        {"startDate": "yesterday"},
+        None,
+    ),
+}
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize("case", DATE_CASES.values(), ids=DATE_CASES.keys())
+def test_date_filter(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
+    created, params, slug = case
+    ex = ledger(dated(*created), operation, **params)
+    got = {f.requirement for f in findings(LENIENT, ex) if "-FILTER-DATE" in f.requirement}
+    assert got == ({f"{prefix}-{slug}"} if slug else set())
+
+
+CUR = "DocCoin"
+POINTS_ROW = row("CREDIT", "1", category="Main")
+CUR_ROW = row("CREDIT", "1", category="Main", currency=CUR)
+OTHER_CUR_ROW = row("CREDIT", "1", category="Main", currency="Stars")
+PROMISED_CUR_ROW = row("CREDIT", "1", category="DelayedAccrualPointCategory", currency=CUR)
+
+# 001, "Behaviour of alternate currency and point category parameters", one case per table row
+ALTCUR_CASES: dict[str, tuple[dict[str, str], list[dict[str, Any]], str | None]] = {
+    "row1 ok": (
+        {"includeAlternateCurrencies": "true", "pointCategoryType": "REGULAR"},
+        [POINTS_ROW, CUR_ROW],
+        None,
+    ),
+    "row1 broken": (
+        {"includeAlternateCurrencies": "true", "pointCategoryType": "REGULAR"},
+        [POINTS_ROW, PROMISED_CUR_ROW],
+        "FILTER-ALTCUR-ROW1",
+    ),
+    "row2 anything": ({"includeAlternateCurrencies": "true"}, [POINTS_ROW, PROMISED_CUR_ROW], None),
+    "row3 ok": (
+        {"includeAlternateCurrencies": "true", "excludePointCategories": "true"},
+        [CUR_ROW, OTHER_CUR_ROW],
+        None,
+    ),
+    "row3 broken": (
+        {"includeAlternateCurrencies": "true", "excludePointCategories": "true"},
+        [CUR_ROW, POINTS_ROW],
+        "FILTER-ALTCUR-ROW3",
+    ),
+    "row4 ok": (
+        {
+            "includeAlternateCurrencies": "true",
+            "pointCategoryType": "REGULAR",
+            "excludePointCategories": "true",
+        },
+        [PROMISED_CUR_ROW],
+        None,
+    ),
+    "row4 broken": (
+        {
+            "includeAlternateCurrencies": "true",
+            "pointCategoryType": "REGULAR",
+            "excludePointCategories": "true",
+        },
+        [POINTS_ROW],
+        "FILTER-ALTCUR-ROW4",
+    ),
+    "row5 ok": ({"includeAlternateCurrencies": "false"}, [POINTS_ROW], None),
+    "row5 broken": (
+        {"includeAlternateCurrencies": "false"},
+        [POINTS_ROW, CUR_ROW],
+        "FILTER-ALTCUR-ROW5",
+    ),
+    "row5 by default": ({}, [CUR_ROW], "FILTER-ALTCUR-ROW5"),
+    "row5 with names": ({"alternateCurrencyNames": CUR}, [POINTS_ROW, CUR_ROW], None),
+    "row6 ok": ({"pointCategoryType": "REGULAR"}, [POINTS_ROW], None),
+    "row6 broken": (
+        {"includeAlternateCurrencies": "false", "pointCategoryType": "REGULAR"},
+        [CUR_ROW],
+        "FILTER-ALTCUR-ROW6",
+    ),
+    "names broken": (
+        {"alternateCurrencyNames": "DocCoin,Coins"},
+        [CUR_ROW, OTHER_CUR_ROW],
+        "FILTER-ALTCUR-NAMES",
+    ),
+    "names ignored when all are asked for": (
+        {"includeAlternateCurrencies": "true", "alternateCurrencyNames": CUR},
+        [OTHER_CUR_ROW],
+        None,
+    ),
+    "names compare without case": ({"alternateCurrencyNames": "doccoin"}, [CUR_ROW], None),
+    "invalid boolean is an error case": ({"includeAlternateCurrencies": "yes"}, [CUR_ROW], None),
+}
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize("case", ALTCUR_CASES.values(), ids=ALTCUR_CASES.keys())
+def test_alternate_currency_behaviour_table(
+    operation: str, prefix: str, case: tuple[Any, ...]
+) -> None:
+    params, rows, slug = case
+    ex = ledger(rows_page(*rows), operation, **params)
+    got = {f.requirement for f in findings(LENIENT, ex) if "-FILTER-" in f.requirement}
+    assert got == ({f"{prefix}-{slug}"} if slug else set())
+
+
+@pytest.mark.parametrize(
+    ("params", "entity", "flagged"),
+    [
+        ({"type": "USERGROUP2"}, "USERGROUP2", False),
+        ({"type": "FLEET"}, "USERGROUP2", True),
+        ({}, "FLEET", False),
+    ],
+)
+def test_group_type(params: dict[str, str], entity: str, flagged: bool) -> None:
+    ex = ledger(ledger_body([], entity_type=entity), **params)
+    assert bool(findings(LENIENT, ex, "LEDGER-FILTER-TYPE")) is flagged
+
+
+def store_page(*codes: tuple[str, str]) -> dict[str, Any]:
+    return ledger_body(
+        [
+            credit(i + 1, "2025-01-01 10:00:00.0", storeCode=s, tillCode=t)
+            for i, (s, t) in enumerate(codes)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"), [("doc123", False), ("DOC123", False), ("other", True)]
+)
+def test_store_code_filter_needs_no_target_data(code: str, flagged: bool) -> None:
+    ex = ledger(store_page(("doc123", "t1"), ("doc123", "t2")), storeCode=code)
+    assert bool(findings(LENIENT, ex, "LEDGER-FILTER-STORE-CODE")) is flagged
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize(
+    ("params", "tills", "stores", "slug", "flagged"),
+    [
+        ({"tillId": 11}, ["t1"], None, "FILTER-TILL", False),
+        ({"tillId": 11}, ["t1"], None, "FILTER-TILL", True),
+        ({"tillIds": "11,12"}, ["t1", "t2"], None, "FILTER-TILLS", False),
+        ({"storeId": 5}, None, ["doc123"], "FILTER-STORE-ID", False),
+        ({"storeId": 5}, None, ["s9"], "FILTER-STORE-ID", True),
+    ],
+)
+def test_store_filter_against_target_data(
+    operation: str,
+    prefix: str,
+    params: dict[str, Any],
+    tills: list[str] | None,
+    stores: list[str] | None,
+    slug: str,
+    flagged: bool,
+) -> None:
+    codes = [("doc123", "t1"), ("doc123", "t2" if flagged and slug == "FILTER-TILL" else "t1")]
+    ex = ledger(store_page(*codes), operation, **params)
+    found = check_store_filter(LENIENT, ex, allowed_till_codes=tills, allowed_store_codes=stores)
+    assert bool(found) is flagged
+    assert all(f.requirement == f"{prefix}-{slug}" for f in found)
+
+
+def test_store_filter_without_a_filter_parameter_checks_nothing() -> None:
+    assert (
+        check_store_filter(LENIENT, ledger(store_page(("x", "y"))), allowed_till_codes=["t1"]) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "flagged"), [(["DocCoin"], False), (["docCOIN"], False), (["DocCoin", "Stars"], True)]
+)
+def test_expect_currency_rows(names: list[str], flagged: bool) -> None:
+    pages = [
+        ledger(rows_page(POINTS_ROW), includeAlternateCurrencies="true"),
+        ledger(rows_page(CUR_ROW), includeAlternateCurrencies="true"),
+    ]
+    found = expect_currency_rows(
+        LENIENT, pages, currencies=names, requirement="LEDGER-FILTER-ALTCUR-ROW2"
+    )
+    assert bool(found) is flagged
+    if flagged:
+        assert "Stars" in found[0].message and found[0].requirement == "LEDGER-FILTER-ALTCUR-ROW2"
+
+
+# --------------------------------------------------------------------------------------------
+# order
+
+
+SORT_CASES: dict[str, tuple[list[str], dict[str, str], str | None]] = {
+    "default newest first": (
+        ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0", "2025-01-02 00:00:00.0"],
+        {},
+        None,
+    ),
+    "default broken": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {}, "SORT-DEFAULT"),
+    "ASC": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {"sort": "ASC"}, None),
+    "ASC broken": (["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"], {"sort": "ASC"}, "SORT"),
+    "DESC broken": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {"sort": "desc"}, "SORT"),
+    "sortOrder alias may go either way": (
+        ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"],
+        {"sortOrder": "ASC"},
+        None,
+    ),
+    "unreadable dates skipped": (
+        ["2025-01-03 00:00:00.0", "garbage", "2025-01-01 00:00:00.0"],
+        {},
+        None,
+    ),
+}
+
+
+@LEDGER_OPS
+@pytest.mark.parametrize("case", SORT_CASES.values(), ids=SORT_CASES.keys())
+def test_sort(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
+    created, params, slug = case
+    ex = ledger(dated(*created), operation, **params)
+    got = {f.requirement for f in findings(LENIENT, ex) if "-SORT" in f.requirement}
+    assert got == ({f"{prefix}-{slug}"} if slug else set())
+
+
+# --------------------------------------------------------------------------------------------
+# connected orgs scope
+
+
+def org_page(*orgs: Any) -> dict[str, Any]:
+    return ledger_body(
+        [credit(i + 1, "2025-01-01 10:00:00.0", orgId=o) for i, o in enumerate(orgs)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "orgs", "requirement"),
+    [
+        ({"DATA-SCOPE": "SELF"}, [50406, None], None),
+        ({"DATA-SCOPE": "SELF"}, [50406, 50405], "CORG-SCOPE-SELF"),
+        ({"data-scope": "OTHER", "DATA-SCOPE-ORG": "50405"}, [50405], None),
+        ({"DATA-SCOPE": "OTHER", "DATA-SCOPE-ORG": "50405,50407"}, [50407, "50405"], None),
+        ({"DATA-SCOPE": "OTHER", "DATA-SCOPE-ORG": "50405"}, [50406], "CORG-SCOPE-OTHER"),
+        ({"DATA-SCOPE": "ALL"}, [1], None),
+        # without DATA-SCOPE a lenient server answers as SELF
+        ({}, [50406, None], None),
+        ({}, [50406, 50405], "CORG-SCOPE-MISSING"),
+    ],
+)
+def test_connected_org_scope(
+    headers: dict[str, str], orgs: list[Any], requirement: str | None
+) -> None:
+    ex = make_exchange("getCustomerLedgerInfoConnectedOrgs", org_page(*orgs), headers=headers)
+    got = {f.requirement for f in findings(LENIENT, ex) if "-SCOPE-" in f.requirement}
+    assert got == ({requirement} if requirement else set())
+
+
+def test_strict_wants_310144_without_data_scope() -> None:
+    ex = make_exchange("getCustomerLedgerInfoConnectedOrgs", org_page(50406))
+    (found,) = findings(STRICT, ex, "CORG-SCOPE-MISSING")
+    assert found.discrepancy == base.D_SCOPE_MISSING and "310144" in found.expected
+    scoped = make_exchange(
+        "getCustomerLedgerInfoConnectedOrgs", org_page(50406), headers={"DATA-SCOPE": "SELF"}
+    )
+    assert findings(STRICT, scoped, "CORG-SCOPE-MISSING") == []
+
+
+def test_self_scope_needs_the_org_id() -> None:
+    ex = make_exchange(
+        "getCustomerLedgerInfoConnectedOrgs", org_page(1), headers={"DATA-SCOPE": "SELF"}
+    )
+    assert findings(CheckContext(), ex, "CORG-SCOPE-SELF") == []
+
+
+# --------------------------------------------------------------------------------------------
+# ledger balance
+
+
+def balance_body(
+    n: int, *, page_size: int = 10, total: int = 17, page_count: int = 2, page_number: int = 0
+) -> dict[str, Any]:
+    rows = [
+        {"pointsCategory": "Main", "programName": "P", "programId": i, "closingBalance": "1.000"}
+        for i in range(n)
+    ]
+    return {
+        "customerDetails": {"userId": 1, "entityType": "CUSTOMER"},
+        "ledgerDetails": {
+            "pageNumber": page_number,
+            "pageSize": page_size,
+            "totalEntries": total,
+            "pageCount": page_count,
+            "ledgerClosingBalance": rows,
+        },
+        "warnings": [],
+    }
+
+
+BALANCE_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]]] = {
+    "doc-like first page": (balance_body(6), {}, set(), set()),
+    "limit echoed": (
+        balance_body(3, page_size=3, total=7, page_count=3),
+        {"limit": 3},
+        set(),
+        set(),
+    ),
+    "wrong page count": (balance_body(6, page_count=3), {}, {"BAL-PAGE-COUNT"}, {"BAL-PAGE-COUNT"}),
+    "limit above 10 accepted": (
+        balance_body(6),
+        {"limit": 11},
+        {"BAL-LIMIT-MAX"},
+        {"BAL-LIMIT-MAX"},
+    ),
+    "more than 10 balances": (
+        balance_body(11, page_size=11, page_count=2),
+        {},
+        {"BAL-LIMIT-MAX"},
+        {"BAL-LIMIT-MAX", "BAL-DEFAULT-LIMIT"},
+    ),
+    "default limit not 10": (
+        balance_body(6, page_size=5, page_count=4),
+        {},
+        {"BAL-DEFAULT-LIMIT"},
+        {"BAL-DEFAULT-LIMIT"},
+    ),
+    "pageSize is the count": (
+        balance_body(6, page_size=6),
+        {},
+        set(),
+        {"BAL-DEFAULT-LIMIT"},
+    ),
+    "category kept": (balance_body(2), {"pointCategoryType": "REGULAR"}, set(), set()),
+    "first page not 0": (
+        balance_body(6, page_number=1),
+        {},
+        {"BAL-PAGE-INDEX"},
+        {"BAL-PAGE-INDEX"},
+    ),
+    "offset sent: index not checked": (
+        balance_body(6, page_number=3),
+        {"offset": 10},
+        set(),
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BALANCE_CASES.values(), ids=BALANCE_CASES.keys())
+def test_balance(case: tuple[Any, ...]) -> None:
+    body, params, lenient, strict = case
+    ex = make_exchange("getCustomerLedgerBalance", body, params=params)
+    for ctx, wanted in ((LENIENT, lenient), (STRICT, strict)):
+        got = {f.requirement for f in findings(ctx, ex) if f.requirement.startswith("BAL-")}
+        assert got == wanted, ctx.mode
+
+
+@MODES
+def test_non_success_ledger_answers_are_left_to_the_error_rules(ctx: CheckContext) -> None:
+    ex = ledger(
+        {"errors": [{"code": 11029, "message": "Limit cannot be greater than 100"}]}, limit=500
+    )
+    ex = make_exchange("getCustomerLedgerInfo", ex.response.json, status=400, params={"limit": 500})
+    assert requirements(findings(ctx, ex)) == set()
+
+
+def test_balance_category_filter() -> None:
+    body = balance_body(2)
+    body["ledgerDetails"]["ledgerClosingBalance"][1]["pointsCategory"] = (
+        "DelayedAccrualPointCategory"
+    )
+    ex = make_exchange("getCustomerLedgerBalance", body, params={"pointCategoryType": "REGULAR"})
+    (found,) = findings(LENIENT, ex, "BAL-FILTER-CATEGORY")
+    assert "DelayedAccrualPointCategory" in found.actual and "programId 1" in found.actual
+
+
+def closing(rows: list[tuple[int, str, str]]) -> Exchange:
+    body = balance_body(0, total=len(rows), page_count=1)
+    body["ledgerDetails"]["ledgerClosingBalance"] = [
+        {"pointsCategory": c, "programName": "P", "programId": p, "closingBalance": v}
+        for p, c, v in rows
+    ]
+    return make_exchange("getCustomerLedgerBalance", body)
+
+
+WHOLE_LEDGER = [
+    ledger(
+        ledger_body(
+            [
+                entry(
+                    3,
+                    "2025-01-03 00:00:00.0",
+                    [row("DEBIT", "10.54"), row("CREDIT", "5", currency="DocCoin")],
+                    "-10.54",
+                ),
+                entry(
+                    2,
+                    "2025-01-02 00:00:00.0",
+                    [
+                        row("CREDIT", "311.03"),
+                        row("CREDIT", "2", category="DelayedAccrualPointCategory"),
+                    ],
+                    "311.03",
+                ),
+            ],
+            total=3,
+            page_size=2,
+        )
+    ),
+    ledger(
+        ledger_body(
+            [entry(1, "2025-01-01 00:00:00.0", [row("OPENING_BALANCE", "0.00", program=974)], "0")],
+            total=3,
+            page_size=2,
+            page_number=1,
+        ),
+        offset=1,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "lenient", "strict"),
+    [
+        (
+            [
+                (973, "Main", "300.49"),
+                (973, "DelayedAccrualPointCategory", "2.000"),
+                (974, "Main", "0.000"),
+            ],
+            False,
+            False,
+        ),
+        ([(973, "Main", "300.5"), (974, "Main", "0")], False, True),
+        ([(973, "Main", "311.03")], True, True),
+        ([(975, "Main", "1.000")], True, True),
+    ],
+    ids=["exact", "display rounding", "debit not subtracted", "program without rows"],
+)
+def test_closing_balances_against_the_whole_ledger(
+    rows: list[tuple[int, str, str]], lenient: bool, strict: bool
+) -> None:
+    for ctx, flagged in ((LENIENT, lenient), (STRICT, strict)):
+        found = check_closing_balances(
+            ctx, balance_pages=[closing(rows)], ledger_pages=WHOLE_LEDGER
+        )
+        assert bool(found) is flagged, ctx.mode
+        assert all(f.requirement == "BAL-ARITH-CLOSING" for f in found)
+
+
+def test_closing_balances_need_unfiltered_readings() -> None:
+    filtered = make_exchange(
+        "getCustomerLedgerBalance",
+        closing([(973, "Main", "1")]).response.json,
+        params={"tillId": 5},
+    )
+    assert check_closing_balances(STRICT, balance_pages=[filtered], ledger_pages=WHOLE_LEDGER) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "lenient", "strict"),
+    [
+        ({"type": "USERGROUP2", "offset": 10}, set(), {"LEDGER-PAGE-INDEX"}),
+        ({"type": "USERGROUP2", "offset": 0}, set(), set()),
+        ({"offset": 10}, {"LEDGER-PAGE-INDEX"}, {"LEDGER-PAGE-INDEX"}),
+    ],
+    ids=["group offset as a starting index", "group first page", "customer offset"],
+)
+def test_group_offset_may_be_a_starting_index_in_the_default_run(
+    params: dict[str, Any], lenient: set[str], strict: set[str]
+) -> None:
+    # offset=10 read as a starting index: entries 10..19 of 25, shown as page 0
+    ex = ledger(page(10, total=25), **params)
+    for ctx, wanted in ((LENIENT, lenient), (STRICT, strict)):
+        got = {f.requirement for f in findings(ctx, ex) if "-PAGE-" in f.requirement}
+        assert got == wanted, ctx.mode
