@@ -99,6 +99,9 @@ class ResponseInfo:
             error = None if text else "empty body"
         except ValueError as exc:
             parsed, error = None, f"body is not JSON: {exc}"
+        except RecursionError:
+            # A hostile body can nest deeper than the parser's stack; that is a finding, not a crash.
+            parsed, error = None, "body is JSON nested too deeply to parse"
         return cls(status, headers, text, parsed, error, elapsed)
 
     @property
