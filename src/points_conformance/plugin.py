@@ -1,13 +1,14 @@
 """The pytest plugin behind the conformance suite (entry point `points_conformance`).
 
-It owns the command-line options, resolves them into the single `Settings` object, starts the
-embedded reference server when no target is given, validates `@pytest.mark.requirement` IDs
-against the catalogue, derives operation markers from them, provides the fixtures tests use
-(`settings`, `target`, `client`, `check_context`, `findings` / `record_findings`,
-`require_customer`, `require_group`, `require`, `writes_allowed`), keeps writing tests apart
-from reading ones across pytest-xdist workers, fails a test that recorded findings with a
-readable, credential-free message, and hands each test's results to the report through
-`user_properties`, which survive pytest-xdist.
+It owns the command-line options, resolves them into the single `Settings` object, checks that
+the OpenAPI description parses, starts the embedded reference server when no target is given
+(or else checks, before any test, that the target accepts connections), validates
+`@pytest.mark.requirement` IDs against the catalogue, derives operation markers from them,
+provides the fixtures tests use (`settings`, `target`, `client`, `check_context`, `findings` /
+`record_findings`, `require_customer`, `require_group`, `require`, `writes_allowed`), keeps
+writing tests apart from reading ones across pytest-xdist workers, fails a test that recorded
+findings with a readable, credential-free message, and hands each test's results to the report
+through `user_properties`, which survive pytest-xdist.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from typing import Any, NoReturn
 
 import pytest
 
-from points_conformance.client import ClientStats, ConformanceClient, TransportFailure
+from points_conformance.client import (
+    ClientStats,
+    ConformanceClient,
+    TargetUnreachable,
+    TransportFailure,
+    probe,
+)
 from points_conformance.model import Exchange, Finding
 from points_conformance.settings import OPTIONS, Settings, SettingsError, resolve_settings
 from points_conformance.target import (
@@ -416,14 +423,51 @@ def pytest_configure(config: pytest.Config) -> None:
             state.lock_dir = tempfile.mkdtemp(prefix="points-conformance-")
             config.add_cleanup(functools.partial(shutil.rmtree, state.lock_dir, ignore_errors=True))
 
-    wants_server = _runs_suite(config) or _distributed(config)
+    runs_suite = _runs_suite(config)
+    if runs_suite:
+        _check_spec()
+    wants_server = runs_suite or _distributed(config)
     if settings.base_url is None and wants_server and not config.getoption("collectonly", False):
         try:
             _start_embedded(state, config)
         except _UsageProblem as exc:
             _usage_exit(str(exc))
+    elif runs_suite and _will_run_tests(config) and not settings.dry_run:
+        _check_reachable(settings)
     if not _only_harness(config):
         _register_report(config, state.settings)
+
+
+def _will_run_tests(config: pytest.Config) -> bool:
+    """False for the invocations that only list (tests, fixtures, markers)."""
+    listing = ("collectonly", "markers", "showfixtures", "show_fixtures_per_test")
+    return not any(config.getoption(name, False) for name in listing)
+
+
+def _check_spec() -> None:
+    """A broken OpenAPI description is a usage problem: one line, before any collection."""
+    try:
+        from points_conformance.spec import SpecError, load_spec
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("points_conformance"):
+            return
+        raise
+    try:
+        load_spec()
+    except SpecError as exc:
+        _usage_exit(f"OpenAPI description: {exc}")
+
+
+def _check_reachable(settings: Settings) -> None:
+    """A target that refuses connections or fails TLS ends the run before any test (status 2).
+
+    A target that accepts connections and then misbehaves is left to the tests, which report
+    what it did requirement by requirement.
+    """
+    try:
+        probe(settings)
+    except TargetUnreachable as exc:
+        _usage_exit(f"target not reachable, no test was run: {settings.redact(exc.message)}")
 
 
 def _register_report(config: pytest.Config, settings: Settings) -> None:
@@ -653,11 +697,17 @@ def _record_results(item: pytest.Item) -> None:
     client = state.client if state is not None else None
     writes: list[dict[str, Any]] = []
     planned: list[dict[str, Any]] = []
+    throttles: list[dict[str, Any]] = []
+    redirects: list[dict[str, Any]] = []
     after = ClientStats()
     if client is not None:
         after = client.stats()
         writes = [w.to_dict() for w in client.writes[before.writes : after.writes]]
         planned = [p.to_dict() for p in client.planned[before.planned : after.planned]]
+        throttles = [
+            t.to_dict() for t in client.throttle_events[before.throttled : after.throttled]
+        ]
+        redirects = [r.to_dict() for r in client.redirects[before.redirects : after.redirects]]
     props = item.user_properties
     props.append(("pc_findings", [_finding_dict(f, state) for f in findings]))
     props.append(("pc_writes", writes))
@@ -665,6 +715,10 @@ def _record_results(item: pytest.Item) -> None:
     props.append(("pc_throttled", max(0, after.throttled - before.throttled)))
     if planned:
         props.append(("pc_dry_run", planned))
+    if throttles:
+        props.append(("pc_throttle", throttles))
+    if redirects:
+        props.append(("pc_redirects", redirects))
 
 
 def _finding_dict(finding: Finding, state: _State | None) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The suite runs in-process through `pytest.main`, from the checkout's tests/conformance when
 there is one (so the repository's pytest configuration applies), otherwise as the installed
 package `points_conformance_suite`. The summary is read from the JSON report the report plugin
-writes. Exit statuses: 0 the target conforms, 1 it does not, 2 a usage problem (including
+writes. Exit statuses: 0 the target conforms (or a dry run listed its requests), 1 it does not,
+2 a usage problem (including a target that refuses connections or fails TLS before any test,
 pytest's own usage and internal errors, and a selection that collected no test).
 """
 
@@ -21,6 +22,7 @@ import pytest
 from points_conformance.settings import Settings
 
 SUITE_PACKAGE = "points_conformance_suite"
+USAGE_PREFIX = "points-conformance:"
 REPORT_NAME = "conformance.json"
 STATUSES = ("passed", "failed", "skipped", "not_exercised")
 OPERATION_ORDER = (
@@ -43,16 +45,23 @@ _NO_SUMMARY = frozenset(
 
 
 class _Observer:
-    """Keeps the run's Settings, so the summary reads the report where the run wrote it."""
+    """Keeps the run's Settings, so the summary reads the report where the run wrote it, and
+    notes when the plugin already ended the run with its own one-line explanation."""
 
     def __init__(self) -> None:
         self.settings: Settings | None = None
+        self.explained = False
 
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         from points_conformance.plugin import get_settings
 
         self.settings = get_settings(config)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest.exit() arrives here too; the plugin's usage exits carry its prefix.
+        if isinstance(excinfo.value, pytest.exit.Exception):
+            self.explained = str(excinfo.value.msg).startswith(USAGE_PREFIX)
 
 
 def suite_args(user_args: Sequence[str]) -> list[str]:
@@ -143,7 +152,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         )
         return 2
     if code in (2, 3, 4) or code not in (0, 1):
-        stream.write(f"points-conformance: the run did not complete (pytest exit status {code})\n")
+        if not observer.explained:
+            stream.write(
+                f"points-conformance: the run did not complete (pytest exit status {code})\n"
+            )
         return 2
 
     settings = observer.settings
@@ -154,6 +166,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if report is None:
         stream.write(f"points-conformance: no report at {report_dir / REPORT_NAME}\n")
         verdict_failed = code == 1
+    elif settings is not None and settings.dry_run:
+        planned = (report.get("dry_run") or {}).get("requests") or []
+        stream.write(
+            f"dry run: no request was sent; the {len(planned)} requests the run would send "
+            f"are listed above and in {report_dir / 'dry-run.txt'}\n"
+        )
+        return 0 if code == 0 else 1
     else:
         failed = summarize(report, stream)
         if code == 1 and not failed:

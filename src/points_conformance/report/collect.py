@@ -10,6 +10,9 @@ of which only serialisable data crosses, so everything it needs travels in
     ("pc_writes",       [{"method": ..., "url": ...}, ...])   # state-changing requests sent
     ("pc_requests",     n)                                     # requests sent
     ("pc_throttled",    n)                                     # 429 answers met
+    ("pc_throttle",     [ThrottleEvent.to_dict(), ...])            # each 429: asked, waited
+    ("pc_redirects",    [RedirectRecord.to_dict(), ...])           # other-origin redirects
+    ("pc_dry_run",      [PlannedRequest.to_dict(), ...])           # what a dry run would send
     ("pc_fuzz",         {"operation": op, "requests": n, "statuses": {"200": k, ...}})
 
 A key may appear several times; lists are concatenated and numbers added. `pc_fuzz` also
@@ -68,6 +71,10 @@ PROGRESS_PLUGIN = "points-conformance-progress"
 # pytest's assertion rewriting adds explanation lines under the failing line; they explain
 # the harness's own code, not the server, so they never make the one-line message.
 _EXPLANATION_PREFIXES = ("+", "-", "?", "...", "Use -v", "Full diff", "At index")
+# What pytest.fail() puts before its message; the message alone says what happened.
+_FAIL_PREFIX = "Failed: "
+# Throttle events kept in a report; a target that throttles everything produces thousands.
+MAX_THROTTLE_EVENTS = 100
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -203,7 +210,7 @@ def failure_line(report: Any) -> str:
     lines = [line[2:].strip() if line.startswith("E ") else line for line in lines]
     meaningful = [line for line in lines if not line.startswith(_EXPLANATION_PREFIXES)]
     chosen = meaningful[-1] if meaningful else (lines[0] if lines else "")
-    return one_line(chosen) or "the test failed without a message"
+    return one_line(chosen.removeprefix(_FAIL_PREFIX)) or "the test failed without a message"
 
 
 def skip_reason(report: Any) -> str:
@@ -231,6 +238,9 @@ class TestProperties:
     requests: int = 0
     throttled: int = 0
     fuzz: list[Any] = field(default_factory=list)
+    throttle: list[dict[str, Any]] = field(default_factory=list)
+    redirects: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def parse(cls, user_properties: Iterable[Any]) -> TestProperties:
@@ -253,6 +263,12 @@ class TestProperties:
                 props.throttled += _int(value)
             elif name == "pc_fuzz":
                 props.fuzz += _items(value)
+            elif name == "pc_throttle":
+                props.throttle += [dict(t) for t in _items(value) if isinstance(t, Mapping)]
+            elif name == "pc_redirects":
+                props.redirects += [dict(r) for r in _items(value) if isinstance(r, Mapping)]
+            elif name == "pc_dry_run":
+                props.dry_run += [dict(d) for d in _items(value) if isinstance(d, Mapping)]
         props.requirements = list(dict.fromkeys(props.requirements))
         props.operations = list(dict.fromkeys(props.operations))
         return props
@@ -513,6 +529,46 @@ class Collector:
                     add_fuzz(fuzz, op, n, ok, statuses)
         return writes, fuzz, requests, throttled
 
+    def run_events(self, dry_run: bool = False) -> dict[str, Any]:
+        """The `throttling`, `redirects` and `dry_run` sections of a report."""
+        events: list[dict[str, Any]] = []
+        redirects: list[dict[str, Any]] = []
+        planned: list[dict[str, Any]] = []
+        # Sorted like the records, so that a parallel run lists them as a serial one does.
+        for nodeid in sorted(self.finished):
+            props = self.results[nodeid].properties
+            events += [{**event, "test": nodeid} for event in props.throttle]
+            redirects += [
+                {
+                    "method": str(r.get("method", "")),
+                    "url": str(r.get("url", "")),
+                    "location": str(r.get("location", "")),
+                    "test": nodeid,
+                }
+                for r in props.redirects
+            ]
+            planned += [
+                {
+                    "method": str(d.get("method", "")),
+                    "url": str(d.get("url", "")),
+                    "operation": str(d.get("operation", "")),
+                    "writes": bool(d.get("writes", False)),
+                    "test": nodeid,
+                }
+                for d in props.dry_run
+            ]
+        waited = sum(float(e.get("waited") or 0.0) for e in events)
+        return {
+            "throttling": {
+                "responses": len(events),
+                "waited": round(waited, 3),
+                "gave_up": sum(1 for e in events if e.get("gave_up")),
+                "events": events[:MAX_THROTTLE_EVENTS],
+            },
+            "redirects": redirects,
+            "dry_run": {"requests": planned} if dry_run or planned else None,
+        }
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -590,6 +646,12 @@ class ReportPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.write_error:
             terminalreporter.write_line(self.write_error, red=True)
+        if self.report is not None and self.report.get("dry_run") is not None:
+            from points_conformance.report.output import render_dry_run
+
+            terminalreporter.write_sep("-", "points-conformance dry run")
+            for line in render_dry_run(self.report).splitlines():
+                terminalreporter.write_line(line)
         if self.report is None or "html" not in self.paths:
             return
         c = self.report["counts"]
@@ -640,6 +702,7 @@ class ReportPlugin:
             "writes": writes,
             "requests": requests,
             "throttled": throttled,
+            **self.collector.run_events(bool(getattr(self.settings, "dry_run", False))),
             "sources": [],
         }
         report = json.loads(json.dumps(report, default=str))

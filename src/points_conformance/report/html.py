@@ -560,6 +560,43 @@ def _run(report: Mapping[str, Any]) -> str:
         f"<details><summary>{len(writes)} state-changing requests sent</summary>"
         f"<ol>{items}</ol></details>"
     )
+    throttling = report.get("throttling") or {}
+    events = throttling.get("events") or []
+    if events:
+        items = "".join(
+            f"<li><code>{e(t.get('method', ''))} {e(t.get('url', ''))}</code>: Retry-After "
+            f"{e(t.get('retry_after') if t.get('retry_after') is not None else 'absent')}, "
+            f"waited {e(t.get('waited', 0))} s{', gave up' if t.get('gave_up') else ''}</li>"
+            for t in events
+        )
+        parts.append(
+            f"<details><summary>HTTP 429 {e(throttling.get('responses', len(events)))} times; "
+            f"{e(throttling.get('waited', 0))} s waited; {e(throttling.get('gave_up', 0))} "
+            f"requests given up</summary><ol>{items}</ol></details>"
+        )
+    redirects = report.get("redirects") or []
+    if redirects:
+        items = "".join(
+            f"<li><code>{e(r.get('method', ''))} {e(r.get('url', ''))}</code> → "
+            f"<code>{e(r.get('location', ''))}</code></li>"
+            for r in redirects
+        )
+        parts.append(
+            f"<details><summary>{len(redirects)} redirects to another host, not followed"
+            f"</summary><ol>{items}</ol></details>"
+        )
+    dry_run = report.get("dry_run")
+    if dry_run is not None:
+        planned = dry_run.get("requests") or []
+        items = "".join(
+            f"<li><code>{e(d.get('method', ''))} {e(d.get('url', ''))}</code> "
+            f'<span class="small">{e(d.get("test", ""))}</span></li>'
+            for d in planned
+        )
+        parts.append(
+            f"<details open><summary>Dry run: nothing sent; {len(planned)} requests planned"
+            f"</summary><ol>{items}</ol></details>"
+        )
     untested = [n for n, t in report.get("tests", {}).items() if not t.get("requirements")]
     if untested:
         items = "".join(f"<li><code>{e(n)}</code></li>" for n in untested)

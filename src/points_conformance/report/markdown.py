@@ -117,5 +117,42 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{counts.get(NOT_EXERCISED, 0)} not exercised.",
             "",
         ]
+    lines += _traffic(report)
     lines.append("Details: `conformance.html` (open in a browser), data: `conformance.json`.")
     return "\n".join(lines) + "\n"
+
+
+def _traffic(report: dict[str, Any]) -> list[str]:
+    """What the run did to the target: requests, writes, throttling, redirects, dry run."""
+    writes = report.get("writes") or []
+    throttling = report.get("throttling") or {}
+    responses = int(throttling.get("responses") or report.get("throttled") or 0)
+    lines = [f"### Traffic: {int(report.get('requests') or 0)} requests sent", ""]
+    if responses:
+        lines.append(
+            f"- Throttled: the target answered HTTP 429 {responses} times; "
+            f"{float(throttling.get('waited') or 0):g} s spent waiting as it asked, "
+            f"{int(throttling.get('gave_up') or 0)} requests given up."
+        )
+    else:
+        lines.append("- Throttled: never (no HTTP 429).")
+    lines.append(f"- Writes sent (state-changing requests): {len(writes)}.")
+    for write in writes[:MAX_DETAILED]:
+        request = f"{write.get('method', '')} {write.get('url', '')}"
+        lines.append(f"  - {code_span(request)}")
+    if len(writes) > MAX_DETAILED:
+        lines.append(f"  - … and {len(writes) - MAX_DETAILED} more (see `conformance.json`).")
+    redirects = report.get("redirects") or []
+    if redirects:
+        lines.append(
+            f"- Redirects to another host, not followed (credentials stay with the target): "
+            f"{len(redirects)}."
+        )
+    dry_run = report.get("dry_run")
+    if dry_run is not None:
+        planned = dry_run.get("requests") or []
+        lines.append(
+            f"- Dry run: no request was sent; {len(planned)} planned requests are listed in "
+            "`dry-run.txt`."
+        )
+    return [*lines, ""]

@@ -78,6 +78,16 @@ def _record_from(other: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _merge_throttling(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    parts = [r.get("throttling") or {} for r in reports]
+    return {
+        "responses": sum(int(t.get("responses") or 0) for t in parts),
+        "waited": round(sum(float(t.get("waited") or 0.0) for t in parts), 3),
+        "gave_up": sum(int(t.get("gave_up") or 0) for t in parts),
+        "events": [e for t in parts for e in t.get("events") or []],
+    }
+
+
 def merge_reports(reports: Sequence[dict[str, Any]], sources: Sequence[str] = ()) -> dict[str, Any]:
     """One report from several (each already validated); inputs are left unchanged."""
     if not reports:
@@ -108,6 +118,13 @@ def merge_reports(reports: Sequence[dict[str, Any]], sources: Sequence[str] = ()
         "writes": [w for r in reports for w in r.get("writes", [])],
         "requests": sum(int(r.get("requests", 0) or 0) for r in reports),
         "throttled": sum(int(r.get("throttled", 0) or 0) for r in reports),
+        "throttling": _merge_throttling(reports),
+        "redirects": [x for r in reports for x in r.get("redirects") or []],
+        "dry_run": (
+            {"requests": [x for r in reports for x in (r.get("dry_run") or {}).get("requests", [])]}
+            if any(r.get("dry_run") is not None for r in reports)
+            else None
+        ),
         "sources": [*(str(s) for s in sources)] or [f"report {i + 1}" for i in range(len(reports))],
     }
     # Shards of one run share a target, a stance and a spec; when they do not, say so rather

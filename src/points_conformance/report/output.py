@@ -1,4 +1,4 @@
-"""Writes a report's four files side by side."""
+"""Writes a report's four files side by side, and the list of a dry run's requests."""
 
 from __future__ import annotations
 
@@ -19,13 +19,33 @@ FILES: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "markdown": ("summary.md", render_markdown),
     "junit": ("junit.xml", render_junit),
 }
+DRY_RUN_FILE = "dry-run.txt"
+
+
+def render_dry_run(report: dict[str, Any]) -> str:
+    """One line per request a dry run would have sent: method, URL, operation, test."""
+    planned = (report.get("dry_run") or {}).get("requests") or []
+    writes = sum(1 for p in planned if p.get("writes"))
+    lines = [
+        f"# dry run against {report.get('target') or '(no target)'}: no request was sent.",
+        f"# {len(planned)} requests would have been sent ({writes} of them writes), the first "
+        "of each test; a test's later requests depend on the answers to its first.",
+    ]
+    for p in planned:
+        mark = "  (write)" if p.get("writes") else ""
+        lines.append(
+            f"{p.get('method', '')} {p.get('url', '')}  [{p.get('operation', '')}]  "
+            f"{p.get('test', '')}{mark}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def write_all(report: dict[str, Any], out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write conformance.json, conformance.html, summary.md and junit.xml into `out_dir`.
 
     Creates the directory. Each file is replaced atomically, so a CI step that reads a file
-    while a run ends never sees half of it. Returns kind -> path.
+    while a run ends never sees half of it. A dry run's report also gets dry-run.txt (and any
+    other report loses a stale one, which would describe another run). Returns kind -> path.
     """
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -34,6 +54,12 @@ def write_all(report: dict[str, Any], out_dir: str | os.PathLike[str]) -> dict[s
         path = directory / name
         _write_atomic(path, render(report))
         paths[kind] = path
+    dry_run = directory / DRY_RUN_FILE
+    if report.get("dry_run") is not None:
+        _write_atomic(dry_run, render_dry_run(report))
+        paths["dry_run"] = dry_run
+    else:
+        dry_run.unlink(missing_ok=True)
     return paths
 
 
