@@ -86,8 +86,12 @@ CUSTOMER_ROLES: dict[str, str] = {
     "transfer_to": "a second customer that can receive points",
     "fraud": "a customer marked as fraud",
     "not_enrolled": "a customer registered but not enrolled in the loyalty program (881)",
-    "bulk": "a customer with a very large ledger (benchmarks on large stores)",
     "connected": "a customer registered in a connected org",
+}
+
+# Roles only a store seeded for performance work describes.
+LARGE_STORE_ROLES: dict[str, str] = {
+    "bulk": "a customer with a very large ledger (benchmarks on large stores)",
 }
 
 GROUP_ROLES: dict[str, str] = {
