@@ -1,0 +1,322 @@
+"""Rules whose breach no single response shows: a filter's effect, compared with the answer
+without it, and the `warnings` list of successful answers.
+
+- LEDGER-FILTER-DATE: a window that ends a month before the newest entry holds none of the
+  newest entries (a window around them cannot tell a filter from none).
+- CORG-FILTER-ROLE: with role=R a group's entries are all triggered by members of role R, and
+  fewer than without it when other roles triggered some.
+- BAL-FILTER-ENTRYTYPE: the CREDIT, DEBIT and OPENING_BALANCE balances add up to the unfiltered
+  one (debits counted negative, or as magnitudes to subtract), and are not all the unfiltered one.
+- BAL-FILTER-ENDDATE: as of a day before the customer's first event, every balance is zero.
+- COMMON-SCHEMA-WARNINGS: a successful read carries `warnings`, a list.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from points_conformance.checks.values import dicts, success_object, to_decimal
+from points_conformance.model import Exchange, Finding
+from points_conformance.target import TargetData
+
+from ._cases import Case
+from ._ledger import created, run_case
+from ._points import (
+    BALANCE,
+    CHECK,
+    CML,
+    HISTORY,
+    LEDGER_INFO,
+    MAX_BALANCE_PAGES,
+    PATHS,
+    check_body,
+    cml_path,
+    customer_query,
+    ok,
+)
+
+CONNECTED = "getCustomerLedgerInfoConnectedOrgs"
+CONNECTED_PATH = "/v2.1/pointsLedger/getCustomerLedgerInfo"
+ENTRY_TYPES = ("CREDIT", "DEBIT", "OPENING_BALANCE")
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+Balances = dict[tuple[str, str], Decimal]
+
+
+@pytest.mark.requirement("LEDGER-FILTER-DATE")
+def test_window_before_the_newest_entries(
+    client: Any, target: TargetData, check_context: Any, findings: Any
+) -> None:
+    case = Case(
+        id="window-ending-30-days-before-newest",
+        requirements=("LEDGER-FILTER-DATE",),
+        operation=LEDGER_INFO,
+        path=PATHS[LEDGER_INFO],
+        params={
+            "identifierName": "mobile",
+            "identifierValue": "{customers.rich.mobile}",
+            "source": "{target.source}",
+            "accountId": "{target.account_id?}",
+            "startDate": "{dates.start_90d}",
+            "endDate": "{dates.start_30d}",
+            "limit": 100,
+        },
+        expect={"ok": True, "rows": "maybe"},
+        table="test_fault_gaps",
+    )
+    findings.add(run_case(case, client=client, target=target, ctx=check_context))
+
+
+def _entries(ex: Exchange) -> list[dict[str, Any]]:
+    return dicts((success_object(ex) or {}).get("ledgerEntries"))
+
+
+def _total(ex: Exchange) -> int | None:
+    details = (success_object(ex) or {}).get("ledgerDetails")
+    total = details.get("totalEntries") if isinstance(details, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _role(entry: Mapping[str, Any]) -> str | None:
+    """The role of the member who triggered a group entry (customerDetails or its identifier)."""
+    details = entry.get("customerDetails")
+    if not isinstance(details, dict):
+        return None
+    identifier = details.get("identifier")
+    role = details.get("role")
+    if role is None and isinstance(identifier, dict):
+        role = identifier.get("role")
+    return str(role) if role else None
+
+
+@pytest.mark.requirement("CORG-FILTER-ROLE")
+def test_role_restricts_a_groups_entries(
+    client: Any, target: TargetData, check_context: Any, findings: Any, require_group: Any
+) -> None:
+    group = require_group("usergroup2")
+    if not group.id:
+        pytest.skip("target file has no groups.usergroup2.id")
+    base = {
+        "type": group.type or "USERGROUP2",
+        "identifierName": "groupId",
+        "identifierValue": group.id,
+        "source": target.source,
+        "limit": 100,
+    }
+    if target.account_id:
+        base["accountId"] = target.account_id
+    headers = {"DATA-SCOPE": "SELF"}
+    whole = client.request(CONNECTED, "GET", CONNECTED_PATH, params=base, headers=headers)
+    findings.add(ok(check_context, "CORG-FILTER-ROLE", "the group's ledger", whole))
+    if whole.response.status != 200:
+        return
+    roles = Counter(r for r in (_role(e) for e in _entries(whole)) if r)
+    if not roles:
+        pytest.skip("the group's entries name no member role")
+    whole_total = _total(whole)
+    for role in sorted(roles):
+        ex = client.request(
+            CONNECTED, "GET", CONNECTED_PATH, params={**base, "role": role}, headers=headers
+        )
+        findings.add(ok(check_context, "CORG-FILTER-ROLE", f"the group's ledger, role={role}", ex))
+        if ex.response.status != 200:
+            continue
+        others = [e.get("eventLogId") for e in _entries(ex) if _role(e) != role]
+        if others:
+            findings.add(
+                [
+                    Finding(
+                        "CORG-FILTER-ROLE",
+                        f"role={role} returned entries triggered by members of another role",
+                        expected=f"only entries whose member has role {role}",
+                        actual=f"{len(others)} other entries, eventLogId {others[:5]}",
+                        exchange=ex,
+                    )
+                ]
+            )
+        total = _total(ex)
+        if len(roles) > 1 and total is not None and whole_total is not None:
+            if total >= whole_total:
+                findings.add(
+                    [
+                        Finding(
+                            "CORG-FILTER-ROLE",
+                            f"role={role} did not narrow a ledger that other roles share",
+                            expected=f"totalEntries below {whole_total} (entries of "
+                            f"{', '.join(sorted(set(roles) - {role}))} left out)",
+                            actual=f"totalEntries {total}",
+                            exchange=ex,
+                        )
+                    ]
+                )
+
+
+def _balances(
+    client: Any, ctx: Any, base: dict[str, Any], what: str, requirement: str
+) -> tuple[Balances | None, list[Finding], Exchange | None]:
+    """closingBalance by (programId, pointsCategory), over every page of the balance."""
+    values: Balances = {}
+    found: list[Finding] = []
+    first: Exchange | None = None
+    page, pages = 0, 1
+    while page < pages:
+        ex = client.request(BALANCE, "GET", PATHS[BALANCE], params={**base, "offset": page})
+        first = first or ex
+        found += ok(ctx, requirement, what, ex)
+        if ex.response.status != 200:
+            return None, found, first
+        details = (success_object(ex) or {}).get("ledgerDetails") or {}
+        for row in dicts(details.get("ledgerClosingBalance")):
+            value = to_decimal(row.get("closingBalance"))
+            key = (str(row.get("programId")), str(row.get("pointsCategory")))
+            values[key] = values.get(key, Decimal(0)) + (value or Decimal(0))
+        count = details.get("pageCount")
+        if isinstance(count, int) and not isinstance(count, bool):
+            if count > MAX_BALANCE_PAGES:
+                pytest.skip(f"{what}: {count} balance pages (cap {MAX_BALANCE_PAGES})")
+            pages = count
+        page += 1
+    return values, found, first
+
+
+@pytest.mark.requirement("BAL-FILTER-ENTRYTYPE")
+def test_entry_type_balances_add_up_to_the_balance(
+    client: Any, target: TargetData, check_context: Any, findings: Any, require_customer: Any
+) -> None:
+    base = customer_query(target, require_customer("rich"))
+    rid = "BAL-FILTER-ENTRYTYPE"
+    whole, found, whole_ex = _balances(client, check_context, base, "the rich balance", rid)
+    findings.add(found)
+    parts: dict[str, Balances] = {}
+    last: Exchange | None = None
+    for kind in ENTRY_TYPES:
+        part, found, last = _balances(
+            client, check_context, {**base, "ledgerEntryType": kind}, f"{kind} balance", rid
+        )
+        findings.add(found)
+        if part is None:
+            return
+        parts[kind] = part
+    if whole is None or not any(whole.values()):
+        return
+    keys = set(whole).union(*parts.values())
+    broken = []
+    for key in sorted(keys):
+        credit, opening, debit = (parts[k].get(key, Decimal(0)) for k in ENTRY_TYPES)
+        total = whole.get(key, Decimal(0))
+        if total not in (credit + opening + debit, credit + opening - debit):
+            broken.append(f"{key}: {total} vs credit {credit}, opening {opening}, debit {debit}")
+    if broken:
+        findings.add(
+            [
+                Finding(
+                    rid,
+                    "the entry-type balances do not add up to the unfiltered balance",
+                    expected="closingBalance = CREDIT + OPENING_BALANCE + DEBIT (debits negative, "
+                    "or subtracted as magnitudes) for every program and category",
+                    actual="; ".join(broken[:4]),
+                    exchange=last,
+                )
+            ]
+        )
+    if all(parts[k] == whole for k in ENTRY_TYPES):
+        findings.add(
+            [
+                Finding(
+                    rid,
+                    "ledgerEntryType does not change the balances",
+                    expected="CREDIT, DEBIT and OPENING_BALANCE balances computed from their "
+                    "rows only",
+                    actual="each equals the unfiltered balance",
+                    exchange=last or whole_ex,
+                )
+            ]
+        )
+
+
+@pytest.mark.requirement("BAL-FILTER-ENDDATE")
+def test_balance_before_the_first_event_is_zero(
+    client: Any, target: TargetData, check_context: Any, findings: Any, require_customer: Any
+) -> None:
+    base = customer_query(target, require_customer("rich"))
+    rid = "BAL-FILTER-ENDDATE"
+    oldest = client.request(
+        LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**base, "limit": 1, "sort": "ASC"}
+    )
+    findings.add(ok(check_context, rid, "the oldest ledger entry", oldest))
+    first = created(_entries(oldest)[0]) if _entries(oldest) else None
+    if first is None:
+        return
+    end = (first - timedelta(days=1)).strftime(DATE_FORMAT)
+    values, found, ex = _balances(client, check_context, {**base, "endDate": end}, "balance", rid)
+    findings.add(found)
+    if values is None:
+        return
+    nonzero = {k: v for k, v in values.items() if v != 0}
+    if nonzero:
+        findings.add(
+            [
+                Finding(
+                    rid,
+                    "balances as of a day before the customer's first event are not zero",
+                    expected=f"no balance, or closingBalance 0, as of {end} (first event "
+                    f"{first.strftime(DATE_FORMAT)})",
+                    actual="; ".join(f"{k}: {v}" for k, v in sorted(nonzero.items())[:4]),
+                    exchange=ex,
+                )
+            ]
+        )
+
+
+def _read(client: Any, target: TargetData, operation: str) -> Exchange:
+    rich = target.customer("rich")
+    source = target.customer("transfer_from")
+    destination = target.customer("transfer_to")
+    if operation in (LEDGER_INFO, BALANCE, CONNECTED):
+        if rich is None:
+            pytest.skip("target file has no customers.rich")
+        path = CONNECTED_PATH if operation == CONNECTED else PATHS[operation]
+        headers = {"DATA-SCOPE": "SELF"} if operation == CONNECTED else None
+        params = customer_query(target, rich)
+        return client.request(operation, "GET", path, params=params, headers=headers)
+    if operation == CML:
+        member = target.cross_member.get("member_id")
+        if not member:
+            pytest.skip("target file has no cross_member.member_id")
+        return client.request(CML, "GET", cml_path(str(member)))
+    if source is None or destination is None:
+        pytest.skip("target file has no customers.transfer_from and customers.transfer_to")
+    if operation == HISTORY:
+        return client.request(HISTORY, "GET", PATHS[HISTORY], params=customer_query(target, source))
+    body = check_body(target, source, destination, 1, issue=False)
+    return client.request(CHECK, "POST", PATHS[CHECK], json=body)
+
+
+@pytest.mark.requirement("COMMON-SCHEMA-WARNINGS")
+@pytest.mark.parametrize("operation", [LEDGER_INFO, CONNECTED, CML, BALANCE, CHECK, HISTORY])
+def test_successful_answers_carry_warnings(
+    operation: str, client: Any, target: TargetData, check_context: Any, findings: Any
+) -> None:
+    ex = _read(client, target, operation)
+    findings.add(ok(check_context, "COMMON-SCHEMA-WARNINGS", operation, ex))
+    body = success_object(ex)
+    if ex.response.status != 200 or body is None:
+        return
+    if not isinstance(body.get("warnings"), list):
+        findings.add(
+            [
+                Finding(
+                    "COMMON-SCHEMA-WARNINGS",
+                    "a successful answer has no warnings list",
+                    expected='"warnings": [...] (empty when there is nothing to report)',
+                    actual=f"warnings = {body.get('warnings', '(absent)')!r}",
+                    exchange=ex,
+                )
+            ]
+        )
