@@ -377,7 +377,9 @@ def test_generated_requests_never_crash(
     client: TestClient, operation: str, params: dict[str, str], body: Any
 ) -> None:
     method, path = OPERATIONS[operation]
-    url = path.format(id=params.get("pageNumber", "1003")) if "{id}" in path else path
+    # The path segment is percent-encoded as any client would; raw control characters never reach a server.
+    segment = quote(params.get("pageNumber", "1003"), safe="")
+    url = path.format(id=segment) if "{id}" in path else path
     r = client.request(
         method,
         url,
