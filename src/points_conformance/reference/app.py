@@ -410,8 +410,8 @@ def _bool_param(ctx: Ctx, q: Query, name: str, default: bool) -> bool:
 
 def _ledger_dates(ctx: Ctx, q: Query) -> tuple[str | None, str | None]:
     b = ctx.behaviour
-    if not _bool_param(ctx, q, "isFilterBasedOnDate", b.ledger_is_filter_based_on_date_default):
-        return None, None
+    # A malformed date is refused even when the date filter is off: the value is still invalid.
+    filtering = _bool_param(ctx, q, "isFilterBasedOnDate", b.ledger_is_filter_based_on_date_default)
     one_year = _bool_param(ctx, q, "includeLastOneYearData", False)
 
     def parse(name: str) -> datetime | None:
@@ -440,6 +440,8 @@ def _ledger_dates(ctx: Ctx, q: Query) -> tuple[str | None, str | None]:
         end = start + span
     elif end is not None:
         start = end - span
+    if not filtering:
+        return None, None
     return (fmt_ts(start) if start else None, fmt_ts(end) if end else None)
 
 
@@ -1447,7 +1449,9 @@ def transfer_points_group(ctx: Ctx, params: dict[str, Any]) -> Result:
 def points_transfers(ctx: Ctx, params: dict[str, Any]) -> Result:
     b = ctx.behaviour
     q = Query(params["query"])
-    entity_type = (q.get("userEntityType") or "CUSTOMER").strip().upper()
+    # An empty value is not one of the enum's values; only an absent parameter takes the default.
+    raw_type = q.get("userEntityType")
+    entity_type = "CUSTOMER" if raw_type is None else raw_type.strip().upper()
     if entity_type not in b.transfer_entity_types:
         raise ctx.invalid("userEntityType must be CUSTOMER or USERGROUP2")
     name = (q.get("identifierName") or "").strip()

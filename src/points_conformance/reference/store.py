@@ -143,7 +143,8 @@ def utcnow() -> datetime:
 
 
 def fmt_ts(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    # strftime drops leading zeros of years before 1000, and timestamps are compared as text.
+    return f"{value.year:04d}-" + value.strftime("%m-%d %H:%M:%S")
 
 
 def fits_int64(value: int) -> bool:

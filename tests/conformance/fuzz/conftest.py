@@ -1,0 +1,57 @@
+"""Fixtures of the property-based tests: one `Fuzzer` per worker, on the run's settings.
+
+Each operation is its own test (so pytest-xdist spreads them over the workers), named by its
+operationId and marked with the requirements fuzzing is evidence for; the write operations are
+also marked `writes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from points_conformance.client import ConformanceClient
+from points_conformance.fuzz import (
+    FUZZ_OPERATIONS,
+    WRITE_OPERATIONS,
+    Fuzzer,
+    fuzz_requirements,
+)
+from points_conformance.plugin import get_settings
+from points_conformance.settings import Settings
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "fuzz_operation" not in metafunc.fixturenames:
+        return
+    settings = get_settings(metafunc.config)
+    strict = settings.strict if settings is not None else False
+    params = []
+    for operation in FUZZ_OPERATIONS:
+        marks: list[Any] = [pytest.mark.requirement(*fuzz_requirements(operation, strict=strict))]
+        if operation in WRITE_OPERATIONS:
+            marks.append(pytest.mark.writes)
+        params.append(pytest.param(operation, marks=marks, id=operation))
+    metafunc.parametrize("fuzz_operation", params)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = get_settings(config)
+    if settings is None:
+        return None
+    return (
+        f"points-conformance fuzzing: seed {settings.fuzz_seed} (--fuzz-seed), "
+        f"{settings.fuzz_examples} examples per operation (--fuzz-examples)"
+    )
+
+
+@pytest.fixture(scope="session")
+def fuzzer(settings: Settings, client: ConformanceClient, check_context: Any) -> Iterator[Fuzzer]:
+    """The fuzzer of this worker: the run's schema, seed, budget, client and check context."""
+    instance = Fuzzer(settings, client, check_context)
+    try:
+        yield instance
+    finally:
+        instance.close()
