@@ -45,9 +45,9 @@ from schemathesis.generation.meta import negated_parameters
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
 from points_conformance.checks import CheckContext, run_checks
-from points_conformance.checks.base import AREA, OPERATIONS
+from points_conformance.checks.base import AREA
 from points_conformance.client import ConformanceClient, TransportFailure
-from points_conformance.model import MASK, Exchange, Finding, RequestInfo, ResponseInfo
+from points_conformance.model import MASK, OPERATIONS, Exchange, Finding, RequestInfo, ResponseInfo
 from points_conformance.settings import Settings
 from points_conformance.spec import _apply_mode, load_spec
 from points_conformance.target import Customer, Group, TargetData

@@ -13,6 +13,21 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+# The documented operations (operationIds of specs/points-api.openapi.yaml), in the order the
+# architecture lists them; reports and summaries show operations in this order.
+OPERATIONS: tuple[str, ...] = (
+    "getCustomerLedgerInfo",
+    "getCustomerLedgerInfoConnectedOrgs",
+    "getCrossMemberLedger",
+    "getCustomerLedgerBalance",
+    "isTransferrable",
+    "isTransferrableUserGroup",
+    "transferPoints",
+    "transferPointsUserGroup",
+    "getPointsTransfers",
+    "reversePoints",
+)
+
 # Headers whose values never leave the process unmasked.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 MASK = "****"

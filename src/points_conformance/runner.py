@@ -19,24 +19,14 @@ from typing import Any, TextIO
 
 import pytest
 
+from points_conformance.model import OPERATIONS
 from points_conformance.settings import Settings
 
 SUITE_PACKAGE = "points_conformance_suite"
 USAGE_PREFIX = "points-conformance:"
 REPORT_NAME = "conformance.json"
 STATUSES = ("passed", "failed", "skipped", "not_exercised")
-OPERATION_ORDER = (
-    "getCustomerLedgerInfo",
-    "getCustomerLedgerInfoConnectedOrgs",
-    "getCrossMemberLedger",
-    "getCustomerLedgerBalance",
-    "isTransferrable",
-    "isTransferrableUserGroup",
-    "transferPoints",
-    "transferPointsUserGroup",
-    "getPointsTransfers",
-    "reversePoints",
-)
+OPERATION_ORDER = OPERATIONS
 MAX_LISTED = 12
 # Arguments after which pytest prints something other than a test run.
 _NO_SUMMARY = frozenset(

@@ -20,7 +20,6 @@ from points_conformance.checks import (  # noqa: F401
 )
 from points_conformance.checks.balance import check_closing_balances
 from points_conformance.checks.base import (
-    OPERATIONS,
     CheckContext,
     RegisteredCheck,
     check,
@@ -43,6 +42,7 @@ from points_conformance.checks.transfer import (
     compare_reversal_balance,
     compare_transfer,
 )
+from points_conformance.model import OPERATIONS
 
 __all__ = [
     "OPERATIONS",

@@ -12,20 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from points_conformance.model import Exchange, Finding
-
-OPERATIONS: tuple[str, ...] = (
-    "getCustomerLedgerInfo",
-    "getCustomerLedgerInfoConnectedOrgs",
-    "getCrossMemberLedger",
-    "getCustomerLedgerBalance",
-    "isTransferrable",
-    "isTransferrableUserGroup",
-    "transferPoints",
-    "transferPointsUserGroup",
-    "getPointsTransfers",
-    "reversePoints",
-)
+from points_conformance.model import OPERATIONS, Exchange, Finding
 
 # Requirement-ID area of each operation (ARCHITECTURE.md, "Requirement IDs").
 AREA: dict[str, str] = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from points_conformance.checks.base import AREA, OPERATIONS, CheckContext, check, finding
+from points_conformance.checks.base import AREA, CheckContext, check, finding
 from points_conformance.checks.values import is_success
-from points_conformance.model import Exchange, Finding
+from points_conformance.model import OPERATIONS, Exchange, Finding
 
 MAX_LISTED_ERRORS = 10
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from points_conformance.model import OPERATIONS
+
 FORMAT = "points-conformance-report/1"
 
 PASSED = "passed"
@@ -34,18 +36,7 @@ LABELS = {
 UNTESTABLE_LABEL = "not checkable from outside a server"
 
 # The documented operations, in the order the architecture lists them; others sort after.
-KNOWN_OPERATIONS = (
-    "getCustomerLedgerInfo",
-    "getCustomerLedgerInfoConnectedOrgs",
-    "getCrossMemberLedger",
-    "getCustomerLedgerBalance",
-    "isTransferrable",
-    "isTransferrableUserGroup",
-    "transferPoints",
-    "transferPointsUserGroup",
-    "getPointsTransfers",
-    "reversePoints",
-)
+KNOWN_OPERATIONS = OPERATIONS
 
 # Findings kept per requirement; fuzzing can produce thousands that say the same thing.
 MAX_FINDINGS = 25
