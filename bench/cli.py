@@ -1,0 +1,236 @@
+"""The benchmark command: options, the order of the sections, bench.json and the table.
+
+Sections: harness (the suite against a plain httpx loop), scaling (the suite serially and on
+two workers), fuzz (the harness's fuzz tests against schemathesis's CLI), reference (ledger
+page latency on a small and a large store) and prism (the reference server against Prism's
+mock). A section that cannot run records why and the others still run. Exit status 0 when
+every section ran (whether or not its target was met), 1 when one could not, 2 on bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import fuzzing, harness, ledger, machine, prism
+from bench.procs import REPO, BenchError, remove
+from bench.table import render
+
+FORMAT = "points-conformance-bench/1"
+SMOKE_SUITE = ("tests/conformance/test_auth.py", "tests/conformance/test_ledger_balance.py")
+FULL_SUITE = ("tests/conformance",)
+SMOKE_LARGE_SIZE = "20000"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the conformance harness and the reference server on 127.0.0.1.",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, seconds: checks that it works"
+    )
+    parser.add_argument(
+        "--out", help="where to write the JSON (default reports/bench.json in the checkout)"
+    )
+    parser.add_argument("--skip-large", action="store_true", help="no large store")
+    parser.add_argument("--skip-prism", action="store_true", help="no Prism comparison")
+    parser.add_argument(
+        "--large-size", help="ledger rows of the large store (large = 1,000,000; smoke 20000)"
+    )
+    parser.add_argument(
+        "--suite",
+        action="append",
+        metavar="PATH",
+        help="suite paths of the harness section (repeatable; default tests/conformance)",
+    )
+    parser.add_argument(
+        "--fuzz-examples", type=int, help="examples per operation (default 50; smoke 2)"
+    )
+    parser.add_argument(
+        "--requests", type=int, help="ledger requests per page kind (default 500; smoke 20)"
+    )
+    parser.add_argument(
+        "--prism-requests", type=int, help="requests to each mock (default 1000; smoke 30)"
+    )
+    parser.add_argument("--threads", type=int, default=4, help="connections for throughput (4)")
+    parser.add_argument("--timeout", type=float, help="seconds per child run (1800; smoke 300)")
+    parser.add_argument("--prism-dir", help=f"where Prism is installed ({prism.default_dir()})")
+    parser.add_argument(
+        "--keep-workdir", action="store_true", help="keep logs and recordings of the run"
+    )
+    return parser
+
+
+def _positive(parser: argparse.ArgumentParser, name: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        parser.error(f"{name} must be positive")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    for name in ("fuzz_examples", "requests", "prism_requests", "threads", "timeout"):
+        try:
+            _positive(parser, "--" + name.replace("_", "-"), getattr(args, name))
+        except SystemExit as exc:
+            return int(exc.code or 0)
+    smoke = bool(args.smoke)
+    timeout = args.timeout or (300.0 if smoke else 1800.0)
+    examples = args.fuzz_examples or (2 if smoke else 50)
+    count = args.requests or (20 if smoke else 500)
+    prism_count = args.prism_requests or (30 if smoke else 1000)
+    loop_seconds = 30.0 if smoke else 300.0
+    suite = tuple(args.suite or (SMOKE_SUITE if smoke else FULL_SUITE))
+    large_size = args.large_size or (SMOKE_LARGE_SIZE if smoke else "large")
+    out = Path(args.out) if args.out else REPO / "reports" / "bench.json"
+
+    workdir = Path(tempfile.mkdtemp(prefix="points-bench-"))
+    results: dict[str, Any] = {
+        "format": FORMAT,
+        "started": _now(),
+        "command": "python -m bench " + " ".join(shlex.quote(a) for a in args_list),
+        "smoke": smoke,
+        "machine": machine.describe(),
+        "options": {
+            "suite": list(suite),
+            "fuzz_examples": examples,
+            "ledger_requests": count,
+            "prism_requests": prism_count,
+            "threads": args.threads,
+            "large_size": None if args.skip_large else large_size,
+            "bytecode": "cached in the run's work directory; the first (recording) run warms it",
+        },
+    }
+    failed = False
+
+    def section(name: str, step: Callable[[], Any]) -> Any:
+        nonlocal failed
+        print(f"bench: {name} ...", flush=True)
+        started = time.perf_counter()
+        try:
+            value = step()
+        except BenchError as exc:
+            failed = True
+            value = {"error": str(exc)}
+        except Exception as exc:
+            failed = True
+            value = {
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc().splitlines()[-6:],
+            }
+        if isinstance(value, dict):
+            value.setdefault("section_s", round(time.perf_counter() - started, 1))
+        return value
+
+    try:
+        suite_options = harness.SuiteOptions(suite, (), timeout, loop_seconds)
+        pair = section("harness and scaling", lambda: harness.measure(workdir, suite_options))
+        if isinstance(pair, tuple):
+            results["harness"], results["scaling"] = pair
+        else:
+            results["harness"] = pair
+            results["scaling"] = {"error": "not measured: the harness section failed"}
+        results["fuzz"] = section("fuzz", lambda: fuzzing.measure(workdir, examples, timeout))
+        ledger_options = ledger.LedgerOptions(
+            count=count,
+            warmup=max(5, count // 10),
+            seconds=loop_seconds,
+            threads=args.threads,
+            per_thread=max(10, count // args.threads),
+            startup_timeout=timeout,
+        )
+        reference: dict[str, Any] = {
+            "small": section(
+                "reference server, small store",
+                lambda: ledger.measure_store(workdir, "small", "small", ledger_options),
+            )
+        }
+        if args.skip_large:
+            reference["large"] = {"skipped": True, "reason": "--skip-large"}
+        else:
+            reference["large"] = section(
+                f"reference server, large store ({large_size} rows)",
+                lambda: ledger.measure_store(workdir, "large", large_size, ledger_options),
+            )
+        results["reference"] = reference
+        if args.skip_prism:
+            results["prism"] = {"skipped": True, "reason": "--skip-prism"}
+        else:
+            directory = Path(args.prism_dir) if args.prism_dir else prism.default_dir()
+            results["prism"] = section(
+                "prism",
+                lambda: prism.measure(
+                    workdir,
+                    harness.recorded_reads(workdir),
+                    directory=directory,
+                    count=prism_count,
+                    seconds=loop_seconds,
+                ),
+            )
+    finally:
+        results["machine"]["load_average_end"] = machine.load_average()
+        results["finished"] = _now()
+        results["targets"] = targets(results)
+        if args.keep_workdir:
+            results["workdir"] = str(workdir)
+        else:
+            remove(workdir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(render(results))
+    print(f"bench: wrote {out}")
+    return 1 if failed else 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the benchmark: the figure, the bound, and whether it holds."""
+    found: list[dict[str, Any]] = []
+    h = results.get("harness") or {}
+    if "ratio_wall" in h:
+        found.append(
+            {
+                "name": "harness rps / plain loop rps (wall time)",
+                "value": h["ratio_wall"],
+                "target": f">= {h['target_ratio']}",
+                "met": h["met"],
+            }
+        )
+    s = results.get("scaling") or {}
+    if "ratio" in s:
+        found.append(
+            {
+                "name": "suite wall time serial / -n 2",
+                "value": s["ratio"],
+                "target": f">= {s['target_ratio']}",
+                "met": s["met"],
+            }
+        )
+    for label, store in (results.get("reference") or {}).items():
+        if isinstance(store, dict) and "deep_over_first_p50" in store:
+            found.append(
+                {
+                    "name": f"deep page p50 / first page p50 ({label} store)",
+                    "value": store["deep_over_first_p50"],
+                    "target": f"<= {store['target_ratio']}",
+                    "met": store["met"],
+                }
+            )
+    return found
