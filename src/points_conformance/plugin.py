@@ -906,6 +906,11 @@ def require(target: TargetData) -> Callable[[str], Any]:
     return need
 
 
+def _skip_missing_role(section: str, role: str, roles: dict[str, str]) -> NoReturn:
+    what = roles.get(role)
+    pytest.skip(f"target file has no {section}.{role}" + (f" ({what})" if what else ""))
+
+
 @pytest.fixture
 def require_customer(target: TargetData) -> Callable[[str], Customer]:
     """`require_customer("rich")`: that customer, or skip naming [customers.<role>]."""
@@ -913,8 +918,7 @@ def require_customer(target: TargetData) -> Callable[[str], Customer]:
     def need(role: str) -> Customer:
         customer = target.customer(role)
         if customer is None:
-            what = CUSTOMER_ROLES.get(role)
-            pytest.skip(f"target file has no customers.{role}" + (f" ({what})" if what else ""))
+            _skip_missing_role("customers", role, CUSTOMER_ROLES)
         return customer
 
     return need
@@ -927,8 +931,7 @@ def require_group(target: TargetData) -> Callable[[str], Group]:
     def need(role: str) -> Group:
         group = target.group(role)
         if group is None:
-            what = GROUP_ROLES.get(role)
-            pytest.skip(f"target file has no groups.{role}" + (f" ({what})" if what else ""))
+            _skip_missing_role("groups", role, GROUP_ROLES)
         return group
 
     return need
