@@ -103,6 +103,9 @@ class Requirement:
     strict_only: bool = False
     testable: bool = True
     reason: str | None = None
+    # Where in a response body the rule applies, for the schema check to file its errors under
+    # this requirement: `$.a[*].b`, `$.a.*`, optionally `keyword@` in front (see bodypaths.py).
+    paths: tuple[str, ...] = ()
 
     @property
     def area(self) -> str:
@@ -260,6 +263,7 @@ def _requirement(entry: _Entry) -> Requirement:
         "strict_only",
         "testable",
         "reason",
+        "paths",
     }
     unknown = sorted(set(entry.data) - known)
     if unknown:
@@ -275,7 +279,20 @@ def _requirement(entry: _Entry) -> Requirement:
         strict_only=entry.flag("strict_only", False),
         testable=testable,
         reason=reason,
+        paths=_paths(entry),
     )
+
+
+def _paths(entry: _Entry) -> tuple[str, ...]:
+    from points_conformance.bodypaths import PathPattern
+
+    paths = entry.strings("paths", required=False)
+    for text in paths:
+        try:
+            PathPattern.parse(text)
+        except ValueError as exc:
+            raise entry.fail("paths", str(exc)) from None
+    return paths
 
 
 def _discrepancy(entry: _Entry) -> Discrepancy:

@@ -668,18 +668,23 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    from points_conformance.checks.base import crediting
+
     recorder = item.stash.get(_RECORDER_KEY, None)
     failure: str | None = None
-    try:
-        yield
-    except TransportFailure as exc:
-        failure = exc.message
-    except BaseException:
-        if recorder is not None and recorder.findings:
-            item.add_report_section("call", "findings", recorder.failure_message())
-        raise
-    finally:
-        _record_results(item)
+    with crediting() as credited:
+        try:
+            yield
+        except TransportFailure as exc:
+            failure = exc.message
+        except BaseException:
+            if recorder is not None and recorder.findings:
+                item.add_report_section("call", "findings", recorder.failure_message())
+            raise
+        finally:
+            # Rules the checks evaluated on this test's exchanges, named or not by its markers.
+            item.user_properties.append(("pc_exercised", sorted(credited)))
+            _record_results(item)
     if failure is not None:
         pytest.fail(failure, pytrace=False)
     if recorder is not None and recorder.findings:

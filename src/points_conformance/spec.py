@@ -12,6 +12,7 @@ body, the common case, then costs microseconds instead of milliseconds.
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import re
@@ -75,6 +76,15 @@ class SchemaError:
     keyword: str
     message: str
     schema_path: str
+    # The same place as `json_path`, as keys and indexes, and the properties a required,
+    # additionalProperties or unevaluatedProperties error names there.
+    place: tuple[str | int, ...] = ()
+    names: tuple[str, ...] = ()
+
+    @property
+    def places(self) -> list[tuple[str | int, ...]]:
+        """Where the error is: below `place`, at each property it names, else `place`."""
+        return [(*self.place, name) for name in self.names] or [self.place]
 
     def __str__(self) -> str:
         return f"{self.json_path}: {self.message}"
@@ -193,6 +203,27 @@ def _message(error: ValidationError) -> str:
     return str(error.message)
 
 
+_REQUIRED = re.compile(r"^(.+) is a required property$")
+_UNEXPECTED = re.compile(r"\((.+) (?:was|were) unexpected\)")
+
+
+def _named(error: ValidationError) -> tuple[str, ...]:
+    """The properties a required / additionalProperties / unevaluatedProperties error names."""
+    if error.validator == "required":
+        match = _REQUIRED.match(str(error.message))
+    elif error.validator in ("additionalProperties", "unevaluatedProperties"):
+        match = _UNEXPECTED.search(str(error.message))
+    else:
+        return ()
+    if match is None:
+        return ()
+    try:
+        value = ast.literal_eval(f"({match.group(1)},)")
+    except (ValueError, SyntaxError):
+        return ()
+    return tuple(str(v) for v in value)
+
+
 def _errors(validator: Any, body: Any) -> list[SchemaError]:
     found = [
         SchemaError(
@@ -200,6 +231,8 @@ def _errors(validator: Any, body: Any) -> list[SchemaError]:
             keyword=str(shown.validator),
             message=_message(shown),
             schema_path="/".join(str(p) for p in shown.absolute_schema_path),
+            place=tuple(shown.absolute_path),
+            names=_named(shown),
         )
         for error in validator.iter_errors(body)
         for shown in _explain(error)

@@ -104,9 +104,22 @@ ERROR_CASES = {
         ["accepted the request (HTTP 200)"],
         ["accepted the request (HTTP 200)"],
     ),
-    "server error": ErrorCase(500, ENVELOPE, {8015}, ["failed (HTTP 500)"], ["failed (HTTP 500)"]),
+    "server error": ErrorCase(
+        500,
+        ENVELOPE,
+        {8015},
+        ["failed (HTTP 500)", "failed with HTTP 500"],
+        ["failed (HTTP 500)", "failed with HTTP 500"],
+    ),
     "no envelope": ErrorCase(
-        400, {"message": "bad"}, {8015}, ["without an error code"], ["without an error code"]
+        400,
+        {"message": "bad"},
+        {8015},
+        ["without an error code", 'no "errors" list'],
+        ["without an error code", 'no "errors" list'],
+    ),
+    "documented code on 200": ErrorCase(
+        200, ENVELOPE, {8015}, ["code 8015 but HTTP 200"], ["code 8015 but HTTP 200"]
     ),
     "any code allowed": ErrorCase(400, {"errors": [{"code": 400, "message": "x"}]}, set(), [], []),
     "string code matches": ErrorCase(
@@ -122,9 +135,53 @@ def test_expect_error(case: ErrorCase) -> None:
         found = expect_error(ctx, ex, codes=case.codes, requirement="LEDGER-ERR-8015")
         assert len(found) == len(wanted), [f.message for f in found]
         for f, text in zip(found, wanted, strict=True):
-            assert f.requirement in ("LEDGER-ERR-8015", "COMMON-ERR-STATUS")
+            assert f.requirement in (
+                "LEDGER-ERR-8015",
+                "COMMON-ERR-STATUS",
+                "COMMON-SERVER-ERROR",
+                "COMMON-ERR-ENVELOPE",
+            )
             assert text in f.message
             assert f.exchange is ex
+
+
+WARNING_BODY = {"warnings": [{"code": 902, "message": "Redemption ID does not exist."}]}
+FAMILY = ["PTS-ERR-804", "PTS-ERR-803", "PTS-ERR-813", "PTS-ERR-818"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "ctx", "filed"),
+    [
+        # Not refused at all: every rule the request tests is broken.
+        (200, {"data": []}, LENIENT, FAMILY),
+        # Refused with a code no reading allows: the codes the run accepts are broken.
+        (400, {"errors": [{"code": 999, "message": "x"}]}, LENIENT, FAMILY),
+        (400, {"errors": [{"code": 999, "message": "x"}]}, STRICT, ["PTS-ERR-804"]),
+        # A code only the lenient reading allows: strict files it under the strict code only.
+        (400, {"errors": [{"code": 813, "message": "x"}]}, STRICT, ["PTS-ERR-804"]),
+        (400, {"errors": [{"code": 813, "message": "x"}]}, LENIENT, []),
+    ],
+)
+def test_expect_error_files_under_the_requirements_it_breaks(
+    status: int, body: Any, ctx: CheckContext, filed: list[str]
+) -> None:
+    ex = make_exchange("transferPoints", body, status=status)
+    found = expect_error(ctx, ex, codes={804}, lenient_codes={803, 813, 818}, requirement=FAMILY)
+    assert sorted(
+        f.requirement for f in found if not f.requirement.startswith("COMMON-")
+    ) == sorted(filed)
+
+
+def test_warning_answer_is_the_lenient_reading_only() -> None:
+    ex = make_exchange("reversePoints", WARNING_BODY, status=200)
+    named = ["PTS-ERR-902", "PTS-WARN-902"]
+    assert expect_error(LENIENT, ex, codes={902}, requirement=named, warnings={902}) == []
+    (found,) = expect_error(
+        STRICT, ex, codes={902}, requirement=named, warnings={902}, discrepancy="D-036"
+    )
+    assert (found.requirement, found.discrepancy) == ("PTS-ERR-902", "D-036")
+    # Without `warnings`, a 2xx answer is an accepted request.
+    assert expect_error(LENIENT, ex, codes={902}, requirement=named) != []
 
 
 def test_strict_status_is_filed_under_common_err_status_with_its_discrepancy() -> None:
@@ -348,6 +405,8 @@ def test_emitted_ids_follow_the_scheme() -> None:
         assert area in areas and rid == rid.upper(), rid
         assert kind in kinds or (area, kind) in {
             ("COMMON", "SERVER"),
+            ("PTS", "SUCCESS"),
+            ("PTS", "WARN"),
             ("COMMON", "CONTENT"),
             ("COMMON", "ERR"),
             ("COMMON", "AUTH"),
@@ -378,6 +437,7 @@ REGISTER = Path(__file__).resolve().parents[2] / "specs" / "discrepancies.yaml"
 # What each register entry the checks cite is about, as its title says it.
 CITED = {
     "D_CML_PAGE_SIZE": "pageDetails.pageSize",
+    "D_CML_WRAPPED": "wrapped in `entity`",
     "D_ERROR_STATUS": "HTTP statuses of errors",
     "D_DEFAULT_ORDER": "ascending order",
     "D_REVERSED": "reversed for",

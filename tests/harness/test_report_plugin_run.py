@@ -219,3 +219,11 @@ def test_plugin_file_is_importable_without_pytest_running(tmp_path: Path) -> Non
         check=True,
     )
     assert "ReportPlugin" in done.stdout
+
+
+def test_collect_only_writes_no_report(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_inner=TESTS)
+    result = pytester.runpytest_subprocess(*INNER, "--collect-only", "-q")
+    assert result.ret == 0, result.stdout.str()
+    assert not (pytester.path / "out").exists()

@@ -7,7 +7,9 @@ engine produced the exchange.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -30,6 +32,9 @@ AREA: dict[str, str] = {
 
 # Register entries (specs/discrepancies.yaml) that findings depend on.
 D_CML_PAGE_SIZE = "D-012"  # pageDetails.pageSize: requested size, or the count on the page
+D_CML_WRAPPED = (
+    "D-013"  # crossMemberLedger body: with or without `entity` (lenient), unwrapped (strict)
+)
 D_ERROR_STATUS = "D-016"  # strict: HTTP 400 for documented codes, 401 for credentials
 D_DEFAULT_ORDER = "D-018"  # newest first by default; 003's example is oldest first
 D_REVERSED = "D-019"  # pointsReversed: within the request (lenient) or equal to it (strict)
@@ -113,10 +118,46 @@ _CHECKS: list[RegisteredCheck] = []
 _BY_OPERATION: dict[str, list[RegisteredCheck]] = {}
 # Requirement IDs emitted by the multi-exchange functions, which are not in the registry.
 _DECLARED: dict[str, tuple[str, ...]] = {}
+# Where requirements evaluated without a finding are recorded, while `crediting()` is open.
+_CREDITED: ContextVar[set[str] | None] = ContextVar("points_conformance_credited", default=None)
+
+
+@contextmanager
+def crediting() -> Iterator[set[str]]:
+    """Collect the requirement IDs the checks evaluate inside the block (passed or not).
+
+    A report names a requirement as exercised by the tests that looked at it; a rule that
+    `run_checks` applies to every response is looked at by many tests that do not name it.
+    """
+    credited: set[str] = set()
+    token = _CREDITED.set(credited)
+    try:
+        yield credited
+    finally:
+        _CREDITED.reset(token)
+
+
+def credit(*requirements: str) -> None:
+    """Record that a check evaluated `requirements`, when a `crediting()` block is open.
+
+    A check calls it where it compares something, not on entry: a rule with nothing to look
+    at (no entries, an error answer) evaluated nothing, and a report must not count it.
+    """
+    credited = _CREDITED.get()
+    if credited is not None:
+        credited.update(requirements)
+
+
+def crediting_open() -> bool:
+    """Whether anything records credits: lets a check skip work done only for them."""
+    return _CREDITED.get() is not None
 
 
 def check(
-    name: str, *, requirements: Sequence[str], operations: Sequence[str] = OPERATIONS
+    name: str,
+    *,
+    requirements: Sequence[str],
+    operations: Sequence[str] = OPERATIONS,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a single-exchange check for `operations` (every operation by default)."""
 

@@ -9,9 +9,11 @@ from points_conformance.checks.base import (
     D_ERROR_STATUS,
     CheckContext,
     check,
+    credit,
     finding,
 )
-from points_conformance.checks.values import body, describe
+from points_conformance.checks.values import body, describe, success_object
+from points_conformance.docs import POINTS_OPERATIONS
 from points_conformance.model import Exchange, Finding
 
 # A rate limiter answers before the API does; the pages describe its limits on another page
@@ -160,4 +162,33 @@ def error_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     # documented code under another 4xx is what the strict reading moves to 400.
     if envelope_problem(value) is not None or all(code == status for code in codes):
         return []
+    credit("COMMON-ERR-STATUS")
     return status_finding(ctx, ex, 400)
+
+
+@check(
+    "common.success_without_errors",
+    requirements=("PTS-SUCCESS-800",),
+    operations=POINTS_OPERATIONS,
+)
+def success_without_errors(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """003's answers carry `errors`: empty on success, since a refusal has a 4xx status."""
+    data = success_object(ex)
+    if data is None or "errors" not in data:
+        return []
+    credit("PTS-SUCCESS-800")
+    errors = data["errors"]
+    if errors is None or errors == []:
+        return []
+    codes = envelope_codes(data)
+    return [
+        finding(
+            "PTS-SUCCESS-800",
+            f"HTTP {ex.response.status} with "
+            + (f"error code(s) {', '.join(map(str, codes))}" if codes else "errors")
+            + " in the body",
+            expected='a 2xx answer with an empty "errors" list (a refusal has a 4xx status)',
+            actual=f"errors: {describe(errors, 200)}",
+            exchange=ex,
+        )
+    ]

@@ -14,11 +14,13 @@ from points_conformance.checks.base import (
     D_CML_DEFAULT_SIZE,
     D_CML_PAGE_SIZE,
     D_CML_USERROLE,
+    D_CML_WRAPPED,
     D_DISPLAY_ROUNDING,
     D_NULL_AS_ABSENT,
     CheckContext,
     capped,
     check,
+    credit,
     declare,
     finding,
     problems_finding,
@@ -74,6 +76,31 @@ def cml_body(ex: Exchange) -> dict[str, Any] | None:
     if inner is not None and not any(k in data for k in ("groupDetails", "pageDetails", "entries")):
         return inner
     return data
+
+
+@check(
+    "cml.unwrapped",
+    requirements=("CML-SCHEMA-UNWRAPPED",),
+    operations=OPS,
+)
+def unwrapped(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """Strict (D-013): the examples' top-level body, not the quick-reference tree's `entity`."""
+    data = success_object(ex)
+    if not ctx.strict or data is None:
+        return []
+    credit("CML-SCHEMA-UNWRAPPED")
+    if cml_body(ex) is data:
+        return []
+    return [
+        finding(
+            "CML-SCHEMA-UNWRAPPED",
+            "the body is wrapped in an entity object",
+            expected="groupDetails, pageDetails, entries and warnings at the top level",
+            actual=f"top-level keys: {', '.join(sorted(map(str, data)))}",
+            exchange=ex,
+            discrepancy=D_CML_WRAPPED,
+        )
+    ]
 
 
 def cml_page(ex: Exchange) -> LedgerPage | None:
@@ -219,6 +246,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         # No size was sent and the page shows its count: the size the identity needs is unknown.
         size = None
     if size is not None and size > 0 and page.total is not None and page.page_count is not None:
+        credit("CML-PAGE-COUNT")
         pages = expected_page_count(page.total, size)
         if page.page_count != pages:
             found.append(
@@ -287,6 +315,7 @@ def arithmetic(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         if net is None or any(p is None for p in points):
             continue
         parts = [p for p in points if p is not None]
+        credit("CML-ARITH-NET")
         if not sum_agrees(net, parts, strict=ctx.strict):
             bad.append(
                 f"{entry_label(entry, index)}: rows sum to {sum(parts, Decimal(0))}, "
@@ -311,6 +340,7 @@ def arithmetic(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     shares = [to_decimal(m.get("balance")) for m in member_list]
     if isinstance(members, list) and balance is not None and all(s is not None for s in shares):
         parts = [s for s in shares if s is not None]
+        credit("CML-ARITH-GROUP-BALANCE")
         if not sum_agrees(balance, parts, strict=ctx.strict):
             found.append(
                 finding(
@@ -326,6 +356,8 @@ def arithmetic(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 )
             )
     member_count = as_int(group.get("memberCount"))
+    if isinstance(members, list) and member_count is not None:
+        credit("CML-ARITH-MEMBER-COUNT")
     if isinstance(members, list) and member_count is not None and member_count != len(members):
         found.append(
             finding(
@@ -382,11 +414,14 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             if points is None or reversed_amount is None:
                 continue
             where = f"{label} row {row_index} (customerId {row.get('customerId')})"
+            credit("CML-REVERSED-BOUNDS")
             if not 0 <= reversed_amount <= abs(points):
                 bounds.append(f"{where}: reversedAmount {reversed_amount}, points {points}")
                 continue
             implied = row_status(points, reversed_amount)
             shown = row.get("status")
+            if implied is not None and isinstance(shown, str):
+                credit("CML-STATUS-ROW")
             if implied is not None and isinstance(shown, str) and shown != implied:
                 rows_bad.append(
                     f"{where}: status {shown}, but reversedAmount {reversed_amount} "
@@ -403,6 +438,7 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             )
         ):
             implied = aggregate_status(s for s in statuses if isinstance(s, str))
+            credit("CML-STATUS-AGGREGATE")
             if shown != implied:
                 aggregate_bad.append(
                     f"{label}: status {shown}, rows {', '.join(str(s) for s in statuses)}"
@@ -451,6 +487,8 @@ def conditional_fields(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             for i, row in enumerate(rows)
             for key in ("reversedAmount", "status")
         ]
+        if name in (REDEMPTION, REVERSAL):
+            credit("CML-FIELDS-CONDITIONAL")
         for item, key, where in places:
             if name == REDEMPTION and not present(item, key):
                 missing.append(f"{where}: no {key}")
@@ -494,6 +532,7 @@ def sign(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             (f"row {i} points", row.get("points"))
             for i, row in enumerate(dicts(entry.get("entryDetails")))
         ]
+        credit("CML-ARITH-SIGN")
         for what, raw in values:
             number = to_decimal(raw)
             if number is not None and number * wrong_sign > 0:
@@ -786,6 +825,7 @@ def dates_consistent(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             expected = moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
         except (OverflowError, ValueError):
             continue
+        credit("CML-DATES-CONSISTENT")
         if local != expected:
             problems.append(
                 f"{entry_label(entry, index)}: createdDate {entry['createdDate']}, "
@@ -852,6 +892,8 @@ def eventlog_finding(ex: Exchange | None, conflicts: list[str]) -> list[Finding]
 )
 def eventlog_shared(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     items = [(0, f"entries[{i}]", e) for i, e in enumerate(cml_entries(ex))]
+    if len(items) > 1:
+        credit("CML-EVENTLOG-SHARED")
     return eventlog_finding(ex, eventlog_conflicts(items))
 
 

@@ -7,19 +7,49 @@ exercises, a status other than the strict one under COMMON-ERR-STATUS.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Sequence
+from typing import Any
 
-from points_conformance.checks.base import D_AUTH_BODY, CheckContext, declare, finding
-from points_conformance.checks.common import envelope_codes, envelope_problem, status_finding
+from points_conformance.checks.base import (
+    D_AUTH_BODY,
+    D_ERROR_STATUS,
+    CheckContext,
+    credit,
+    declare,
+    finding,
+)
+from points_conformance.checks.common import (
+    envelope_codes,
+    envelope_problem,
+    error_envelope,
+    server_error,
+    status_finding,
+)
 from points_conformance.checks.values import body
 from points_conformance.model import Exchange, Finding
 
 declare("expect_auth_rejected", ("COMMON-AUTH-401",))
-declare("expect_error", ("COMMON-ERR-STATUS",))
+declare("expect_error", ("COMMON-ERR-STATUS", "COMMON-ERR-ENVELOPE", "COMMON-SERVER-ERROR"))
 
 
 def _codes_text(codes: Collection[int]) -> str:
     return " or ".join(str(c) for c in sorted(codes))
+
+
+_CODE_REQUIREMENT = re.compile(r"^[A-Z]+-(?:ERR|WARN)-(\d+)$")
+
+
+def _code_of(requirement: str) -> int | None:
+    match = _CODE_REQUIREMENT.match(requirement)
+    return int(match.group(1)) if match else None
+
+
+def warning_codes(value: Any) -> list[int]:
+    """The codes of a body's `warnings` list (the same item shape as `errors`)."""
+    if not isinstance(value, dict):
+        return []
+    return envelope_codes({"errors": value.get("warnings")})
 
 
 def expect_error(
@@ -27,16 +57,24 @@ def expect_error(
     ex: Exchange,
     *,
     codes: Collection[int],
-    requirement: str,
+    requirement: str | Sequence[str],
     lenient_codes: Collection[int] = (),
     discrepancy: str | None = None,
+    warnings: Collection[int] = (),
 ) -> list[Finding]:
     """The response refuses the request with one of `codes` (any code when `codes` is empty).
 
     `lenient_codes` are also accepted in the default run, where the pages name several codes
     for one failure and `discrepancy` records which register entry says so. Strict requires
-    HTTP 400 (401 when the only code is 401); lenient accepts any 4xx.
+    HTTP 400 (401 when the only code is 401); lenient accepts any 4xx. `warnings` are codes
+    that the default run also accepts in the `warnings` of a 2xx answer (D-036); the caller
+    checks that such an answer changed nothing.
+
+    `requirement` is what the request tests, one ID or several: an answer that does not
+    refuse breaks all of them; a refusal with the wrong code breaks those named for a code
+    the run accepts (`PTS-ERR-804`), or the first one when none is.
     """
+    named = (requirement,) if isinstance(requirement, str) else tuple(requirement)
     status = ex.response.status
     strict_codes = set(codes)
     wanted = strict_codes if ctx.strict else strict_codes | set(lenient_codes)
@@ -47,44 +85,93 @@ def expect_error(
         if ctx.strict
         else f"a 4xx status with {code_words} in the error envelope"
     )
-    if not 400 <= status < 500:
-        what = "accepted the request" if status < 400 else "failed"
+    value = body(ex)
+    returned = envelope_codes(value)
+    code_named = [r for r in named if _code_of(r) in wanted] or list(named[:1])
+    if 200 <= status < 300 and wanted and wanted.intersection(returned):
+        # Refused for the documented reason, but with a success status.
+        credit("COMMON-ERR-STATUS")
         return [
             finding(
-                requirement,
+                "COMMON-ERR-STATUS",
+                f"refused with code {_codes_text(wanted.intersection(returned))} but HTTP {status}",
+                expected=expected,
+                actual=f"HTTP {status}: {ex.response.excerpt(200)}",
+                exchange=ex,
+                discrepancy=D_ERROR_STATUS,
+            )
+        ]
+    warned = set(warnings).intersection(warning_codes(value)) if 200 <= status < 300 else set()
+    if warned:
+        return _warning_answer(ctx, ex, named, warned, expected, discrepancy)
+    if not 400 <= status < 500:
+        what = "accepted the request" if status < 400 else "failed"
+        found = [
+            finding(
+                rid,
                 f"the server {what} (HTTP {status}) instead of refusing it with {code_words}",
                 expected=expected,
                 actual=f"HTTP {status}: {ex.response.excerpt(200)}",
                 exchange=ex,
             )
+            for rid in named
         ]
+        return [*found, *server_error(ctx, ex)]
+    credit("COMMON-ERR-STATUS")
     found = status_finding(ctx, ex, required_status)
-    value = body(ex)
-    returned = envelope_codes(value)
     if not returned:
         problem = envelope_problem(value) or "no error code"
-        found.append(
+        found += [
             finding(
-                requirement,
+                rid,
                 f"refused without an error code to identify the cause: {problem}",
                 expected=expected,
                 actual=ex.response.excerpt(300) or "(empty body)",
                 exchange=ex,
             )
-        )
+            for rid in code_named
+        ]
+        found += error_envelope(ctx, ex)
     elif wanted and not wanted.intersection(returned):
         only_lenient = bool(set(lenient_codes).intersection(returned))
-        found.append(
+        found += [
             finding(
-                requirement,
+                rid,
                 f"refused with code {_codes_text(set(returned))} instead of {_codes_text(wanted)}",
                 expected=expected,
                 actual=f"HTTP {status} with code(s) {', '.join(str(c) for c in returned)}",
                 exchange=ex,
                 discrepancy=discrepancy if only_lenient else None,
             )
-        )
+            for rid in code_named
+        ]
     return found
+
+
+def _warning_answer(
+    ctx: CheckContext,
+    ex: Exchange,
+    named: tuple[str, ...],
+    warned: set[int],
+    expected: str,
+    discrepancy: str | None,
+) -> list[Finding]:
+    """A 2xx that reports the failure in `warnings`: the default run's other reading."""
+    warning_named = [r for r in named if "-WARN-" in r and _code_of(r) in warned]
+    if not ctx.strict:
+        credit(*warning_named)
+        return []
+    return [
+        finding(
+            rid,
+            f"reported as warning {_codes_text(warned)} of an HTTP {ex.response.status} answer",
+            expected=expected,
+            actual=f"HTTP {ex.response.status}: {ex.response.excerpt(200)}",
+            exchange=ex,
+            discrepancy=discrepancy,
+        )
+        for rid in [r for r in named if "-WARN-" not in r][:1] or named[:1]
+    ]
 
 
 def expect_auth_rejected(ctx: CheckContext, ex: Exchange) -> list[Finding]:

@@ -21,6 +21,7 @@ from points_conformance.checks.base import (
     CheckContext,
     capped,
     check,
+    credit,
     declare,
     finding,
     problems_finding,
@@ -392,6 +393,7 @@ def arithmetic(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             continue
         net = to_decimal(entry.get("netPointsOnEvent"))
         if net is not None:
+            credit(f"{prefix}-ARITH-NET")
             parts = groups.get("", [])
             if not sum_agrees(net, parts, strict=ctx.strict):
                 net_bad.append(_mismatch_text(label, parts, net, ctx.strict))
@@ -402,6 +404,7 @@ def arithmetic(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         for name, parts in groups.items():
             if name == "":
                 continue
+            credit(f"{prefix}-ARITH-NET-ALT")
             if name not in nets:
                 alt_bad.append(f"{label}: currency {name!r} has rows but no net")
                 rounding_only = False

@@ -23,12 +23,14 @@ from points_conformance.checks.base import (
     CheckContext,
     capped,
     check,
+    credit,
     declare,
     finding,
 )
 from points_conformance.checks.errors import expect_error
 from points_conformance.checks.ledger import (
     entries,
+    entry_label,
     is_currency_row,
     signed_points,
 )
@@ -49,11 +51,13 @@ TRANSFER_OPERATIONS = ("transferPoints", "transferPointsUserGroup")
 REVERSE_OPERATION = "reversePoints"
 
 declare("compare_transfer", ("XFER-STATE-CONSERVE", "XFER-STATE-REJECTED"))
+declare("compare_concurrent_transfers", ("XFER-STATE-CONSERVE",))
 declare("check_transferrable_readonly", ("XFERCHK-STATE-READONLY",))
 declare("check_transfer_ledger", ("XFER-STATE-LEDGER", "XFER-STATE-REJECTED"))
 declare("check_transfer_history", ("XFER-STATE-HISTORY",))
 declare("compare_reversal_balance", ("REV-STATE-BALANCE",))
 declare("check_reversal_ledger", ("REV-STATE-LEDGER",))
+declare("check_warning_reversal", ("PTS-WARN-901", "PTS-WARN-902", "PTS-WARN-904"))
 declare("check_reversal_twice", ("REV-STATE-TWICE",))
 
 
@@ -78,8 +82,9 @@ def _echo_findings(
     ex: Exchange, requirement: str, field_name: str, discrepancy: str
 ) -> list[Finding]:
     asked = requested_amount(ex)
-    if asked is None:
+    if asked is None or not data_items(ex):
         return []
+    credit(requirement)
     wrong = [
         f"data[{index}].{field_name} {shown}"
         for index, item in enumerate(data_items(ex))
@@ -134,6 +139,7 @@ def transferrable_answer(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         return []
     items = data_items(ex)
     answers = [item.get("transferrable") for item in items]
+    credit("XFERCHK-FORMAT-TRANSFERRABLE")
     if answers and all(isinstance(a, bool) for a in answers):
         return []
     return [
@@ -157,6 +163,7 @@ def transfer_result(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         return []
     items = data_items(ex)
     asked = requested_amount(ex)
+    credit("XFER-FORMAT-RESULT")
     problems: list[str] = [] if items else ["data has no transfer"]
     for index, item in enumerate(items):
         moved = to_decimal(item.get("pointsTransferred"))
@@ -222,6 +229,8 @@ def reverse_echo(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     echo: list[str] = []
     sent_id = sent.get("redemptionId")
     shown_id = data.get("redemptionId")
+    if sent_id is not None and shown_id is not None:
+        credit("REV-FORMAT-ECHO")
     if sent_id is not None and shown_id is not None and not same_id(shown_id, str(sent_id)):
         echo.append(f"redemptionId {shown_id!r} for {sent_id!r}")
     sent_identifier = as_dict(sent.get("identifier"))
@@ -407,6 +416,52 @@ def compare_transfer(
     ]
 
 
+def compare_concurrent_transfers(
+    ctx: CheckContext,
+    *,
+    transfers: Sequence[Exchange],
+    before: Sequence[BalanceReading],
+    after: Sequence[BalanceReading],
+) -> list[Finding]:
+    """Transfers sent at once move exactly what the successful ones say, and never overdraw.
+
+    `before` and `after` are the (source, destination) balances around them. Whatever order
+    the server takes them in, the source loses and the destination gains the sum of the
+    accepted amounts, and a balance that did not cover them all refuses the rest.
+    """
+    (source_before, destination_before), (source_after, destination_after) = before, after
+    accepted = [t for t in transfers if is_success(t)]
+    amounts = [transfer_amount(t) for t in accepted]
+    if any(a is None for a in amounts):
+        return []
+    moved = sum((a for a in amounts if a is not None), Decimal(0))
+    problems = _balance_problems(
+        ctx,
+        (
+            ("source", source_before, source_after, -moved),
+            ("destination", destination_before, destination_after, moved),
+        ),
+    )
+    if moved > source_before.value:
+        problems.insert(
+            0,
+            f"{len(accepted)} of {len(transfers)} transfers accepted, {moved} points in all, "
+            f"from a balance of {source_before.value}",
+        )
+    if not problems:
+        return []
+    return [
+        finding(
+            "XFER-STATE-CONSERVE",
+            f"{len(transfers)} transfers sent at once do not add up",
+            expected=f"accepted transfers moving at most the {source_before.value} the source "
+            "held; the source down and the destination up by their sum",
+            actual="; ".join(problems),
+            exchange=accepted[0] if accepted else transfers[0] if transfers else None,
+        )
+    ]
+
+
 def _key(entry: dict[str, Any]) -> str:
     log_id = entry.get("eventLogId")
     if isinstance(log_id, int | str) and not isinstance(log_id, bool):
@@ -588,6 +643,41 @@ def check_reversal_ledger(
             after,
             fresh,
         )
+    ]
+
+
+def check_warning_reversal(
+    ctx: CheckContext,
+    *,
+    reversal: Exchange,
+    before: Exchange,
+    after: Exchange,
+    requirements: Sequence[str],
+) -> list[Finding]:
+    """A reversal answered 2xx with a warning code (D-036) reversed nothing.
+
+    `before` and `after` are the customer's ledger around it; `requirements` are the
+    PTS-WARN requirements of the warning codes the request provokes.
+    """
+    if not is_success(reversal) or not requirements:
+        return []
+    credit(*requirements)
+    data = success_object(reversal) or {}
+    shown = to_decimal(data.get("pointsReversed"))
+    problems = [f"pointsReversed {shown}"] if shown not in (None, Decimal(0)) else []
+    fresh = new_entries(before, after)
+    problems += [f"new ledger event {entry_label(e, i)}" for i, e in enumerate(fresh)]
+    if not problems:
+        return []
+    return [
+        finding(
+            rid,
+            "a reversal reported as a warning changed the customer's points",
+            expected="nothing reversed: no pointsReversed above 0, no new ledger event",
+            actual=capped(problems),
+            exchange=reversal,
+        )
+        for rid in requirements
     ]
 
 

@@ -5,6 +5,7 @@ of which only serialisable data crosses, so everything it needs travels in
 `report.user_properties`:
 
     ("pc_requirements", [requirement IDs the test checks])
+    ("pc_exercised",    [requirement IDs its exchanges' checks evaluated])
     ("pc_findings",     [Finding.to_dict(), ...])
     ("pc_operations",   [operationIds the test exercised])
     ("pc_writes",       [{"method": ..., "url": ...}, ...])   # state-changing requests sent
@@ -22,7 +23,9 @@ accepts `{op: {"requests": n, "statuses": {...}}}` and an `answered_200` count i
 How a test settles each requirement it names (or that one of its findings names):
 a failed test fails the requirements its findings name, and when it has no finding (an
 exception) every requirement it names, with the exception's one-line message; any other
-requirement of a test that ran passes; a skipped test skips them, with its reason. Across tests
+requirement of a test that ran passes; a skipped test skips them, with its reason. A requirement
+the checks evaluated on the test's exchanges without a finding (`pc_exercised`) passes whatever
+became of the test, since the rule was applied and held. Across tests
 a failure wins over a pass, a pass over a skip; a catalogue requirement no test named is not
 exercised.
 """
@@ -232,6 +235,7 @@ class TestProperties:
     """What one test recorded through `user_properties`."""
 
     requirements: list[str] = field(default_factory=list)
+    exercised: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     operations: list[str] = field(default_factory=list)
     writes: list[dict[str, Any]] = field(default_factory=list)
@@ -251,6 +255,8 @@ class TestProperties:
             name, value = item
             if name == "pc_requirements":
                 props.requirements += _strings(value)
+            elif name == "pc_exercised":
+                props.exercised += _strings(value)
             elif name == "pc_operations":
                 props.operations += _strings(value)
             elif name == "pc_findings":
@@ -270,6 +276,7 @@ class TestProperties:
             elif name == "pc_dry_run":
                 props.dry_run += [dict(d) for d in _items(value) if isinstance(d, Mapping)]
         props.requirements = list(dict.fromkeys(props.requirements))
+        props.exercised = list(dict.fromkeys(props.exercised))
         props.operations = list(dict.fromkeys(props.operations))
         return props
 
@@ -344,13 +351,19 @@ def verdicts(
         rid = str(finding.get("requirement") or "")
         if rid:
             by_requirement.setdefault(rid, []).append(_finding(finding, result.nodeid))
-    names = list(dict.fromkeys([*props.requirements, *by_requirement]))
+    names = list(dict.fromkeys([*props.requirements, *by_requirement, *props.exercised]))
+    named = set(props.requirements)
     failed = result.outcome in ("failed", "error")
     out: dict[str, tuple[str, dict[str, str], list[dict[str, Any]]]] = {}
     for rid in names:
         test_ops = props.operations or list(catalogue_ops.get(rid, []))
         findings = by_requirement.get(rid, [])
-        if failed and findings:
+        if rid not in named and not findings:
+            # Credited by a check: the operations are those of the rule, not of the test.
+            own = catalogue_ops.get(rid, [])
+            rule_ops = [op for op in test_ops if op in own] or list(own) or test_ops
+            out[rid] = (PASSED, dict.fromkeys(rule_ops, PASSED), [])
+        elif failed and findings:
             ops = dict.fromkeys(test_ops, PASSED)
             finding_ops = [finding_operation(f) for f in findings]
             if any(op is None for op in finding_ops):
@@ -633,6 +646,10 @@ class ReportPlugin:
             return
         if self.progress is not None:
             self.progress.close()
+        if self.config is not None and self.config.getoption("collectonly", False):
+            # Nothing ran: a report would show every requirement not exercised and overwrite
+            # the last real one.
+            return
         incomplete = bool(int(exitstatus) not in (0, 1) or session.shouldstop or session.shouldfail)
         self.report = self.build(incomplete=incomplete, exit_status=int(exitstatus))
         from points_conformance.report.output import write_all
