@@ -86,6 +86,7 @@ CUSTOMER_ROLES: dict[str, str] = {
     "transfer_to": "a second customer that can receive points",
     "fraud": "a customer marked as fraud",
     "not_enrolled": "a customer registered but not enrolled in the loyalty program (881)",
+    "merged": "a customer merged into another (419)",
     "connected": "a customer registered in a connected org",
 }
 

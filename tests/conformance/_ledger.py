@@ -96,7 +96,7 @@ def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
 def judge(ctx: Any, case: Case, ex: Exchange, *, strict: bool) -> list[Finding]:
     """Findings for one response against the case's expectation (see the module docstring)."""
     want = expectation(case, strict=strict)
-    requirement = case.requirements[0]
+    requirement = case.requirements
     status = ex.response.status
     if want.get("auth"):
         return list(expect_auth_rejected(ctx, ex))
@@ -121,15 +121,17 @@ def _success(
     if want.get("rows") == "maybe" and (status != 200 or not rows(ex)):
         return judge(ctx, dataclasses.replace(case, expect="empty"), ex, strict=strict)
     if status != 200:
-        return [
+        refused = [
             Finding(
-                case.requirements[0],
+                rid,
                 f"{case.operation} rejected a valid request ({case.id})",
                 expected="HTTP 200 with the ledger",
                 actual=f"HTTP {status}: {ex.response.excerpt(300)}",
                 exchange=ex,
             )
+            for rid in case.requirements
         ]
+        return [*refused, *run_checks(ctx, ex)]
     return [*run_checks(ctx, ex), *_row_count(case, ex, want.get("rows", "any"))]
 
 

@@ -98,23 +98,27 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = Non
     requirement = case.requirements[0]
     raw = case.expect if isinstance(case.expect, dict) else {}
     lenient = raw.get("lenient") or {}
-    if "error" in raw and lenient.get("error"):
-        # Codes the pages name besides the strict one: accepted unless --strict, and a strict
-        # finding names the register entry that explains them.
+    if "error" in raw and (lenient.get("error") or raw.get("warning")):
+        # Codes the pages name besides the strict one (or as a warning of a 2xx answer):
+        # accepted unless --strict, and a strict finding names the register entry.
         return list(
             expect_error(
                 ctx,
                 ex,
                 codes=set(raw["error"] or ()),
-                lenient_codes=set(lenient["error"] or ()),
+                lenient_codes=set(lenient.get("error") or ()),
                 discrepancy=raw.get("discrepancy"),
-                requirement=requirement,
+                requirement=case.requirements,
+                warnings=set(raw.get("warning") or ()),
             )
         )
     if "error" in want:
-        return list(expect_error(ctx, ex, codes=set(want["error"] or ()), requirement=requirement))
+        return list(
+            expect_error(ctx, ex, codes=set(want["error"] or ()), requirement=case.requirements)
+        )
     if ex.response.status != 200:
-        return [not_accepted(requirement, f"{case.operation} ({case.id})", ex)]
+        what = f"{case.operation} ({case.id})"
+        return [*(not_accepted(r, what, ex) for r in case.requirements), *run_checks(ctx, ex)]
     found = list(run_checks(ctx, ex))
     found += _rows(requirement, case, ex, want.get("rows"))
     if "transferrable" in want:
@@ -139,7 +143,7 @@ def not_accepted(requirement: str, what: str, ex: Exchange) -> Finding:
 def ok(ctx: Any, requirement: str, what: str, ex: Exchange) -> list[Finding]:
     """HTTP 200 and every single-exchange check, for a request the pages say is valid."""
     if ex.response.status != 200:
-        return [not_accepted(requirement, what, ex)]
+        return [not_accepted(requirement, what, ex), *run_checks(ctx, ex)]
     return list(run_checks(ctx, ex))
 
 

@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import check_reversal_ledger, check_reversal_twice
+from points_conformance.checks import (
+    check_reversal_ledger,
+    check_reversal_twice,
+    check_warning_reversal,
+)
 from points_conformance.checks.shared import sum_agrees
 from points_conformance.checks.transfer import BalanceReading, reversed_amount
 from points_conformance.model import Exchange, Finding
@@ -51,15 +55,22 @@ def redemption_pool(request: pytest.FixtureRequest, target: TargetData) -> Redem
     return RedemptionPool(ids, shared_dir(request))
 
 
-@pytest.fixture
-def redeemer(target: TargetData) -> Customer:
+def _redeemer(target: TargetData) -> Customer | None:
     """The customer the redemptions belong to, as far as the target file names them."""
     kind = str(target.redemptions.get("identifier_type") or "")
     value = target.redemptions.get("identifier_value")
     field = IDENTIFIER_FIELDS.get(kind.lower())
     if field is None or not value:
-        pytest.skip("target file has no redemptions.identifier_type / identifier_value")
+        return None
     return Customer(role="redeemer", **{field: str(value)})
+
+
+@pytest.fixture
+def redeemer(target: TargetData) -> Customer:
+    found = _redeemer(target)
+    if found is None:
+        pytest.skip("target file has no redemptions.identifier_type / identifier_value")
+    return found
 
 
 def _identifier(target: TargetData) -> dict[str, str]:
@@ -198,5 +209,17 @@ def test_reverse_refused(
     drop = resolved.extra.get("drop") or []
     if drop:
         resolved = dataclasses.replace(resolved, json=without(resolved.json, list(drop)))
+    # A refusal may come as a warning of a 2xx answer (D-036); the ledger shows it moved nothing.
+    warned = [r for r in resolved.requirements if r.startswith("PTS-WARN-")]
+    customer = _redeemer(target) if warned else None
+    query = customer_query(target, customer) if customer is not None else None
+    before = ledger_head(client, query) if query is not None else None
     ex = resolved.send(client)
     findings.add(judge(check_context, resolved, ex, target=target))
+    if query is not None and before is not None and 200 <= ex.response.status < 300:
+        after = ledger_head(client, query)
+        findings.add(
+            check_warning_reversal(
+                check_context, reversal=ex, before=before, after=after, requirements=warned
+            )
+        )

@@ -10,6 +10,8 @@ hold the points-state lock, and all need writes (loopback or --allow-writes).
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from points_conformance.checks import (
     check_transfer_history,
     check_transfer_ledger,
+    compare_concurrent_transfers,
     compare_transfer,
     expect_error,
 )
@@ -71,6 +74,30 @@ def _resolve(
     if drop:
         resolved = dataclasses.replace(resolved, json=without(resolved.json, list(drop)))
     return resolved, found
+
+
+def _transfer_body(
+    source: Customer, destination: Customer, points: int, code: str, notes: str
+) -> dict[str, Any]:
+    """A customer-to-customer transfer naming both parties by ID."""
+    body: dict[str, Any] = {
+        "pointsTobeTransferred": points,
+        "notes": notes,
+        "fromCustomerIdentifier": {"type": "ID", "value": source.id},
+        "toCustomerIdentifier": {"type": "ID", "value": destination.id},
+        "code": code,
+    }
+    program = _program(source)
+    if program is not None:
+        body["programId"] = program
+    return body
+
+
+def _with_ids(require_customer: Any) -> tuple[Customer, Customer]:
+    source, destination = _pair(require_customer)
+    if not source.id or not destination.id:
+        pytest.skip("target file has no customers.transfer_from.id or customers.transfer_to.id")
+    return source, destination
 
 
 def _history(client: Any, target: TargetData, customer: Customer) -> Exchange:
@@ -163,23 +190,13 @@ def test_otp_is_single_use(
     writes_allowed: bool,
 ) -> None:
     """An issued OTP lets one transfer through; the same code on a second transfer is 808."""
-    source, destination = _pair(require_customer)
-    if not source.id or not destination.id:
-        pytest.skip("target file has no customers.transfer_from.id or customers.transfer_to.id")
+    source, destination = _with_ids(require_customer)
     program = _program(source)
     code, found = obtain_otp(client, check_context, target, source, destination)
     findings.add(found)
     if code is None:
         return
-    body: dict[str, Any] = {
-        "pointsTobeTransferred": 2,
-        "notes": "points-conformance single-use OTP",
-        "fromCustomerIdentifier": {"type": "ID", "value": source.id},
-        "toCustomerIdentifier": {"type": "ID", "value": destination.id},
-        "code": code,
-    }
-    if program is not None:
-        body["programId"] = program
+    body = _transfer_body(source, destination, 2, code, "points-conformance single-use OTP")
     first = client.request(TRANSFER, "POST", PATHS[TRANSFER], json=body)
     findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "a transfer with a fresh OTP", first))
     if first.response.status != 200:
@@ -198,6 +215,63 @@ def test_otp_is_single_use(
     findings.add(found)
     if after is not None:
         findings.add(_unchanged(check_context, "XFER-STATE-REJECTED", second, before, after))
+
+
+# Transfers sent at once, each of just over half the source's balance: one fits, two do not.
+CONCURRENT = 2
+
+
+@pytest.mark.requirement("XFER-STATE-CONSERVE")
+def test_concurrent_transfers_cannot_overdraw(
+    client: Any,
+    target: TargetData,
+    check_context: Any,
+    findings: Any,
+    require_customer: Any,
+    writes_allowed: bool,
+) -> None:
+    """Transfers that together exceed the source's balance, sent at once: the balance check and
+    the move are one step, so the source never pays out more than it held. What moved is then
+    sent back."""
+    source, destination = _with_ids(require_customer)
+    program = _program(source)
+    before, found = read_balances(client, check_context, target, [source, destination], program)
+    findings.add(found)
+    if before is None:
+        return
+    amount = int(before[0].value // 2) + 1
+    if amount > before[0].value:
+        pytest.skip(f"customers.transfer_from holds {before[0].value} points: too few to split")
+    codes: list[str] = []
+    for _ in range(CONCURRENT):
+        code, found = obtain_otp(client, check_context, target, source, destination)
+        findings.add(found)
+        if code is None:
+            return
+        codes.append(code)
+    bodies = [
+        _transfer_body(source, destination, amount, code, "points-conformance concurrent transfer")
+        for code in codes
+    ]
+    with ThreadPoolExecutor(max_workers=CONCURRENT) as pool:
+        sent = list(
+            pool.map(lambda b: client.request(TRANSFER, "POST", PATHS[TRANSFER], json=b), bodies)
+        )
+    after, found = read_balances(client, check_context, target, [source, destination], program)
+    findings.add(found)
+    if after is not None:
+        findings.add(
+            compare_concurrent_transfers(check_context, transfers=sent, before=before, after=after)
+        )
+    moved = sum(1 for ex in sent if ex.response.status == 200) * amount
+    if moved:
+        code, found = obtain_otp(client, check_context, target, destination, source)
+        findings.add(found)
+        if code is not None:
+            back = _transfer_body(destination, source, moved, code, "points-conformance return")
+            back_ex = client.request(TRANSFER, "POST", PATHS[TRANSFER], json=back)
+            what = f"returning the {Decimal(moved)} points moved"
+            findings.add(ok(check_context, "XFER-STATE-CONSERVE", what, back_ex))
 
 
 @pytest.mark.parametrize("case", load_cases("points_transfer_errors"))

@@ -138,6 +138,7 @@ ERRORS: list[tuple[str, int, str, str, dict[str, Any], dict[str, str], Any]] = [
     ("isTransferrable", 415, "POST", CHECK, {}, {}, _xfer(fromCustomerIdentifier={"type": "ID", "value": "415"})),
     ("isTransferrable", 414, "POST", CHECK, {}, {}, _xfer(toCustomerIdentifier={"type": "ID", "value": "414"})),
     ("isTransferrable", 881, "POST", CHECK, {}, {}, _xfer(fromCustomerIdentifier={"type": "ID", "value": "881"})),
+    ("isTransferrable", 419, "POST", CHECK, {}, {}, _xfer(toCustomerIdentifier={"type": "ID", "value": "419"})),
     ("transferPoints", 808, "POST", TRANSFER, {}, {}, _xfer()),
     ("transferPoints", 801, "POST", TRANSFER, {}, {}, _xfer(pointsTobeTransferred="ten")),
     ("transferPoints", 804, "POST", TRANSFER, {}, {}, _xfer(pointsTobeTransferred=10**9, code="{otp}")),
@@ -149,7 +150,10 @@ ERRORS: list[tuple[str, int, str, str, dict[str, Any], dict[str, str], Any]] = [
     ("transferPointsUserGroup", 418, "POST", GROUP_TRANSFER, {}, {}, _group(toEntity={"type": "USERGROUP2", "identifierType": "id", "identifierValue": "7001"})),
     # getPointsTransfers (003)
     ("getPointsTransfers", 802, "GET", TRANSFER, {"identifierName": "mobile"}, {}, None),
-    ("getPointsTransfers", 816, "GET", TRANSFER, {"identifierName": "mobile", "identifierValue": "910000000001"}, {}, None),
+    ("getPointsTransfers", 816, "GET", TRANSFER, {"identifierName": "mobile", "identifierValue": "910000000001", "source": "INSTORE"}, {}, None),
+    ("getPointsTransfers", 802, "GET", TRANSFER, {"identifierName": "mobile", "identifierValue": "not-a-number", "source": "INSTORE"}, {}, None),
+    ("getPointsTransfers", 419, "GET", TRANSFER, {"identifierName": "id", "identifierValue": "419", "source": "INSTORE"}, {}, None),
+    ("getPointsTransfers", 400, "GET", TRANSFER, {"identifierName": "mobile", "identifierValue": "919000005007"}, {}, None),
     # reversePoints (003)
     ("reversePoints", 902, "POST", REVERSE, {}, {}, _rev()),
     ("reversePoints", 901, "POST", REVERSE, {}, {}, _rev(redemptionId=None)),
@@ -528,7 +532,14 @@ def _successes(c: TestClient, store: Store) -> list[tuple[str, Any]]:
     call("transferPointsUserGroup", c.post(GROUP_TRANSFER, json=_group()))
     call(
         "getPointsTransfers",
-        c.get(TRANSFER, params={"identifierName": "mobile", "identifierValue": "919000005007"}),
+        c.get(
+            TRANSFER,
+            params={
+                "identifierName": "mobile",
+                "identifierValue": "919000005007",
+                "source": "INSTORE",
+            },
+        ),
     )
     call(
         "getPointsTransfers",

@@ -331,6 +331,37 @@ def test_group_transfer_errors(
     assert store.total_points() == total
 
 
+def test_a_merged_customer_is_refused_with_419_naming_the_survivor(
+    client: TestClient, store: Store
+) -> None:
+    """Every points operation that finds the merged customer answers 419 with the survivor's id."""
+    merged = {**CUSTOMER_5008, "identifierValue": store.identifier(419, "mobile")}
+    otp = issue(client, 5007, 5008)
+    total = store.total_points()
+    responses = [
+        client.post(CHECK, json={**transfer_body(5007, 419, 1, None), "code": None}),
+        client.post(TRANSFER, json=transfer_body(419, 5008, 1, otp)),
+        client.post(GROUP_CHECK, json=_group_body(1, GROUP_7001, merged)),
+        client.post(GROUP_TRANSFER, json=_group_body(1, merged, GROUP_7001)),
+        client.get(
+            TRANSFER,
+            params={"identifierName": "id", "identifierValue": "419", "source": "INSTORE"},
+        ),
+    ]
+    for r in responses:
+        assert error(r) == 419
+        assert r.json()["errors"][0]["message"] == "Merged customer found with id: 4190"
+    assert store.total_points() == total
+
+
+def test_history_of_a_customer_needs_a_source(client: TestClient) -> None:
+    customer = {"identifierName": "mobile", "identifierValue": "919000005007"}
+    assert error(client.get(TRANSFER, params=customer)) == 400
+    assert client.get(TRANSFER, params={**customer, "source": "INSTORE"}).status_code == 200
+    group = {"identifierName": "id", "identifierValue": "7001", "userEntityType": "USERGROUP2"}
+    assert client.get(TRANSFER, params=group).status_code == 200
+
+
 def test_concurrent_transfers_over_http(template: Path, tmp_path: Path) -> None:
     """Transfers among 10 customers from 10 threads against a served instance conserve points."""
     db = tmp_path / "served.db"

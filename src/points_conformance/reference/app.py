@@ -1080,9 +1080,19 @@ def _transfer_customer(ctx: Ctx, ident: Any) -> sqlite3.Row:
     name = _TRANSFER_TYPES.get(raw_type.strip().upper(), raw_type.strip())
     if not well_formed(name, value):
         raise ctx.error(b.err_identifier_invalid, "Mobile number/email id/external id is invalid")
-    customer = ctx.store.find_customer(ctx.org_id, name, value)
+    return _located(ctx, ctx.store.find_customer(ctx.org_id, name, value))
+
+
+def _located(ctx: Ctx, customer: sqlite3.Row | None) -> sqlite3.Row:
+    """The customer a points operation looked up: 816 when there is none, 419 (naming the
+    surviving customer's user id) when it was merged into another."""
+    b = ctx.behaviour
     if customer is None:
         raise ctx.error(b.err_customer_not_found, "Unable to find customer in this organization")
+    if customer["merged_into"] is not None:
+        raise ctx.error(
+            b.err_merged_customer, f"Merged customer found with id: {customer['merged_into']}"
+        )
     return customer
 
 
@@ -1316,6 +1326,7 @@ def transfer_points(ctx: Ctx, params: dict[str, Any]) -> Result:
             otp=code_text,
             otp_customer_id=int(source["customer_id"]) if b.transfer_requires_otp else None,
             category=b.transfer_category,
+            check_apart=b.transfer_check_apart,
             otp_single_use=b.otp_single_use,
             till_id=ctx.till_id,
         )
@@ -1378,9 +1389,7 @@ def _group_entity(ctx: Ctx, raw: Any, *, allow_group: bool) -> tuple[int, sqlite
         if name is not None
         else None
     )
-    if customer is None:
-        raise not_found
-    return OWNER_CUSTOMER, customer
+    return OWNER_CUSTOMER, _located(ctx, customer)
 
 
 def _group_transfer_parties(
@@ -1438,6 +1447,7 @@ def transfer_points_group(ctx: Ctx, params: dict[str, Any]) -> Result:
             otp=None,
             otp_customer_id=None,
             category=b.transfer_category,
+            check_apart=b.transfer_check_apart,
             till_id=ctx.till_id,
         )
     except StoreError:
@@ -1476,17 +1486,20 @@ def points_transfers(ctx: Ctx, params: dict[str, Any]) -> Result:
         if name.lower() not in {t.lower() for t in b.transfer_group_customer_id_types}:
             raise invalid
         source = (q.get("source") or "").strip().upper() or None
+        if source is None and b.history_customer_requires_source:
+            raise ctx.invalid("source is required for a customer")
         if source is not None and source not in b.sources:
             raise ctx.invalid("source is not supported")
         canonical = _GROUP_CUSTOMER_NAMES.get(name.lower())
+        if canonical is not None and not well_formed(canonical, value):
+            raise invalid
         account = (q.get("accountId") or "").strip() or None
-        customer = (
+        customer = _located(
+            ctx,
             ctx.store.find_customer(ctx.org_id, canonical, value, source, account)
             if canonical
-            else None
+            else None,
         )
-        if customer is None:
-            raise not_found
         kind, entity_id = OWNER_CUSTOMER, int(customer["customer_id"])
     transfers = [
         t

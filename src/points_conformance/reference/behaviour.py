@@ -141,8 +141,14 @@ class Behaviour:
     transfer_entity_types: tuple[str, ...] = ("CUSTOMER", "USERGROUP2")
     transfer_category: str = "Main"
     transfer_requires_otp: bool = True
+    # getPointsTransfers: source is required for a customer (003 `**`: "Required for customer
+    # entity"); a group's history needs none
+    history_customer_requires_source: bool = True
     otp_ttl_seconds: int = 600
     otp_single_use: bool = True
+    # Seconds between reading the source's balance and moving the points, in two transactions;
+    # 0: both in one write transaction, so concurrent transfers cannot overdraw.
+    transfer_check_apart: float = 0.0
     otp_header: str = "X-Sandbox-OTP"
     otp_length: int = 6
     # reverse
@@ -189,6 +195,7 @@ class Behaviour:
     err_source_fraud: int = 415
     err_destination_fraud: int = 414
     err_not_enrolled: int = 881
+    err_merged_customer: int = 419
     err_reverse_invalid: int = 901
     err_redemption_not_found: int = 902
     err_reverse_identifier: int = 904

@@ -1054,6 +1054,17 @@ def _transfer_otp_reusable(b: Behaviour, h: Hooks) -> FaultResult:
 
 
 @fault(
+    "transfer-not-atomic",
+    requirement="XFER-STATE-CONSERVE",
+    description="the balance is checked in one transaction and the points moved in another, "
+    "so concurrent transfers overdraw the source",
+    operations=(TRANSFER,),
+)
+def _transfer_not_atomic(b: Behaviour, h: Hooks) -> FaultResult:
+    return replace(b, transfer_check_apart=0.3)
+
+
+@fault(
     "transfer-credit-not-written",
     requirement="XFER-STATE-CONSERVE",
     description="the source is debited but the destination's credit is never written",

@@ -147,6 +147,7 @@ class _Builder:
         external_id: str | None = None,
         fraud: bool = False,
         enrolled: bool = True,
+        merged_into: int | None = None,
         created: datetime | None = None,
     ) -> dict[str, str]:
         ids = {
@@ -158,7 +159,7 @@ class _Builder:
         }
         when = created or (self.anchor - timedelta(days=600))
         self.customers.append(
-            (customer_id, org_id, first, last, int(fraud), int(enrolled), fmt(when))
+            (customer_id, org_id, first, last, int(fraud), int(enrolled), fmt(when), merged_into)
         )
         for name, value in ids.items():
             self.identifiers.append((org_id, name, value, "INSTORE", "", customer_id))
@@ -928,7 +929,7 @@ def _write_events(store: Store, b: _Builder, first_id: int) -> None:
     with store.write() as conn:
         conn.executemany(
             "INSERT INTO customers (customer_id, org_id, first_name, last_name, fraud,"
-            " loyalty_enrolled, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " loyalty_enrolled, created, merged_into) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             b.customers,
         )
         conn.executemany(
@@ -1172,7 +1173,11 @@ def _bulk(store: Store, rng: random.Random, anchor: datetime, rows_wanted: int) 
             balances.append((OWNER_CUSTOMER, customer_id, PROGRAM_DEFAULT, DELAYED, "", delayed))
             balances.append((OWNER_CUSTOMER, customer_id, PROGRAM_DEFAULT, TRIGGER, "", trigger))
             customer_id += 1
-        conn.executemany("INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?)", customers)
+        conn.executemany(
+            "INSERT INTO customers (customer_id, org_id, first_name, last_name, fraud,"
+            " loyalty_enrolled, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            customers,
+        )
         conn.executemany("INSERT INTO identifiers VALUES (?, ?, ?, ?, ?, ?)", identifiers)
         conn.executemany("INSERT INTO balances VALUES (?, ?, ?, ?, ?, ?)", balances)
     return big_events
@@ -1275,6 +1280,11 @@ def seed_database(
     roles["fraud"] = _customer_info(fraud_ids, 415)
     not_enrolled = b.customer(881, "Nora", "Notenrolled", enrolled=False)
     roles["not_enrolled"] = _customer_info(not_enrolled, 881)
+    # a customer merged into another: it keeps its identifiers, and every points operation
+    # that finds it answers 419 naming the survivor
+    b.customer(4190, "Mona", "Survivor")
+    merged = b.customer(419, "Mona", "Merged", merged_into=4190)
+    roles["merged"] = _customer_info(merged, 419)
     # the same person in the child org (SELF) and the parent org (OTHER), different userIds
     shared_mobile, shared_email, shared_ext = "917406401004", "porter.r@example.com", "pr-50"
     b.customer(
@@ -1379,7 +1389,12 @@ def seed_database(
             "unknown_store_code": "no-such-store",
             "unknown_till_id": UNKNOWN_ID,
         },
-        "special": {"fraud_ids": ["414", "415"], "not_enrolled_id": "881"},
+        "special": {
+            "fraud_ids": ["414", "415"],
+            "not_enrolled_id": "881",
+            "merged_id": "419",
+            "merged_into_id": "4190",
+        },
     }
     if big_events:
         info["customers"]["bulk"] = {

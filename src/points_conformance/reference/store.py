@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 import string
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ CREATE INDEX IF NOT EXISTS tills_concept ON tills (concept_program_id);
 CREATE TABLE IF NOT EXISTS customers (
     customer_id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, first_name TEXT NOT NULL,
     last_name TEXT NOT NULL, fraud INTEGER NOT NULL DEFAULT 0,
-    loyalty_enrolled INTEGER NOT NULL DEFAULT 1, created TEXT NOT NULL);
+    loyalty_enrolled INTEGER NOT NULL DEFAULT 1, created TEXT NOT NULL,
+    merged_into INTEGER);
 CREATE TABLE IF NOT EXISTS identifiers (
     org_id INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
     account_id TEXT NOT NULL, customer_id INTEGER NOT NULL,
@@ -130,6 +132,9 @@ CREATE TABLE IF NOT EXISTS otps (
     code TEXT NOT NULL, customer_id INTEGER NOT NULL, expires REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (code, customer_id)) WITHOUT ROWID;
 """
+# Columns added after the first schema: a database written before gets them when opened.
+# merged_into: the surviving customer a merged customer was merged into (003 error 419).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("customers", "merged_into", "INTEGER"),)
 
 
 def row_bit(entry_type: str, category: str, currency: str | None) -> int:
@@ -262,6 +267,10 @@ class Store:
     def create_schema(self) -> None:
         conn = self.conn()
         conn.executescript(SCHEMA)
+        for table, column, declaration in ADDED_COLUMNS:
+            present = {r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')}
+            if column not in present:
+                conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} {declaration}')
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (SCHEMA_VERSION,),
@@ -967,14 +976,21 @@ class Store:
         category: str = "Main",
         otp_single_use: bool = True,
         till_id: int | None = None,
+        check_apart: float = 0.0,
     ) -> sqlite3.Row:
         """Move `points` (milli) atomically; raises StoreError("otp") or StoreError("balance").
 
         The OTP (when `otp_customer_id` is given) and the balance are checked inside the same
         write transaction that moves the points, so concurrent transfers cannot overdraw.
+        `check_apart` > 0 reads the balance first and moves the points that many seconds later
+        in another transaction (a faulty variant's race).
         """
         now = self.now()
         created = fmt_ts(now)
+        if check_apart > 0:
+            if points > self.balance(source.kind, source.id, program_id, category):
+                raise StoreError("balance", "insufficient current points")
+            time.sleep(check_apart)
         with self.write() as conn:
             if otp_customer_id is not None:
                 row = conn.execute(
@@ -997,7 +1013,7 @@ class Store:
                 (source.kind, source.id, program_id, category),
             ).fetchone()
             available = 0 if bal is None else int(bal[0])
-            if points > available:
+            if points > available and check_apart <= 0:
                 raise StoreError("balance", "insufficient current points")
             debit_customer = source.id if source.kind == OWNER_CUSTOMER else destination.id
             credit_customer = destination.id if destination.kind == OWNER_CUSTOMER else source.id
