@@ -40,7 +40,8 @@ def _codes_text(codes: Collection[int]) -> str:
 _CODE_REQUIREMENT = re.compile(r"^[A-Z]+-(?:ERR|WARN)-(\d+)$")
 
 
-def _code_of(requirement: str) -> int | None:
+def code_of(requirement: str) -> int | None:
+    """The code an `<AREA>-ERR-<code>` or `-WARN-<code>` requirement is about."""
     match = _CODE_REQUIREMENT.match(requirement)
     return int(match.group(1)) if match else None
 
@@ -87,7 +88,7 @@ def expect_error(
     )
     value = body(ex)
     returned = envelope_codes(value)
-    code_named = [r for r in named if _code_of(r) in wanted] or list(named[:1])
+    code_named = [r for r in named if code_of(r) in wanted] or list(named[:1])
     if 200 <= status < 300 and wanted and wanted.intersection(returned):
         # Refused for the documented reason, but with a success status.
         credit("COMMON-ERR-STATUS")
@@ -157,7 +158,7 @@ def _warning_answer(
     discrepancy: str | None,
 ) -> list[Finding]:
     """A 2xx that reports the failure in `warnings`: the default run's other reading."""
-    warning_named = [r for r in named if "-WARN-" in r and _code_of(r) in warned]
+    warning_named = [r for r in named if "-WARN-" in r and code_of(r) in warned]
     if not ctx.strict:
         credit(*warning_named)
         return []

@@ -20,6 +20,7 @@ from points_conformance.checks.base import (
     crediting_open,
     finding,
 )
+from points_conformance.checks.cross_member import CML_OPERATION, cml_body
 from points_conformance.checks.values import body, is_success
 from points_conformance.model import OPERATIONS, Exchange, Finding
 
@@ -45,17 +46,17 @@ def routes(operation: str) -> tuple[Route, ...]:
     )
 
 
-def _places(error: SchemaErrorLike) -> list[Place]:
+def _places(ex: Exchange, error: SchemaErrorLike) -> list[Place]:
     places: Sequence[Place] = getattr(error, "places", None) or [()]
+    if ex.operation != CML_OPERATION:
+        return list(places)
     unwrapped = [p[1:] for p in places if p[:1] == (_WRAPPER,)]
     return [*places, *unwrapped]
 
 
 def _credit_places(ctx: CheckContext, ex: Exchange) -> None:
     """Credit the requirements whose places the body has a value at (so they were validated)."""
-    value = body(ex)
-    if isinstance(value, dict) and isinstance(value.get(_WRAPPER), dict):
-        value = value[_WRAPPER]
+    value = cml_body(ex) if ex.operation == CML_OPERATION else body(ex)
     credit(schema_requirement(ex.operation))
     for entry in routes(ex.operation):
         if entry.strict_only and not ctx.strict:
@@ -94,7 +95,7 @@ def response_schema(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     grouped: dict[str, list[SchemaErrorLike]] = {}
     table = routes(ex.operation)
     for error in errors:
-        requirement = route(table, error.keyword, _places(error)) or general
+        requirement = route(table, error.keyword, _places(ex, error)) or general
         grouped.setdefault(requirement, []).append(error)
     return [_finding(ex, requirement, found, expected) for requirement, found in grouped.items()]
 

@@ -27,7 +27,7 @@ from points_conformance.checks.base import (
     declare,
     finding,
 )
-from points_conformance.checks.errors import expect_error
+from points_conformance.checks.errors import code_of, expect_error, warning_codes
 from points_conformance.checks.ledger import (
     entries,
     entry_label,
@@ -659,10 +659,16 @@ def check_warning_reversal(
     `before` and `after` are the customer's ledger around it; `requirements` are the
     PTS-WARN requirements of the warning codes the request provokes.
     """
-    if not is_success(reversal) or not requirements:
+    data = success_object(reversal)
+    if data is None:
         return []
-    credit(*requirements)
-    data = success_object(reversal) or {}
+    warned = set(warning_codes(data))
+    named = [r for r in requirements if code_of(r) in warned]
+    # Without its warning the answer is an accepted request, which expect_error judges; without
+    # both ledger pages there is nothing to compare.
+    if not named or success_object(before) is None or success_object(after) is None:
+        return []
+    credit(*named)
     shown = to_decimal(data.get("pointsReversed"))
     problems = [f"pointsReversed {shown}"] if shown not in (None, Decimal(0)) else []
     fresh = new_entries(before, after)
@@ -677,7 +683,7 @@ def check_warning_reversal(
             actual=capped(problems),
             exchange=reversal,
         )
-        for rid in requirements
+        for rid in named
     ]
 
 
