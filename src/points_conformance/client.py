@@ -61,6 +61,55 @@ class Throttled(TransportFailure):
     """The target kept answering HTTP 429 beyond the retries or the Retry-After cap."""
 
 
+class TargetDown(TransportFailure):
+    """Not sent: the target has not answered the last requests at all (see `Breaker`)."""
+
+
+# A target that dies mid-run would otherwise make every remaining request wait out its timeout.
+DOWN_AFTER = 3  # consecutive requests without any answer
+PROBE_EVERY = 30.0  # seconds: while down, one request is still sent this often
+
+
+class Breaker:
+    """Stops sending to a target that answered none of the last `DOWN_AFTER` requests.
+
+    Only failures that got no answer at all count (no connection, no response within the
+    timeout); any answer, even a 500, resets the count. While the target is down, one request
+    is let through every `PROBE_EVERY` seconds, so a target that comes back is noticed.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._last_failure = ""
+        self._last_try = 0.0
+
+    def admit(self, where: str) -> None:
+        """Raise TargetDown instead of sending, unless the target may be up or a probe is due."""
+        with self._lock:
+            if self._failures < DOWN_AFTER:
+                return
+            now = self._clock()
+            if now - self._last_try >= PROBE_EVERY:
+                self._last_try = now
+                return
+            raise TargetDown(
+                f"{where}: not sent: the target answered none of the last {self._failures} "
+                f"requests (last: {self._last_failure})"
+            )
+
+    def answered(self) -> None:
+        with self._lock:
+            self._failures = 0
+
+    def unanswered(self, failure: TransportFailure) -> None:
+        with self._lock:
+            self._failures += 1
+            self._last_failure = failure.message
+            self._last_try = self._clock()
+
+
 # Skips rather than plain exceptions: pytest and hypothesis both let their own skip exception
 # through untouched, so a dry run or a refused write skips a fuzz test as cleanly as a matrix one.
 class DryRunSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]
@@ -326,6 +375,7 @@ class ConformanceClient:
         self._sleep = sleep
         self.max_body_bytes = max_body_bytes
         self.limiter = RateLimiter(settings.rate_limit, clock=clock, sleep=sleep)
+        self.breaker = Breaker(clock)
         self._http = httpx.Client(
             timeout=httpx.Timeout(settings.timeout),
             follow_redirects=False,
@@ -532,6 +582,7 @@ class ConformanceClient:
         )
 
     def _send_once(self, request: httpx.Request) -> ResponseInfo:
+        self.breaker.admit(f"{request.method} {request.url.path}")
         self.limiter.acquire()
         with self._lock:
             self.requests_sent += 1
@@ -562,9 +613,18 @@ class ConformanceClient:
             finally:
                 response.close()
         except TransportFailure as exc:
+            self.breaker.answered()
             raise type(exc)(self.settings.redact(exc.message)) from None
         except httpx.TransportError as exc:
-            raise self._describe(exc, request, phase) from None
+            failure = self._describe(exc, request, phase)
+            if phase == "connect" and isinstance(
+                exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ReadTimeout
+            ):
+                self.breaker.unanswered(failure)
+            else:
+                self.breaker.answered()
+            raise failure from None
+        self.breaker.answered()
         elapsed = time.perf_counter() - started
         data = b"".join(chunks)
         text = data.decode(response.charset_encoding or "utf-8", errors="replace")

@@ -22,9 +22,13 @@ import httpx
 import pytest
 
 from points_conformance.client import (
+    DOWN_AFTER,
+    PROBE_EVERY,
+    Breaker,
     ConformanceClient,
     DryRunSkip,
     RateLimiter,
+    TargetDown,
     TargetUnreachable,
     Throttled,
     TransportFailure,
@@ -601,3 +605,28 @@ def test_a_client_needs_a_base_url() -> None:
 
     with pytest.raises(SettingsError, match="no base URL"):
         ConformanceClient(Settings())
+
+
+def test_breaker_stops_sending_to_a_target_that_answers_nothing() -> None:
+    now = [100.0]
+    breaker = Breaker(lambda: now[0])
+    for _ in range(DOWN_AFTER):
+        breaker.admit("GET /x")
+        breaker.unanswered(TransportFailure("GET /x: no response within 1.0 s"))
+    with pytest.raises(TargetDown, match=r"not sent: .* last 3 requests .*no response within"):
+        breaker.admit("GET /y")
+    now[0] += PROBE_EVERY
+    breaker.admit("GET /y")  # one probe is let through
+    with pytest.raises(TargetDown):
+        breaker.admit("GET /z")
+    breaker.answered()  # the probe got an answer: the target is back
+    breaker.admit("GET /z")
+
+
+def test_breaker_counts_only_consecutive_failures() -> None:
+    breaker = Breaker(lambda: 0.0)
+    for _ in range(5):
+        for _ in range(DOWN_AFTER - 1):
+            breaker.unanswered(TransportFailure("GET /x: connection refused by http://h"))
+        breaker.answered()
+        breaker.admit("GET /x")
