@@ -10,6 +10,7 @@ hold the points-state lock, and all need writes (loopback or --allow-writes).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from points_conformance.checks import (
     compare_transfer,
     expect_error,
 )
+from points_conformance.checks.transfer import BalanceReading
 from points_conformance.model import Exchange, Finding
 from points_conformance.target import Customer, TargetData
 
@@ -125,40 +127,68 @@ def test_transfer_end_to_end(
     findings.add(found)
     if before is None:
         return
-    heads = [ledger_head(client, customer_query(target, c)) for c in (source, destination)]
+    queries = [customer_query(target, c) for c in (source, destination)]
+    heads = [ledger_head(client, q) for q in queries]
     ex = resolved.send(client)
     findings.add(judge(check_context, resolved, ex, target=target))
     if ex.response.status != 200:
         return
-    after, found = read_balances(client, check_context, target, [source, destination], program)
-    findings.add(found)
-    if after is not None:
-        findings.add(
-            compare_transfer(
-                check_context,
-                transfer=ex,
-                source_before=before[0],
-                source_after=after[0],
-                destination_before=before[1],
-                destination_after=after[1],
-            )
-        )
-    tails = [ledger_head(client, customer_query(target, c)) for c in (source, destination)]
-    for tail in tails:
-        findings.add(ok(check_context, "XFER-STATE-LEDGER", "ledger after a transfer", tail))
     findings.add(
-        check_transfer_ledger(
+        _effects(
             check_context,
-            transfer=ex,
-            source_before=heads[0],
-            source_after=tails[0],
-            destination_before=heads[1],
-            destination_after=tails[1],
+            client,
+            ex,
+            before=before,
+            read_after=lambda: read_balances(
+                client, check_context, target, [source, destination], program
+            ),
+            heads=heads,
+            queries=queries,
+            history=("XFER-STATE-HISTORY", lambda: _history(client, target, source)),
         )
     )
-    history = _history(client, target, source)
-    findings.add(ok(check_context, "XFER-STATE-HISTORY", "transfer history of the source", history))
-    findings.add(check_transfer_history(check_context, transfer=ex, history=history))
+
+
+def _effects(
+    ctx: Any,
+    client: Any,
+    transfer: Exchange,
+    *,
+    before: list[BalanceReading],
+    read_after: Callable[[], tuple[list[BalanceReading] | None, list[Finding]]],
+    heads: list[Exchange],
+    queries: list[dict[str, Any]],
+    history: tuple[str, Callable[[], Exchange]],
+) -> list[Finding]:
+    """What a successful transfer leaves behind: (source, destination) balances moved by its
+    amount, a new event on both ledgers (`heads` were read before it, from `queries`), and the
+    transfer in the source's history (read by `history`, judged under its requirement)."""
+    after, found = read_after()
+    if after is not None:
+        found += compare_transfer(
+            ctx,
+            transfer=transfer,
+            source_before=before[0],
+            source_after=after[0],
+            destination_before=before[1],
+            destination_after=after[1],
+        )
+    tails = [ledger_head(client, q) for q in queries]
+    for tail in tails:
+        found += ok(ctx, "XFER-STATE-LEDGER", "ledger after a transfer", tail)
+    found += check_transfer_ledger(
+        ctx,
+        transfer=transfer,
+        source_before=heads[0],
+        source_after=tails[0],
+        destination_before=heads[1],
+        destination_after=tails[1],
+    )
+    requirement, read_history = history
+    listed = read_history()
+    found += ok(ctx, requirement, "transfer history of the source", listed)
+    found += check_transfer_history(ctx, transfer=transfer, history=listed)
+    return found
 
 
 def _unchanged(
@@ -343,46 +373,33 @@ def test_group_transfer_end_to_end(
     findings.add(found)
     if group_before is None or dest_before is None:
         return
-    heads = [
-        ledger_head(client, group_query(target, group)),
-        ledger_head(client, customer_query(target, destination)),
-    ]
+    queries = [group_query(target, group), customer_query(target, destination)]
+    heads = [ledger_head(client, q) for q in queries]
     ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
     findings.add(ok(check_context, "XFER-STATE-CONSERVE", "userGroup2/transfer", ex))
     if ex.response.status != 200:
         return
-    group_after, found = read_group_balance(client, check_context, target, group, None)
-    findings.add(found)
-    dest_after, found = read_customer_balance(client, check_context, target, destination, None)
-    findings.add(found)
-    if group_after is not None and dest_after is not None:
-        findings.add(
-            compare_transfer(
-                check_context,
-                transfer=ex,
-                source_before=group_before,
-                source_after=group_after,
-                destination_before=dest_before,
-                destination_after=dest_after,
-            )
-        )
-    tails = [
-        ledger_head(client, group_query(target, group)),
-        ledger_head(client, customer_query(target, destination)),
-    ]
-    findings.add(
-        check_transfer_ledger(
-            check_context,
-            transfer=ex,
-            source_before=heads[0],
-            source_after=tails[0],
-            destination_before=heads[1],
-            destination_after=tails[1],
-        )
-    )
+
+    def read_after() -> tuple[list[BalanceReading] | None, list[Finding]]:
+        group_after, found = read_group_balance(client, check_context, target, group, None)
+        dest_after, more = read_customer_balance(client, check_context, target, destination, None)
+        readings = [group_after, dest_after]
+        both = [r for r in readings if r is not None]
+        return (both if len(both) == 2 else None), found + more
+
     params = {"identifierName": "id", "identifierValue": group.id, "userEntityType": "USERGROUP2"}
-    history = client.request(HISTORY, "GET", PATHS[HISTORY], params=params)
     findings.add(
-        ok(check_context, "XFERHIST-PARAM-GROUP", "transfer history of the group", history)
+        _effects(
+            check_context,
+            client,
+            ex,
+            before=[group_before, dest_before],
+            read_after=read_after,
+            heads=heads,
+            queries=queries,
+            history=(
+                "XFERHIST-PARAM-GROUP",
+                lambda: client.request(HISTORY, "GET", PATHS[HISTORY], params=params),
+            ),
+        )
     )
-    findings.add(check_transfer_history(check_context, transfer=ex, history=history))
