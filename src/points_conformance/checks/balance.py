@@ -25,11 +25,12 @@ from points_conformance.checks.ledger import (
     entries,
     identity_size,
     is_currency_row,
+    page_count_findings,
     read_page,
     requested_size,
     signed_points,
 )
-from points_conformance.checks.shared import expected_page_count, sum_agrees
+from points_conformance.checks.shared import sum_agrees
 from points_conformance.checks.values import (
     dicts,
     has_param,
@@ -93,18 +94,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 )
             )
     size = identity_size(page.page_size, limit, count)
-    if size is not None and page.total is not None and page.page_count is not None:
-        pages = expected_page_count(page.total, size)
-        if page.page_count != pages:
-            found.append(
-                finding(
-                    "BAL-PAGE-COUNT",
-                    "ledgerDetails.pageCount is not ceil(totalEntries / pageSize)",
-                    expected=f"pageCount {pages} = ceil({page.total} / {size})",
-                    actual=f"pageCount {page.page_count}",
-                    exchange=ex,
-                )
-            )
+    found += page_count_findings(ex, "BAL-PAGE-COUNT", page, size)
     return found
 
 

@@ -29,10 +29,11 @@ from points_conformance.checks.ledger import (
     LedgerPage,
     identity_size,
     order_finding,
+    page_count_findings,
     read_page,
     requested_size,
 )
-from points_conformance.checks.shared import expected_page_count, sum_agrees
+from points_conformance.checks.shared import sum_agrees
 from points_conformance.checks.values import (
     as_dict,
     as_int,
@@ -245,19 +246,8 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     else:
         # No size was sent and the page shows its count: the size the identity needs is unknown.
         size = None
-    if size is not None and size > 0 and page.total is not None and page.page_count is not None:
-        credit("CML-PAGE-COUNT")
-        pages = expected_page_count(page.total, size)
-        if page.page_count != pages:
-            found.append(
-                finding(
-                    "CML-PAGE-COUNT",
-                    "pageDetails.pageCount is not ceil(totalEntries / pageSize)",
-                    expected=f"pageCount {pages} = ceil({page.total} / {size})",
-                    actual=f"pageCount {page.page_count}",
-                    exchange=ex,
-                )
-            )
+    # pageSize 0 is out of range here (1003), not a size the identity can use.
+    found += page_count_findings(ex, "CML-PAGE-COUNT", page, size if size else None)
     return found
 
 

@@ -125,6 +125,28 @@ def read_page(body: dict[str, Any], details_key: str, items_key: str) -> LedgerP
     )
 
 
+def page_count_findings(
+    ex: Exchange, requirement: str, page: LedgerPage, size: int | None
+) -> list[Finding]:
+    """The page-count identity, pageCount = ceil(totalEntries / pageSize), with `size` the page
+    size it is computed with (None when the page leaves it unknown; 0 has no pages)."""
+    if size is None or page.total is None or page.page_count is None:
+        return []
+    credit(requirement)
+    pages = expected_page_count(page.total, size)
+    if page.page_count == pages:
+        return []
+    return [
+        finding(
+            requirement,
+            "pageCount is not ceil(totalEntries / pageSize)",
+            expected=f"pageCount {pages} = ceil({page.total} / {size})",
+            actual=f"pageCount {page.page_count}",
+            exchange=ex,
+        )
+    ]
+
+
 def ledger_page(ex: Exchange) -> LedgerPage | None:
     data = success_object(ex)
     if data is None:
@@ -231,18 +253,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             )
 
     size = identity_size(page.page_size, limit, count)
-    if size is not None and page.total is not None and page.page_count is not None:
-        pages = expected_page_count(page.total, size)
-        if page.page_count != pages:
-            found.append(
-                finding(
-                    f"{prefix}-PAGE-COUNT",
-                    "ledgerDetails.pageCount is not ceil(totalEntries / pageSize)",
-                    expected=f"pageCount {pages} = ceil({page.total} / {size})",
-                    actual=f"pageCount {page.page_count}",
-                    exchange=ex,
-                )
-            )
+    found += page_count_findings(ex, f"{prefix}-PAGE-COUNT", page, size)
 
     if ctx.strict and count == 0 and page.total is not None and page.page_number is not None:
         if page.total == 0 or (size and page.page_number >= expected_page_count(page.total, size)):
