@@ -683,7 +683,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             raise
         finally:
             # Rules the checks evaluated on this test's exchanges, named or not by its markers.
-            item.user_properties.append(("pc_exercised", sorted(credited)))
+            item.user_properties.append(
+                ("pc_exercised", {rid: sorted(ops) for rid, ops in credited.operations.items()})
+            )
             _record_results(item)
     if failure is not None:
         pytest.fail(failure, pytrace=False)

@@ -1490,3 +1490,34 @@ def test_exercised_requirements_reach_the_collector_records() -> None:
     assert records["LEDGER-ARITH-NET"]["tests"][0]["verdict"] == PASSED
     assert records["LEDGER-ARITH-NET"]["tests"][0]["operations"] == {LEDGER: PASSED}
     assert records["LEDGER-LIMIT-MAX"]["tests"][0]["verdict"] == SKIPPED
+
+
+# --------------------------------------------------------------------------------------------
+# credits name the operation of the answer they were evaluated on
+
+
+def test_credits_carry_the_operation_of_the_answer() -> None:
+    with crediting() as credited:
+        run_checks(STRICT, make_exchange(CORG, ledger_body(OLD)))
+        check_warning_reversal(
+            STRICT,
+            reversal=reversal(WARNED),
+            before=ledger_page(OLD),
+            after=ledger_page(OLD),
+            requirements=["PTS-WARN-902"],
+        )
+    assert credited.operations["LEDGER-ARITH-NET"] == {CORG}
+    assert credited.operations["PTS-WARN-902"] == {"reversePoints"}
+
+
+def test_an_exercised_requirement_is_passed_on_the_operations_it_was_evaluated_on() -> None:
+    out = settled(
+        "passed",
+        [
+            ("pc_requirements", ["LEDGER-LIMIT-MAX"]),
+            ("pc_operations", [LEDGER, CORG]),
+            ("pc_exercised", {"LEDGER-ARITH-NET": [CORG]}),
+        ],
+    )
+    verdict, ops, _ = out["LEDGER-ARITH-NET"]
+    assert (verdict, ops) == ("passed", {CORG: "passed"})

@@ -118,18 +118,38 @@ _CHECKS: list[RegisteredCheck] = []
 _BY_OPERATION: dict[str, list[RegisteredCheck]] = {}
 # Requirement IDs emitted by the multi-exchange functions, which are not in the registry.
 _DECLARED: dict[str, tuple[str, ...]] = {}
+
+
 # Where requirements evaluated without a finding are recorded, while `crediting()` is open.
-_CREDITED: ContextVar[set[str] | None] = ContextVar("points_conformance_credited", default=None)
+class Credits(set[str]):
+    """The requirement IDs evaluated, and for each the operations of the exchanges it was
+    evaluated on (a report's per-operation verdicts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.operations: dict[str, set[str]] = {}
+
+    def record(self, requirements: Iterable[str], operation: str | None) -> None:
+        for requirement in requirements:
+            self.add(requirement)
+            ops = self.operations.setdefault(requirement, set())
+            if operation:
+                ops.add(operation)
+
+
+_CREDITED: ContextVar[Credits | None] = ContextVar("points_conformance_credited", default=None)
+# The operation of the exchange `run_checks` is checking, for the credits its checks record.
+_OPERATION: ContextVar[str | None] = ContextVar("points_conformance_operation", default=None)
 
 
 @contextmanager
-def crediting() -> Iterator[set[str]]:
+def crediting() -> Iterator[Credits]:
     """Collect the requirement IDs the checks evaluate inside the block (passed or not).
 
     A report names a requirement as exercised by the tests that looked at it; a rule that
     `run_checks` applies to every response is looked at by many tests that do not name it.
     """
-    credited: set[str] = set()
+    credited = Credits()
     token = _CREDITED.set(credited)
     try:
         yield credited
@@ -137,7 +157,7 @@ def crediting() -> Iterator[set[str]]:
         _CREDITED.reset(token)
 
 
-def credit(*requirements: str) -> None:
+def credit(*requirements: str, operation: str | None = None) -> None:
     """Record that a check evaluated `requirements`, when a `crediting()` block is open.
 
     A check calls it where it compares something, not on entry: a rule with nothing to look
@@ -145,7 +165,7 @@ def credit(*requirements: str) -> None:
     """
     credited = _CREDITED.get()
     if credited is not None:
-        credited.update(requirements)
+        credited.record(requirements, operation or _OPERATION.get())
 
 
 def crediting_open() -> bool:
@@ -181,8 +201,12 @@ def declare(name: str, requirements: Sequence[str]) -> None:
 def run_checks(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     """Every registered check that applies to `ex.operation`, in registration order."""
     findings: list[Finding] = []
-    for entry in _BY_OPERATION.get(ex.operation, ()):
-        findings.extend(entry.fn(ctx, ex))
+    token = _OPERATION.set(ex.operation)
+    try:
+        for entry in _BY_OPERATION.get(ex.operation, ()):
+            findings.extend(entry.fn(ctx, ex))
+    finally:
+        _OPERATION.reset(token)
     return findings
 
 

@@ -91,7 +91,7 @@ def expect_error(
     code_named = [r for r in named if code_of(r) in wanted] or list(named[:1])
     if 200 <= status < 300 and wanted and wanted.intersection(returned):
         # Refused for the documented reason, but with a success status.
-        credit("COMMON-ERR-STATUS")
+        credit("COMMON-ERR-STATUS", operation=ex.operation)
         return [
             finding(
                 "COMMON-ERR-STATUS",
@@ -118,7 +118,7 @@ def expect_error(
             for rid in named
         ]
         return [*found, *server_error(ctx, ex)]
-    credit("COMMON-ERR-STATUS")
+    credit("COMMON-ERR-STATUS", operation=ex.operation)
     found = status_finding(ctx, ex, required_status)
     if not returned:
         problem = envelope_problem(value) or "no error code"
@@ -160,7 +160,7 @@ def _warning_answer(
     """A 2xx that reports the failure in `warnings`: the default run's other reading."""
     warning_named = [r for r in named if "-WARN-" in r and code_of(r) in warned]
     if not ctx.strict:
-        credit(*warning_named)
+        credit(*warning_named, operation=ex.operation)
         return []
     return [
         finding(

@@ -668,7 +668,7 @@ def check_warning_reversal(
     # both ledger pages there is nothing to compare.
     if not named or success_object(before) is None or success_object(after) is None:
         return []
-    credit(*named)
+    credit(*named, operation=reversal.operation)
     shown = to_decimal(data.get("pointsReversed"))
     problems = [f"pointsReversed {shown}"] if shown not in (None, Decimal(0)) else []
     fresh = new_entries(before, after)

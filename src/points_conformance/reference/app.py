@@ -33,7 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from points_conformance.reference.behaviour import BODY_INVALID, Behaviour, Hooks
+from points_conformance.reference.behaviour import BODY_INVALID, NO_BODY, Behaviour, Hooks
 from points_conformance.reference.store import (
     CATEGORIES,
     ENTRY_TYPES,
@@ -1697,16 +1697,15 @@ def create_app(
                 body = error_body(operation_id, rules.err_internal, "Internal server error")
             try:
                 status, body = taps.response_hook(operation_id, request, status, body)
-                content = _dumps(body)
+                content = b"" if body is NO_BODY else _dumps(body)
             except Exception:
                 log.exception("unexpected error answering %s", operation_id)
                 status = rules.internal_status
                 content = _dumps(
                     error_body(operation_id, rules.err_internal, "Internal server error")
                 )
-            return Response(
-                content, status_code=status, headers=headers, media_type="application/json"
-            )
+            media_type = "application/json" if content else None
+            return Response(content, status_code=status, headers=headers, media_type=media_type)
 
         return handle
 

@@ -215,7 +215,8 @@ class Behaviour:
 # with "query" (list of (name, value) pairs in order), "path" (dict), "headers" (dict, lower-case
 # names) and "body" (the parsed JSON value, or the BODY_INVALID marker).
 ParamsHook = Callable[[str, dict[str, Any]], dict[str, Any]]
-# response_hook(operation_id, request, status, body) -> (status, body), after a route answered.
+# response_hook(operation_id, request, status, body) -> (status, body), after a route answered;
+# a body of NO_BODY is sent as an empty response without a content type.
 ResponseHook = Callable[[str, Request, int, Any], tuple[int, Any]]
 
 
@@ -234,6 +235,23 @@ class _BodyInvalid:
 
 
 BODY_INVALID: Any = _BodyInvalid()
+
+
+class _NoBody:
+    """Marker a response hook returns for an answer with no body at all (not even `null`)."""
+
+    _instance: _NoBody | None = None
+
+    def __new__(cls) -> _NoBody:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_BODY"
+
+
+NO_BODY: Any = _NoBody()
 
 
 def _same_params(operation_id: str, params: dict[str, Any]) -> dict[str, Any]:

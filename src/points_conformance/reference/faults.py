@@ -91,15 +91,22 @@ def get_fault(name: str) -> Fault:
 def apply(names: Iterable[str], behaviour: Behaviour, hooks: Hooks) -> tuple[Behaviour, Hooks]:
     """The rules and hooks of a server with every named fault; KeyError for an unknown name."""
     chosen = [get_fault(name) for name in dict.fromkeys(names)]
-    for chosen_fault in chosen:
-        result = chosen_fault.function(behaviour, hooks)
+    return compose([f.function for f in chosen], behaviour, hooks)
+
+
+def compose(
+    functions: Sequence[FaultFunction], behaviour: Behaviour, hooks: Hooks
+) -> tuple[Behaviour, Hooks]:
+    """Each function applied in turn to the rules and hooks (also how readings apply)."""
+    for function in functions:
+        result = function(behaviour, hooks)
         if isinstance(result, Behaviour):
             behaviour = result
         elif isinstance(result, Hooks):
             hooks = result
         else:
             behaviour, hooks = result
-    if chosen:
+    if functions:
         # Last, so that a rerun sees the request exactly as the route did.
         hooks = hooks.then(params_hook=_remember)
     return behaviour, hooks

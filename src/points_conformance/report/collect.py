@@ -5,7 +5,8 @@ of which only serialisable data crosses, so everything it needs travels in
 `report.user_properties`:
 
     ("pc_requirements", [requirement IDs the test checks])
-    ("pc_exercised",    [requirement IDs its exchanges' checks evaluated])
+    ("pc_exercised",    {requirement ID: [operations]} its exchanges' checks evaluated
+                         (a plain list of IDs is read as well)
     ("pc_findings",     [Finding.to_dict(), ...])
     ("pc_operations",   [operationIds the test exercised])
     ("pc_writes",       [{"method": ..., "url": ...}, ...])   # state-changing requests sent
@@ -236,6 +237,7 @@ class TestProperties:
 
     requirements: list[str] = field(default_factory=list)
     exercised: list[str] = field(default_factory=list)
+    exercised_ops: dict[str, list[str]] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     operations: list[str] = field(default_factory=list)
     writes: list[dict[str, Any]] = field(default_factory=list)
@@ -256,7 +258,13 @@ class TestProperties:
             if name == "pc_requirements":
                 props.requirements += _strings(value)
             elif name == "pc_exercised":
-                props.exercised += _strings(value)
+                if isinstance(value, Mapping):
+                    for rid, ops in value.items():
+                        props.exercised.append(str(rid))
+                        known = props.exercised_ops.setdefault(str(rid), [])
+                        known += [op for op in _strings(ops) if op not in known]
+                else:
+                    props.exercised += _strings(value)
             elif name == "pc_operations":
                 props.operations += _strings(value)
             elif name == "pc_findings":
@@ -359,9 +367,15 @@ def verdicts(
         test_ops = props.operations or list(catalogue_ops.get(rid, []))
         findings = by_requirement.get(rid, [])
         if rid not in named and not findings:
-            # Credited by a check: the operations are those of the rule, not of the test.
+            # Credited by a check: the operations of the answers it was evaluated on, else
+            # those of the rule that the test exercised.
             own = catalogue_ops.get(rid, [])
-            rule_ops = [op for op in test_ops if op in own] or list(own) or test_ops
+            rule_ops = (
+                props.exercised_ops.get(rid)
+                or [op for op in test_ops if op in own]
+                or list(own)
+                or test_ops
+            )
             out[rid] = (PASSED, dict.fromkeys(rule_ops, PASSED), [])
         elif failed and findings:
             ops = dict.fromkeys(test_ops, PASSED)
