@@ -78,18 +78,21 @@ class PathPattern:
                 return False
         return True
 
-    def present(self, body: Any) -> bool:
-        """Whether `body` holds a value at this pattern's place."""
-        return next(_walk(body, self.steps), False)
+    def present(self, body: Any, *, sample: int | None = None) -> bool:
+        """Whether `body` holds a value at this pattern's place (looking at only the first
+        `sample` items of each list, when given)."""
+        return next(_walk(body, self.steps, sample), False)
 
 
-def _walk(node: Any, steps: Sequence[Step]) -> Iterator[bool]:
+def _walk(node: Any, steps: Sequence[Step], sample: int | None = None) -> Iterator[bool]:
     if not steps:
         yield True
         return
     (kind, name), rest = steps[0], steps[1:]
     if kind == "index":
-        children: list[Any] = node if isinstance(node, list) else []
+        children: list[Any] = (
+            (node if sample is None else node[:sample]) if isinstance(node, list) else []
+        )
     elif not isinstance(node, dict):
         children = []
     elif name is None:
@@ -97,7 +100,7 @@ def _walk(node: Any, steps: Sequence[Step]) -> Iterator[bool]:
     else:
         children = [node[name]] if name in node else []
     for child in children:
-        yield from _walk(child, rest)
+        yield from _walk(child, rest, sample)
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,12 @@ def crediting_open() -> bool:
     return _CREDITED.get() is not None
 
 
+def credited_already(requirement: str, operation: str) -> bool:
+    """Whether the open `crediting()` block has `requirement` on `operation` already."""
+    credited = _CREDITED.get()
+    return credited is not None and operation in credited.operations.get(requirement, ())
+
+
 def check(
     name: str,
     *,

@@ -17,6 +17,7 @@ from points_conformance.checks.base import (
     SchemaErrorLike,
     check,
     credit,
+    credited_already,
     crediting_open,
     finding,
 )
@@ -25,6 +26,7 @@ from points_conformance.checks.values import body, is_success
 from points_conformance.model import OPERATIONS, Exchange, Finding
 
 MAX_LISTED_ERRORS = 10
+CREDIT_SAMPLE = 10  # list items looked at for a value when crediting a place
 # 002's quick-reference tree wraps the cross-member body in `entity` (D-013); the places the
 # catalogue names are those of the unwrapped body.
 _WRAPPER = "entity"
@@ -55,13 +57,19 @@ def _places(ex: Exchange, error: SchemaErrorLike) -> list[Place]:
 
 
 def _credit_places(ctx: CheckContext, ex: Exchange) -> None:
-    """Credit the requirements whose places the body has a value at (so they were validated)."""
+    """Credit the requirements whose places the body has a value at (so they were validated).
+
+    Only the first items of each list are looked at: crediting needs one instance, and a
+    test's other answers get their turn.
+    """
     value = cml_body(ex) if ex.operation == CML_OPERATION else body(ex)
     credit(schema_requirement(ex.operation))
     for entry in routes(ex.operation):
-        if entry.strict_only and not ctx.strict:
+        if (entry.strict_only and not ctx.strict) or credited_already(
+            entry.requirement, ex.operation
+        ):
             continue
-        if any(p.present(value) for p in entry.patterns):
+        if any(p.present(value, sample=CREDIT_SAMPLE) for p in entry.patterns):
             credit(entry.requirement)
 
 
