@@ -25,7 +25,8 @@ from points_conformance.settings import Settings
 SUITE_PACKAGE = "points_conformance_suite"
 USAGE_PREFIX = "points-conformance:"
 REPORT_NAME = "conformance.json"
-STATUSES = ("passed", "failed", "skipped", "not_exercised")
+# "untestable": not exercised, and the catalogue says it cannot be checked from outside.
+STATUSES = ("passed", "failed", "skipped", "not_exercised", "untestable")
 OPERATION_ORDER = OPERATIONS
 MAX_LISTED = 12
 # Arguments after which pytest prints something other than a test run.
@@ -96,6 +97,8 @@ def summarize(report: dict[str, Any], out: TextIO) -> int:
         status = str(entry.get("status", "not_exercised"))
         if status not in totals:
             status = "not_exercised"
+        if status == "not_exercised" and entry.get("testable") is False:
+            status = "untestable"
         totals[status] += 1
         operations = [str(op) for op in entry.get("operations") or []] or ["(all operations)"]
         for op in operations:
@@ -105,17 +108,13 @@ def summarize(report: dict[str, Any], out: TextIO) -> int:
 
     order = {op: i for i, op in enumerate(OPERATION_ORDER)}
     width = max([len(op) for op in table] + [len("operation")])
-    out.write(f"\n{'operation':<{width}}  passed  failed  skipped  not exercised\n")
-    for op in sorted(table, key=lambda o: (order.get(o, len(order)), o)):
-        row = table[op]
+    out.write(f"\n{'operation':<{width}}  passed  failed  skipped  not exercised  untestable\n")
+    rows = [(op, table[op]) for op in sorted(table, key=lambda o: (order.get(o, len(order)), o))]
+    for op, row in [*rows, ("requirements", totals)]:
         out.write(
             f"{op:<{width}}  {row['passed']:>6}  {row['failed']:>6}  {row['skipped']:>7}  "
-            f"{row['not_exercised']:>13}\n"
+            f"{row['not_exercised']:>13}  {row['untestable']:>10}\n"
         )
-    out.write(
-        f"{'requirements':<{width}}  {totals['passed']:>6}  {totals['failed']:>6}  "
-        f"{totals['skipped']:>7}  {totals['not_exercised']:>13}\n"
-    )
     if failed:
         out.write("\nfailed requirements:\n")
         for rid, operations in failed[:MAX_LISTED]:

@@ -853,6 +853,11 @@ REPORT = {
             "operations": ["transferPoints", "transferPointsUserGroup"],
         },
         "REV-ERR-902": {"status": "not_exercised", "operations": ["reversePoints"]},
+        "REV-ERR-903": {
+            "status": "not_exercised",
+            "operations": ["reversePoints"],
+            "testable": False,
+        },
         "COMMON-SCHEMA-ENVELOPE": {"status": "passed", "operations": []},
     }
 }
@@ -867,11 +872,11 @@ def test_summary_counts_requirements_per_operation() -> None:
     assert summarize(REPORT, out) == 1
     lines = out.getvalue().splitlines()
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:] if line.strip()}
-    assert rows["getCustomerLedgerInfo"] == ["1", "1", "0", "0"]
-    assert rows["transferPoints"] == ["0", "0", "1", "0"]
-    assert rows["reversePoints"] == ["0", "0", "0", "1"]
-    assert rows["(all"] == ["operations)", "1", "0", "0", "0"]
-    assert rows["requirements"] == ["2", "1", "1", "1"]
+    assert rows["getCustomerLedgerInfo"] == ["1", "1", "0", "0", "0"]
+    assert rows["transferPoints"] == ["0", "0", "1", "0", "0"]
+    assert rows["reversePoints"] == ["0", "0", "0", "1", "1"]
+    assert rows["(all"] == ["operations)", "1", "0", "0", "0", "0"]
+    assert rows["requirements"] == ["2", "1", "1", "1", "1"]
     assert "  LEDGER-SORT  (getCustomerLedgerInfo)" in lines
     # Operations come in the documented order.
     order = [line.split()[0] for line in lines[2:7]]

@@ -689,7 +689,13 @@ class ReportPlugin:
         terminalreporter.write_line(
             f"conformance ({self.report['stance']}): {self.report['verdict']} - "
             f"{c[FAILED]} failed, {c[PASSED]} passed, {c[SKIPPED]} skipped, "
-            f"{c[NOT_EXERCISED]} not exercised; report: {self.paths['html']}"
+            f"{c[NOT_EXERCISED]} not exercised"
+            + (
+                f" ({len(self.report['untestable'])} untestable)"
+                if self.report.get("untestable")
+                else ""
+            )
+            + f"; report: {self.paths['html']}"
         )
 
     def build(

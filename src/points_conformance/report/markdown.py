@@ -114,7 +114,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         settled = counts.get(PASSED, 0)
         lines += [
             f"{settled} requirements passed; {counts.get(SKIPPED, 0)} skipped, "
-            f"{counts.get(NOT_EXERCISED, 0)} not exercised.",
+            f"{counts.get(NOT_EXERCISED, 0)} not exercised"
+            + (
+                f" ({len(report.get('untestable') or [])} of them untestable from outside)."
+                if report.get("untestable")
+                else "."
+            ),
             "",
         ]
     lines += _traffic(report)
