@@ -439,6 +439,8 @@ CITED = {
     "D_CML_PAGE_SIZE": "pageDetails.pageSize",
     "D_CML_WRAPPED": "wrapped in `entity`",
     "D_ERROR_STATUS": "HTTP statuses of errors",
+    "D_GROUP_TYPE": "entityType value sets",
+    "D_BALANCE_LIMIT": "limit at most 10",
     "D_DEFAULT_ORDER": "ascending order",
     "D_REVERSED": "reversed for",
     "D_ECHO_GROUP": "pointsTobeTransferred",

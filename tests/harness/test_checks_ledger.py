@@ -574,16 +574,19 @@ def test_alternate_currency_behaviour_table(
 
 
 @pytest.mark.parametrize(
-    ("params", "entity", "flagged"),
+    ("params", "entity", "lenient", "strict"),
     [
-        ({"type": "USERGROUP2"}, "USERGROUP2", False),
-        ({"type": "FLEET"}, "USERGROUP2", True),
-        ({}, "FLEET", False),
+        ({"type": "USERGROUP2"}, "USERGROUP2", False, False),
+        # D-028: either group type for a group, unless strict.
+        ({"type": "FLEET"}, "USERGROUP2", False, True),
+        ({"type": "FLEET"}, "CUSTOMER", True, True),
+        ({}, "FLEET", False, False),
     ],
 )
-def test_group_type(params: dict[str, str], entity: str, flagged: bool) -> None:
+def test_group_type(params: dict[str, str], entity: str, lenient: bool, strict: bool) -> None:
     ex = ledger(ledger_body([], entity_type=entity), **params)
-    assert bool(findings(LENIENT, ex, "LEDGER-FILTER-TYPE")) is flagged
+    assert bool(findings(LENIENT, ex, "LEDGER-FILTER-TYPE")) is lenient
+    assert bool(findings(STRICT, ex, "LEDGER-FILTER-TYPE")) is strict
 
 
 def store_page(*codes: tuple[str, str]) -> dict[str, Any]:
@@ -770,8 +773,15 @@ BALANCE_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str
         set(),
     ),
     "wrong page count": (balance_body(6, page_count=3), {}, {"BAL-PAGE-COUNT"}, {"BAL-PAGE-COUNT"}),
-    "limit above 10 accepted": (
+    # D-047: a page capped at 10 is an answer the default run takes; strict wants 11029.
+    "limit above 10 capped": (
         balance_body(6),
+        {"limit": 11},
+        set(),
+        {"BAL-LIMIT-MAX"},
+    ),
+    "limit above 10 not capped": (
+        balance_body(6, page_size=11, page_count=2),
         {"limit": 11},
         {"BAL-LIMIT-MAX"},
         {"BAL-LIMIT-MAX"},

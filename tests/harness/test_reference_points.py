@@ -496,3 +496,17 @@ def test_reverse_errors(client: TestClient, store: Store, make: Any, expected: i
     total = store.total_points()
     assert error(client.post(REVERSE, json=make(info))) == expected
     assert store.total_points() == total
+
+
+@pytest.mark.parametrize("path", [CHECK, TRANSFER, GROUP_CHECK, GROUP_TRANSFER])
+@pytest.mark.parametrize("notes", [[], {"text": "x"}, 7])
+def test_notes_that_are_not_text_are_refused(
+    client: TestClient, store: Store, path: str, notes: Any
+) -> None:
+    if path in (CHECK, TRANSFER):
+        body = transfer_body(5011, 5012, 1, "000000")
+    else:
+        body = _group_body(1, GROUP_7001, CUSTOMER_5008)
+    before = main_balance(store, 5011)
+    assert error(client.post(path, json={**body, "notes": notes})) == 400
+    assert main_balance(store, 5011) == before

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from points_conformance.checks.base import (
+    D_BALANCE_LIMIT,
     D_DISPLAY_ROUNDING,
     D_LEDGER_PAGE_SIZE,
     CheckContext,
@@ -110,14 +111,20 @@ def limit_max(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     found: list[Finding] = []
     limit = int_param(ex, "limit")
     count = len(page.items) if page.items is not None else 0
-    if limit is not None and limit > MAX_LIMIT:
+    # D-047: the default run also takes a page capped at the maximum as the answer.
+    capped_page = page.page_size is not None and page.page_size <= MAX_LIMIT
+    if limit is not None and limit > MAX_LIMIT and (ctx.strict or not capped_page):
         found.append(
             finding(
                 "BAL-LIMIT-MAX",
                 f"limit={limit} was accepted although the maximum is {MAX_LIMIT}",
-                expected=f"error 11029 (the maximum limit is {MAX_LIMIT})",
-                actual=f"HTTP {ex.response.status} with {count} balances",
+                expected=f"error 11029 (the maximum limit is {MAX_LIMIT})"
+                if ctx.strict
+                else f"a refusal, or a page of at most {MAX_LIMIT} (pageSize ≤ {MAX_LIMIT})",
+                actual=f"HTTP {ex.response.status} with pageSize {page.page_size} and {count} "
+                "balances",
                 exchange=ex,
+                discrepancy=D_BALANCE_LIMIT if capped_page else None,
             )
         )
     if count > MAX_LIMIT:

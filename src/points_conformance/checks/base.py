@@ -35,6 +35,10 @@ D_CML_PAGE_SIZE = "D-012"  # pageDetails.pageSize: requested size, or the count 
 D_CML_WRAPPED = (
     "D-013"  # crossMemberLedger body: with or without `entity` (lenient), unwrapped (strict)
 )
+D_GROUP_TYPE = (
+    "D-028"  # a group ledger's entityType: USERGROUP2 or FLEET, or the type asked (strict)
+)
+D_BALANCE_LIMIT = "D-047"  # balance limit above 10: refused, or capped at 10; 11029 (strict)
 D_ERROR_STATUS = "D-016"  # strict: HTTP 400 for documented codes, 401 for credentials
 D_DEFAULT_ORDER = "D-018"  # newest first by default; 003's example is oldest first
 D_REVERSED = "D-019"  # pointsReversed: within the request (lenient) or equal to it (strict)

@@ -15,6 +15,7 @@ from typing import Any
 from points_conformance.checks.base import (
     D_DEFAULT_ORDER,
     D_DISPLAY_ROUNDING,
+    D_GROUP_TYPE,
     D_LEDGER_PAGE_SIZE,
     D_PAST_END,
     D_SHORT_PAGES,
@@ -731,6 +732,9 @@ def filter_date(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     )
 
 
+GROUP_TYPES = frozenset({"USERGROUP2", "FLEET"})
+
+
 @check(
     "ledger.filter_type",
     requirements=_ids("FILTER-TYPE"),
@@ -745,6 +749,10 @@ def filter_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     shown = details.get("entityType") if details is not None else None
     if not isinstance(shown, str) or shown.casefold() == wanted.casefold():
         return []
+    # D-028: the pages give a group either group type; only strict holds it to the one asked.
+    either_group = {wanted.upper(), shown.upper()} <= GROUP_TYPES
+    if either_group and not ctx.strict:
+        return []
     return [
         finding(
             f"{prefix_of(ex)}-FILTER-TYPE",
@@ -752,6 +760,7 @@ def filter_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             expected=f"customerDetails.entityType {wanted}",
             actual=f"customerDetails.entityType {shown}",
             exchange=ex,
+            discrepancy=D_GROUP_TYPE if either_group else None,
         )
     ]
 

@@ -1198,6 +1198,7 @@ def is_transferrable(ctx: Ctx, params: dict[str, Any]) -> Result:
         raise ctx.error(b.err_same_customer, "From and To customers are same.")
     _check_parties(ctx, source, destination)
     program = _program_field(ctx, body, ctx.org_id)
+    _notes(ctx, body)
     available = ctx.store.balance(
         OWNER_CUSTOMER, int(source["customer_id"]), int(program["program_id"]), b.transfer_category
     )
@@ -1297,9 +1298,14 @@ def _transfer_json(
     return item
 
 
-def _notes(body: dict[str, Any]) -> str:
+def _notes(ctx: Ctx, body: dict[str, Any]) -> str:
+    """The optional notes: a string (003 types it so), refused as anything else."""
     notes = body.get("notes")
-    return notes if isinstance(notes, str) else ""
+    if notes is None:
+        return ""
+    if not isinstance(notes, str):
+        raise ctx.invalid("notes must be a string")
+    return notes
 
 
 def transfer_points(ctx: Ctx, params: dict[str, Any]) -> Result:
@@ -1322,7 +1328,7 @@ def transfer_points(ctx: Ctx, params: dict[str, Any]) -> Result:
             destination=Entity(OWNER_CUSTOMER, int(destination["customer_id"]), ctx.org_id),
             program_id=int(program["program_id"]),
             points=milli,
-            notes=_notes(body),
+            notes=_notes(ctx, body),
             otp=code_text,
             otp_customer_id=int(source["customer_id"]) if b.transfer_requires_otp else None,
             category=b.transfer_category,
@@ -1397,6 +1403,7 @@ def _group_transfer_parties(
 ) -> tuple[int, tuple[int, sqlite3.Row], tuple[int, sqlite3.Row], sqlite3.Row]:
     b = ctx.behaviour
     milli, _ = _points_field(ctx, body, "pointsTobeTransferred")
+    _notes(ctx, body)
     _group_entity(ctx, body.get("transferredBy"), allow_group=False)
     source = _group_entity(ctx, body.get("fromEntity"), allow_group=True)
     destination = _group_entity(ctx, body.get("toEntity"), allow_group=True)
@@ -1443,7 +1450,7 @@ def transfer_points_group(ctx: Ctx, params: dict[str, Any]) -> Result:
             destination=Entity(destination[0], _entity_id(destination), ctx.org_id),
             program_id=int(program["program_id"]),
             points=milli,
-            notes=_notes(body),
+            notes=_notes(ctx, body),
             otp=None,
             otp_customer_id=None,
             category=b.transfer_category,
