@@ -12,11 +12,21 @@ To keep the whole run bounded, each fault's run selects only the tests of the op
 requirement belongs to, through the operation markers the plugin derives (`-m ledger`, ...),
 and leaves the property-based tests out; `-m` and `-k` replace or narrow that selection.
 
+With --readings it runs the reading variants of `points_conformance.reference.readings`
+instead: servers that took another documented reading of a contradiction, one the register
+entry's stance allows. Each is run in the default stance, where any failed requirement is a
+false alarm, and, when the entry is enforced by --strict, in the strict stance, which should
+fail a requirement the entry affects ("not distinguished" otherwise: a warning, since some
+readings only show on data the seed may not have). Each run selects the tests of the
+operations the entry's requirements concern.
+
 Loaded into the suite's pytest process with `-p points_conformance.selftest`, this module also
 records the moment the first test fails, for the time-to-first-failure column.
 
 Exit statuses: 0 every fault caught and no false alarm; 1 a fault missed, caught only by
-unrelated requirements, a run that did not complete, or a false alarm; 2 a usage problem.
+unrelated requirements, a run that did not complete, or a false alarm (with --readings: a
+default-stance run that failed a requirement, or a run that did not complete); 2 a usage
+problem.
 """
 
 from __future__ import annotations
@@ -65,6 +75,11 @@ CAUGHT = "caught"
 MISSED = "missed"
 UNRELATED = "unrelated"
 ERROR = "error"
+# Verdicts of a reading's runs: default stance, then strict.
+PASSED = "pass"
+FALSE_ALARM = "false alarm"
+DISTINGUISHED = "distinguished"
+NOT_DISTINGUISHED = "not distinguished"
 
 
 class UsageError(Exception):
@@ -87,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--fast", action="store_true", help="the representative subset of faults (for CI)"
+    )
+    parser.add_argument(
+        "--readings",
+        action="store_true",
+        help="run the reading variants instead of the faults: the default stance must pass, "
+        "the strict one should notice them",
+    )
+    parser.add_argument(
+        "--reading",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this reading (repeatable; implies --readings)",
     )
     parser.add_argument(
         "--jobs", type=_positive, default=DEFAULT_JOBS, metavar="N", help="runs at a time (2)"
@@ -129,7 +157,8 @@ def _positive(text: str) -> int:
 
 @dataclass(frozen=True)
 class Plan:
-    """One suite run: against a fault (or none), strict or lenient, with a test selection."""
+    """One suite run: against a fault or a reading (or neither), strict or lenient, with a test
+    selection."""
 
     label: str
     fault: str | None
@@ -137,6 +166,8 @@ class Plan:
     operations: tuple[str, ...]
     strict: bool
     selection: tuple[str, ...]
+    reading: str | None = None
+    discrepancy: str | None = None
 
 
 @dataclass
@@ -159,6 +190,8 @@ class Outcome:
     tests: int = 0
     error: str = ""
     report_dir: str = ""
+    reading: str | None = None
+    discrepancy: str | None = None
 
 
 def operation_markers() -> Mapping[str, str]:
@@ -217,12 +250,7 @@ def make_plans(
     from points_conformance.reference.faults import get_fault
 
     def selection(expression: str | None) -> tuple[str, ...]:
-        args: list[str] = []
-        if expression:
-            args += ["-m", expression]
-        if keyword:
-            args += ["-k", keyword]
-        return tuple(args)
+        return _selection(expression, keyword)
 
     plans: list[Plan] = []
     every_operation: list[str] = []
@@ -241,6 +269,34 @@ def make_plans(
     for strict in (True, False):
         label = f"faultless ({'strict' if strict else 'lenient'})"
         plans.append(Plan(label, None, None, (), strict, selection(baseline)))
+    return plans
+
+
+def _selection(expression: str | None, keyword: str | None) -> tuple[str, ...]:
+    args: list[str] = []
+    if expression:
+        args += ["-m", expression]
+    if keyword:
+        args += ["-k", keyword]
+    return tuple(args)
+
+
+def make_reading_plans(
+    names: Sequence[str], *, markexpr: str | None, keyword: str | None
+) -> list[Plan]:
+    """For each reading a default-stance run, and a strict one when its entry is enforced."""
+    from points_conformance.reference.readings import get_reading
+
+    plans: list[Plan] = []
+    for name in names:
+        chosen = get_reading(name)
+        entry = chosen.entry()
+        ops = chosen.operations
+        own = _selection(markexpr if markexpr is not None else marker_expression(ops), keyword)
+        stances = (False, True) if entry.enforced_by_strict else (False,)
+        for strict in stances:
+            label = f"{name} ({'strict' if strict else 'default'})"
+            plans.append(Plan(label, None, None, ops, strict, own, name, entry.id))
     return plans
 
 
@@ -288,13 +344,17 @@ def run_plan(
     from points_conformance.reference.embedded import EmbeddedServerError, start_embedded
 
     outcome = Outcome(plan.label, plan.fault, plan.requirement, plan.strict, list(plan.selection))
+    outcome.reading, outcome.discrepancy = plan.reading, plan.discrepancy
     report_dir = workdir / _slug(plan.label)
     shutil.rmtree(report_dir, ignore_errors=True)
     report_dir.mkdir(parents=True)
     outcome.report_dir = str(report_dir)
     started = time.monotonic()
     try:
-        server = start_embedded(faults=[plan.fault] if plan.fault else [])
+        server = start_embedded(
+            faults=[plan.fault] if plan.fault else [],
+            readings=[plan.reading] if plan.reading else [],
+        )
     except EmbeddedServerError as exc:
         outcome.verdict, outcome.error = ERROR, f"the reference server did not start: {exc}"
         outcome.wall = time.monotonic() - started
@@ -374,6 +434,9 @@ def _read_results(
     if outcome.error:
         outcome.verdict = ERROR
         return
+    if plan.reading is not None:
+        _judge_reading(outcome, plan)
+        return
     if plan.fault is None or plan.requirement is None:
         outcome.verdict = "false alarm" if outcome.failed else "clean"
         return
@@ -387,6 +450,17 @@ def _read_results(
         outcome.verdict = CAUGHT
     else:
         outcome.verdict = UNRELATED
+
+
+def _judge_reading(outcome: Outcome, plan: Plan) -> None:
+    from points_conformance.reference.readings import get_reading
+
+    affects = set(get_reading(plan.reading or "").requirements)
+    outcome.related = [rid for rid in outcome.failed if rid in affects]
+    if not plan.strict:
+        outcome.verdict = FALSE_ALARM if outcome.failed else PASSED
+    else:
+        outcome.verdict = DISTINGUISHED if outcome.related else NOT_DISTINGUISHED
 
 
 def _load_json(path: Path) -> dict[str, Any] | None:
@@ -415,8 +489,16 @@ def run_all(
     progress: Callable[[Outcome, int, int], None],
 ) -> list[Outcome]:
     """Every plan, `jobs` at a time; results in the order of `plans`."""
-    # The faultless runs select the most tests: started first, they end with the others.
-    order = sorted(range(len(plans)), key=lambda i: plans[i].fault is not None)
+
+    # The faultless runs select the most tests: started first, they end with the others. Of
+    # the readings, those of more operations select more tests.
+    def weight(i: int) -> tuple[bool, int]:
+        plan = plans[i]
+        if plan.reading is not None:
+            return True, -len(plan.operations)
+        return plan.fault is not None, 0
+
+    order = sorted(range(len(plans)), key=weight)
     results: dict[int, Outcome] = {}
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="selftest") as pool:
@@ -451,6 +533,8 @@ def progress_line(out: TextIO) -> Callable[[Outcome, int, int], None]:
         width = max(width, len(str(total)))
         if outcome.verdict == ERROR:
             what = f"error: {outcome.error}"
+        elif outcome.reading is not None:
+            what = _reading_progress(outcome)
         elif outcome.fault is None:
             what = (
                 f"{len(outcome.failed)} false alarm(s): {', '.join(outcome.failed)}"
@@ -469,6 +553,17 @@ def progress_line(out: TextIO) -> Callable[[Outcome, int, int], None]:
         out.flush()
 
     return show
+
+
+def _reading_progress(outcome: Outcome) -> str:
+    if not outcome.strict:
+        if outcome.failed:
+            return f"FALSE ALARM in the default stance: {', '.join(outcome.failed)}"
+        return "passes in the default stance"
+    if outcome.related:
+        return f"strict: distinguished by {', '.join(outcome.related)}"
+    shown = f" (failed only {', '.join(outcome.failed)})" if outcome.failed else ""
+    return f"strict: not distinguished{shown}"
 
 
 def print_table(outcomes: Sequence[Outcome], out: TextIO) -> None:
@@ -537,6 +632,103 @@ def print_summary(facts: Mapping[str, Any], out: TextIO) -> None:
         out.write(f"runs that did not complete: {', '.join(facts['errors'])}\n")
 
 
+def _reading_rows(outcomes: Sequence[Outcome]) -> dict[str, dict[bool, Outcome]]:
+    rows: dict[str, dict[bool, Outcome]] = {}
+    for o in outcomes:
+        if o.reading is not None:
+            rows.setdefault(o.reading, {})[o.strict] = o
+    return rows
+
+
+def _stance_cell(outcome: Outcome | None) -> str:
+    if outcome is None:
+        return "-"
+    if outcome.verdict == NOT_DISTINGUISHED:
+        return "NOT DISTINGUISHED"
+    if outcome.verdict == FALSE_ALARM:
+        return "FALSE ALARM"
+    return outcome.verdict
+
+
+def print_reading_table(outcomes: Sequence[Outcome], out: TextIO) -> None:
+    headers = ("reading", "entry", "default stance", "strict", "run", "requirements")
+    table: list[tuple[str, ...]] = []
+    for name, runs in _reading_rows(outcomes).items():
+        default, strict = runs.get(False), runs.get(True)
+        notes: list[str] = []
+        for o in (default, strict):
+            if o is None:
+                continue
+            stance = "strict" if o.strict else "default"
+            if o.verdict == ERROR:
+                notes.append(f"{stance}: {o.error}")
+            elif o.strict and o.related:
+                others = [rid for rid in o.failed if rid not in o.related]
+                notes.append(
+                    f"strict: {', '.join(o.related)}"
+                    + (f" (also {', '.join(others)})" if others else "")
+                )
+            elif o.failed:
+                notes.append(f"{stance}: {', '.join(o.failed)}")
+        any_run = default or strict
+        wall = sum(o.wall for o in (default, strict) if o is not None)
+        table.append(
+            (
+                name,
+                (any_run.discrepancy or "") if any_run is not None else "",
+                _stance_cell(default),
+                _stance_cell(strict) if strict is not None else "not enforced",
+                f"{wall:.0f} s",
+                "; ".join(notes),
+            )
+        )
+    if not table:
+        return
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers[:-1])]
+    out.write("\n" + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)))
+    out.write("  " + headers[-1] + "\n")
+    for row in table:
+        cells = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
+        out.write(f"{cells}  {row[-1]}\n".rstrip() + "\n")
+
+
+def reading_summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    rows = _reading_rows(outcomes)
+    defaults = [runs[False] for runs in rows.values() if False in runs]
+    stricts = [runs[True] for runs in rows.values() if True in runs]
+    return {
+        "readings": len(rows),
+        "passed": [o.reading for o in defaults if o.verdict == PASSED],
+        "false_alarms": sum(len(o.failed) for o in defaults if o.verdict == FALSE_ALARM),
+        "false_alarm_requirements": {
+            o.reading: o.failed for o in defaults if o.verdict == FALSE_ALARM
+        },
+        "distinguished": {o.reading: o.related for o in stricts if o.verdict == DISTINGUISHED},
+        "not_distinguished": [o.reading for o in stricts if o.verdict == NOT_DISTINGUISHED],
+        "strict_not_enforced": [name for name, runs in rows.items() if True not in runs],
+        "errors": [o.label for o in outcomes if o.verdict == ERROR],
+    }
+
+
+def print_reading_summary(facts: Mapping[str, Any], out: TextIO) -> None:
+    total = facts["readings"]
+    out.write(
+        f"\nreadings: {len(facts['passed'])}/{total} pass in the default stance; "
+        f"{len(facts['distinguished'])} told apart by --strict\n"
+    )
+    alarms = facts["false_alarm_requirements"]
+    out.write(f"false alarms in the default stance: {facts['false_alarms']}")
+    listed = [f"{name}: {', '.join(ids)}" for name, ids in alarms.items()]
+    out.write(f" ({'; '.join(listed)})\n" if listed else "\n")
+    for name in facts["not_distinguished"]:
+        out.write(
+            f"warning: --strict did not distinguish {name} (no failed requirement of its "
+            "entry; the seed may hold no data that shows it)\n"
+        )
+    if facts["errors"]:
+        out.write(f"runs that did not complete: {', '.join(facts['errors'])}\n")
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 
@@ -555,6 +747,8 @@ def _main(argv: list[str], out: TextIO) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    if args.readings or args.reading:
+        return _main_readings(args, out)
     from points_conformance.reference.faults import registry
 
     known = registry()
@@ -617,6 +811,63 @@ def _main(argv: list[str], out: TextIO) -> int:
         Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     bad = facts["missed"] or facts["unrelated"] or facts["errors"] or facts["false_alarms"]
     return 1 if bad else 0
+
+
+def _main_readings(args: argparse.Namespace, out: TextIO) -> int:
+    from points_conformance.reference.readings import registry
+
+    if args.fault or args.fast:
+        raise UsageError(
+            f"{'--fault' if args.fault else '--fast'} cannot be combined with --readings"
+        )
+    known = registry()
+    unknown = [name for name in args.reading if name not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown reading {unknown[0]!r} (points-conformance serve --list-readings)"
+        )
+    names = list(dict.fromkeys(args.reading)) if args.reading else list(known)
+    plans = make_reading_plans(names, markexpr=args.markexpr, keyword=args.keyword)
+    selection = (
+        "the tests of the operations its register entry affects (-m '(<operation markers>) "
+        "and not fuzz'; -m/-k change the selection)"
+        if args.markexpr is None
+        else f"-m {args.markexpr!r}"
+    )
+    out.write(
+        f"selftest: {len(names)} readings in {len(plans)} runs, {args.jobs} at a time. Each "
+        "reading runs in the default stance (any failure is a false alarm) and, when its "
+        "register entry is enforced by --strict, in the strict stance (it should fail a "
+        f"requirement the entry affects). Every run selects {selection}.\n"
+    )
+    out.flush()
+    catalogue = requirement_operations()
+    keep = Path(args.report_dir) if args.report_dir else None
+    workdir = keep or Path(tempfile.mkdtemp(prefix="points-selftest-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outcomes = run_all(
+            plans,
+            workdir.resolve(),
+            catalogue,
+            jobs=args.jobs,
+            timeout=args.run_timeout,
+            progress=progress_line(out),
+        )
+    finally:
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_reading_table(outcomes, out)
+    facts = reading_summary(outcomes)
+    print_reading_summary(facts, out)
+    if args.json:
+        runs = [asdict(o) for o in outcomes]
+        if keep is None:
+            for run in runs:
+                run["report_dir"] = ""
+        document = {"summary": facts, "runs": runs}
+        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return 1 if facts["false_alarms"] or facts["errors"] else 0
 
 
 # -- pytest plugin side (loaded into each suite run with -p points_conformance.selftest) ---------

@@ -29,6 +29,7 @@ from points_conformance.reference.serve import (
     USER_ENV,
     UsageError,
     apply_faults,
+    apply_readings,
     base_url,
     bind_socket,
     prepare_store,
@@ -135,17 +136,21 @@ def start_embedded(
     startup_timeout: float = 30.0,
     username: str = DEFAULT_USER,
     password: str = DEFAULT_PASSWORD,
+    readings: Sequence[str] = (),
 ) -> EmbeddedServer:
-    """Start a reference server on 127.0.0.1 and return once it answers requests."""
-    if in_process:
-        return _start_thread(seed, size, faults, db_path, port, startup_timeout, username, password)
-    return _start_process(seed, size, faults, db_path, port, startup_timeout, username, password)
+    """Start a reference server on 127.0.0.1 and return once it answers requests.
+
+    `faults` and `readings` name entries of the fault and reading registries to apply.
+    """
+    start = _start_thread if in_process else _start_process
+    return start(seed, size, faults, readings, db_path, port, startup_timeout, username, password)
 
 
 def _start_process(
     seed: int,
     size: str,
     faults: Sequence[str],
+    readings: Sequence[str],
     db_path: str | None,
     port: int,
     startup_timeout: float,
@@ -178,6 +183,8 @@ def _start_process(
         command += ["--db", str(db_path)]
     for name in faults:
         command += ["--fault", name]
+    for name in readings:
+        command += ["--reading", name]
     with stderr_path.open("wb") as err:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
 
@@ -212,6 +219,7 @@ def _start_thread(
     seed: int,
     size: str,
     faults: Sequence[str],
+    readings: Sequence[str],
     db_path: str | None,
     port: int,
     startup_timeout: float,
@@ -225,6 +233,7 @@ def _start_thread(
 
     try:
         behaviour, hooks = apply_faults(faults, Behaviour(), Hooks())
+        behaviour, hooks = apply_readings(readings, behaviour, hooks)
         store, tmpdir = prepare_store(db_path, seed, size, quiet=True)
     except UsageError as exc:
         raise EmbeddedServerError(str(exc)) from None

@@ -8,14 +8,13 @@ Every fault names the one catalogue requirement (specs/requirements.yaml) it bre
 self-test (`points-conformance selftest`) checks that the suite catches each of them there.
 
 Hooks that need a second answer of the same operation (a filter that is ignored, a page that
-overlaps the previous one) call the operation's handler again through `_rerun`, with the
+overlaps the previous one) call the operation's handler again through `rerun`, with the
 request as the route finally saw it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -24,10 +23,27 @@ from typing import Any
 from starlette.requests import Request
 
 from points_conformance.reference import app as web
-from points_conformance.reference.behaviour import Behaviour, Hooks, ParamsHook, ResponseHook
+from points_conformance.reference.behaviour import Behaviour, Hooks, ResponseHook
+from points_conformance.reference.variants import (
+    VariantFunction,
+    VariantResult,
+    as_number,
+    compose,
+    details_of,
+    entries_of,
+    error_codes,
+    group_details_of,
+    on_success,
+    query_pairs,
+    rerun,
+    respond,
+    rewrite_params,
+    seen_params,
+    with_query,
+)
 
-FaultResult = Behaviour | Hooks | tuple[Behaviour, Hooks]
-FaultFunction = Callable[[Behaviour, Hooks], FaultResult]
+FaultResult = VariantResult
+FaultFunction = VariantFunction
 
 LEDGER = "getCustomerLedgerInfo"
 CONNECTED = "getCustomerLedgerInfoConnectedOrgs"
@@ -94,133 +110,29 @@ def apply(names: Iterable[str], behaviour: Behaviour, hooks: Hooks) -> tuple[Beh
     return compose([f.function for f in chosen], behaviour, hooks)
 
 
-def compose(
-    functions: Sequence[FaultFunction], behaviour: Behaviour, hooks: Hooks
-) -> tuple[Behaviour, Hooks]:
-    """Each function applied in turn to the rules and hooks (also how readings apply)."""
-    for function in functions:
-        result = function(behaviour, hooks)
-        if isinstance(result, Behaviour):
-            behaviour = result
-        elif isinstance(result, Hooks):
-            hooks = result
-        else:
-            behaviour, hooks = result
-    if functions:
-        # Last, so that a rerun sees the request exactly as the route did.
-        hooks = hooks.then(params_hook=_remember)
-    return behaviour, hooks
-
-
 # -- hook building blocks --------------------------------------------------------------------
-
-# The params of the request being answered, as the route received them (set per request task).
-_PARAMS: ContextVar[dict[str, Any] | None] = ContextVar("points_fault_params", default=None)
-
-
-def _remember(operation_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    _PARAMS.set(params)
-    return params
-
-
-def _seen_params() -> dict[str, Any] | None:
-    return _PARAMS.get()
-
-
-def _caller(store: Any) -> tuple[int, int | None]:
-    """The calling org and till, derived from the seed as `create_app` derives them."""
-    org = int(store.seed_info().get("org_id", web.DEFAULT_ORG))
-    row = store.conn().execute("SELECT MIN(till_id) FROM tills WHERE org_id = ?", (org,)).fetchone()
-    return org, (int(row[0]) if row and row[0] is not None else None)
-
-
-def _rerun(operation_id: str, request: Request, params: dict[str, Any]) -> tuple[int, Any]:
-    """The operation's answer to `params`, computed again (credentials are not checked)."""
-    store = request.app.state.store
-    rules: Behaviour = request.app.state.behaviour
-    org, till = _caller(store)
-    ctx = web.Ctx(store, rules, org, till, store.now())
-    try:
-        result = web.HANDLERS[operation_id](ctx, params)
-    except web.ApiError as exc:
-        status = exc.status if exc.status is not None else rules.error_status
-        return status, web.error_body(operation_id, exc.code, exc.message)
-    return result.status, result.body
-
-
-def _query(params: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(str(k), str(v)) for k, v in params.get("query") or []]
-
-
-def _with_query(params: dict[str, Any], query: list[tuple[str, str]]) -> dict[str, Any]:
-    return {**params, "query": query}
 
 
 def _present(params: dict[str, Any], names: Collection[str]) -> bool:
-    return any(k in names for k, _ in _query(params))
+    return any(k in names for k, _ in query_pairs(params))
 
 
 def _value(params: dict[str, Any], name: str) -> str | None:
-    return next((v for k, v in _query(params) if k == name), None)
-
-
-def _respond(operations: Collection[str], change: ResponseHook) -> ResponseHook:
-    """A response hook that only touches the given operations."""
-
-    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        if operation_id not in operations:
-            return status, body
-        return change(operation_id, request, status, body)
-
-    return hook
-
-
-def _on_success(
-    operations: Collection[str], change: Callable[[dict[str, Any], Request], None]
-) -> ResponseHook:
-    """Change a successful JSON object body in place."""
-
-    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        if status == 200 and isinstance(body, dict):
-            change(body, request)
-        return status, body
-
-    return _respond(operations, hook)
-
-
-def _rewrite_params(
-    operations: Collection[str], change: Callable[[dict[str, Any]], dict[str, Any]]
-) -> ParamsHook:
-    def hook(operation_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        return change(params) if operation_id in operations else params
-
-    return hook
+    return next((v for k, v in query_pairs(params) if k == name), None)
 
 
 def _ignoring(operations: Collection[str], names: Collection[str]) -> ResponseHook:
     """The parameters are validated as documented, then the answer is the one without them."""
 
     def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = _seen_params()
+        params = seen_params()
         if status != 200 or params is None or not _present(params, names):
             return status, body
-        query = [(k, v) for k, v in _query(params) if k not in names]
-        again_status, again = _rerun(operation_id, request, _with_query(params, query))
+        query = [(k, v) for k, v in query_pairs(params) if k not in names]
+        again_status, again = rerun(operation_id, request, with_query(params, query))
         return (again_status, again) if again_status == 200 else (status, body)
 
-    return _respond(operations, hook)
-
-
-def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
-    found = body.get("ledgerEntries", body.get("entries"))
-    if found is None and isinstance(body.get("entity"), dict):
-        found = body["entity"].get("entries")
-    return [e for e in found or [] if isinstance(e, dict)]
-
-
-def _details(body: dict[str, Any]) -> dict[str, Any]:
-    found = body.get("ledgerDetails", body.get("pageDetails"))
-    return found if isinstance(found, dict) else {}
+    return respond(operations, hook)
 
 
 def _milli(text: Any) -> int | None:
@@ -230,28 +142,11 @@ def _milli(text: Any) -> int | None:
         return None
 
 
-def _number(text: Any) -> Any:
-    """A decimal string as a JSON number (anything else unchanged)."""
-    if isinstance(text, str):
-        try:
-            return float(Decimal(text))
-        except InvalidOperation:
-            return text
-    return text
-
-
 def _floor_page_count(body: dict[str, Any], request: Request) -> None:
-    details = _details(body)
+    details = details_of(body)
     total, size = details.get("totalEntries"), details.get("pageSize")
     if isinstance(total, int) and isinstance(size, int) and size > 0:
         details["pageCount"] = total // size
-
-
-def _errors_of(body: Any) -> list[int]:
-    errors = body.get("errors") if isinstance(body, dict) else None
-    return [
-        e["code"] for e in errors or [] if isinstance(e, dict) and isinstance(e.get("code"), int)
-    ]
 
 
 # -- getCustomerLedgerInfo (v2; most also reach v2.1, which shares the handler) -----------------
@@ -263,7 +158,7 @@ def _errors_of(body: Any) -> list[int]:
     description="pageCount is totalEntries / pageSize rounded down (a last partial page is lost)",
 )
 def _ledger_page_count_floor(b: Behaviour, h: Hooks) -> FaultResult:
-    return h.then(response_hook=_on_success(LEDGERS, _floor_page_count))
+    return h.then(response_hook=on_success(LEDGERS, _floor_page_count))
 
 
 @fault(
@@ -282,24 +177,24 @@ def _ledger_offset_one_based(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _ledger_last_page_overlap(b: Behaviour, h: Hooks) -> FaultResult:
     def overlap(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = _seen_params()
+        params = seen_params()
         if status != 200 or not isinstance(body, dict) or params is None:
             return status, body
-        details = _details(body)
+        details = details_of(body)
         number, count, size = (details.get(k) for k in ("pageNumber", "pageCount", "pageSize"))
         if not (isinstance(number, int) and isinstance(count, int) and isinstance(size, int)):
             return status, body
         if number < 1 or number != count - 1:
             return status, body
-        query = [(k, v) for k, v in _query(params) if k != "offset"]
+        query = [(k, v) for k, v in query_pairs(params) if k != "offset"]
         query.append(("offset", str(number - 1)))
-        prev_status, previous = _rerun(operation_id, request, _with_query(params, query))
-        if prev_status != 200 or not isinstance(previous, dict) or not _entries(previous):
+        prev_status, previous = rerun(operation_id, request, with_query(params, query))
+        if prev_status != 200 or not isinstance(previous, dict) or not entries_of(previous):
             return status, body
-        shown = [_entries(previous)[-1], *_entries(body)][:size]
+        shown = [entries_of(previous)[-1], *entries_of(body)][:size]
         return status, {**body, "ledgerEntries": shown}
 
-    return h.then(response_hook=_respond(LEDGERS, overlap))
+    return h.then(response_hook=respond(LEDGERS, overlap))
 
 
 _LEDGER_ROW_FILTERS = ("ledgerEntryType", "pointCategoryType", "programId", "startDate", "endDate")
@@ -313,18 +208,18 @@ _LEDGER_ROW_FILTERS = ("ledgerEntryType", "pointCategoryType", "programId", "sta
 )
 def _ledger_total_unfiltered(b: Behaviour, h: Hooks) -> FaultResult:
     def count_all(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = _seen_params()
+        params = seen_params()
         if status != 200 or params is None or not _present(params, _LEDGER_ROW_FILTERS):
             return status, body
-        query = [(k, v) for k, v in _query(params) if k not in _LEDGER_ROW_FILTERS]
-        all_status, unfiltered = _rerun(operation_id, request, _with_query(params, query))
+        query = [(k, v) for k, v in query_pairs(params) if k not in _LEDGER_ROW_FILTERS]
+        all_status, unfiltered = rerun(operation_id, request, with_query(params, query))
         if all_status != 200 or not isinstance(unfiltered, dict):
             return status, body
-        wide = _details(unfiltered)
-        _details(body).update({k: wide[k] for k in ("totalEntries", "pageCount") if k in wide})
+        wide = details_of(unfiltered)
+        details_of(body).update({k: wide[k] for k in ("totalEntries", "pageCount") if k in wide})
         return status, body
 
-    return h.then(response_hook=_respond(LEDGERS, count_all))
+    return h.then(response_hook=respond(LEDGERS, count_all))
 
 
 @fault(
@@ -399,7 +294,7 @@ def _ledger_category_swapped(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _ledger_altcur_in_net(b: Behaviour, h: Hooks) -> FaultResult:
     def add_all(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
+        for entry in entries_of(body):
             rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
             if not any("alternateCurrencyName" in r for r in rows):
                 continue
@@ -409,7 +304,7 @@ def _ledger_altcur_in_net(b: Behaviour, h: Hooks) -> FaultResult:
                 net += -milli if row.get("ledgerEntryType") == "DEBIT" else milli
             entry["netPointsOnEvent"] = web.fmt_points(net, b.points_decimals)
 
-    return h.then(response_hook=_on_success(LEDGERS, add_all))
+    return h.then(response_hook=on_success(LEDGERS, add_all))
 
 
 @fault(
@@ -434,11 +329,11 @@ def _ledger_sort_reversed(b: Behaviour, h: Hooks) -> FaultResult:
     def swap(params: dict[str, Any]) -> dict[str, Any]:
         query = [
             (k, flip.get(v.strip().upper(), v) if k in b.ledger_sort_aliases else v)
-            for k, v in _query(params)
+            for k, v in query_pairs(params)
         ]
-        return _with_query(params, query)
+        return with_query(params, query)
 
-    return h.then(params_hook=_rewrite_params(LEDGERS, swap))
+    return h.then(params_hook=rewrite_params(LEDGERS, swap))
 
 
 @fault(
@@ -493,16 +388,16 @@ def _ledger_last_year_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
     def numbers(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
-            entry["netPointsOnEvent"] = _number(entry.get("netPointsOnEvent"))
+        for entry in entries_of(body):
+            entry["netPointsOnEvent"] = as_number(entry.get("netPointsOnEvent"))
             for row in entry.get("entryDetails") or []:
                 if isinstance(row, dict):
-                    row["points"] = _number(row.get("points"))
+                    row["points"] = as_number(row.get("points"))
             nets = entry.get("netAlternateCurrenciesOnEvent")
             if isinstance(nets, dict):
-                entry["netAlternateCurrenciesOnEvent"] = {k: _number(v) for k, v in nets.items()}
+                entry["netAlternateCurrenciesOnEvent"] = {k: as_number(v) for k, v in nets.items()}
 
-    return h.then(response_hook=_on_success(LEDGERS, numbers))
+    return h.then(response_hook=on_success(LEDGERS, numbers))
 
 
 @fault(
@@ -512,11 +407,11 @@ def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
     def rename(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
+        for entry in entries_of(body):
             if "orgId" in entry:
                 entry["orgID"] = entry.pop("orgId")
 
-    return h.then(response_hook=_on_success(LEDGERS, rename))
+    return h.then(response_hook=on_success(LEDGERS, rename))
 
 
 @fault(
@@ -526,12 +421,12 @@ def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _ledger_created_date_iso(b: Behaviour, h: Hooks) -> FaultResult:
     def iso(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
+        for entry in entries_of(body):
             created = entry.get("ledgerCreatedDate")
             if isinstance(created, str):
                 entry["ledgerCreatedDate"] = created.split(".")[0].replace(" ", "T")
 
-    return h.then(response_hook=_on_success(LEDGERS, iso))
+    return h.then(response_hook=on_success(LEDGERS, iso))
 
 
 @fault(
@@ -555,13 +450,13 @@ _TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
 )
 def _ledger_first_till_filter(b: Behaviour, h: Hooks) -> FaultResult:
     def first_only(params: dict[str, Any]) -> dict[str, Any]:
-        query = _query(params)
+        query = query_pairs(params)
         first = next((k for k, _ in query if k in _TILL_FILTERS), None)
-        return _with_query(
+        return with_query(
             params, [(k, v) for k, v in query if k not in _TILL_FILTERS or k == first]
         )
 
-    return h.then(params_hook=_rewrite_params(LEDGERS, first_only))
+    return h.then(params_hook=rewrite_params(LEDGERS, first_only))
 
 
 @fault(
@@ -572,12 +467,12 @@ def _ledger_first_till_filter(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _ledger_storeid_as_tillid(b: Behaviour, h: Hooks) -> FaultResult:
     def as_till(params: dict[str, Any]) -> dict[str, Any]:
-        query = _query(params)
+        query = query_pairs(params)
         if any(k == "tillId" for k, _ in query):
             return params
-        return _with_query(params, [("tillId" if k == "storeId" else k, v) for k, v in query])
+        return with_query(params, [("tillId" if k == "storeId" else k, v) for k, v in query])
 
-    return h.then(params_hook=_rewrite_params((LEDGER,), as_till))
+    return h.then(params_hook=rewrite_params((LEDGER,), as_till))
 
 
 @fault(
@@ -597,7 +492,7 @@ def _ledger_entry_customer(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _ledger_tillconcept_crash(b: Behaviour, h: Hooks) -> FaultResult:
     def crash(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = _seen_params()
+        params = seen_params()
         if status == 401 or params is None or _value(params, "programId") is None:
             return status, body
         if (_value(params, "includeTillConceptEvents") or "").strip().lower() != "true":
@@ -606,7 +501,7 @@ def _ledger_tillconcept_crash(b: Behaviour, h: Hooks) -> FaultResult:
             operation_id, b.err_internal, "Internal server error"
         )
 
-    return h.then(response_hook=_respond((LEDGER,), crash))
+    return h.then(response_hook=respond((LEDGER,), crash))
 
 
 # -- getCustomerLedgerInfoConnectedOrgs (v2.1) ---------------------------------------------------
@@ -623,7 +518,7 @@ def _corg_scope_ignored(b: Behaviour, h: Hooks) -> FaultResult:
         headers["data-scope"] = "SELF"
         return {**params, "headers": headers}
 
-    return h.then(params_hook=_rewrite_params((CONNECTED,), self_only))
+    return h.then(params_hook=rewrite_params((CONNECTED,), self_only))
 
 
 @fault(
@@ -666,14 +561,14 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
         if request.query_params.get("scope") != "group":
             return
         caller = str(request.path_params.get("id", ""))
-        for entry in _entries(body):
+        for entry in entries_of(body):
             transacting = str(entry.get("transactingCustomerId")) == caller
             rows = entry.get("entryDetails") or []
             source = any(isinstance(r, dict) and str(r.get("customerId")) == caller for r in rows)
             role = "BOTH" if transacting and source else "TRANSACTING" if transacting else "SOURCE"
             entry["userRole"] = role
 
-    return h.then(response_hook=_on_success((CML,), add_role))
+    return h.then(response_hook=on_success((CML,), add_role))
 
 
 @fault(
@@ -683,12 +578,12 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _cml_status_first_row(b: Behaviour, h: Hooks) -> FaultResult:
     def first_row(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
+        for entry in entries_of(body):
             rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
             if "status" in entry and rows and "status" in rows[0]:
                 entry["status"] = rows[0]["status"]
 
-    return h.then(response_hook=_on_success((CML,), first_row))
+    return h.then(response_hook=on_success((CML,), first_row))
 
 
 @fault(
@@ -698,21 +593,14 @@ def _cml_status_first_row(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _cml_row_status(b: Behaviour, h: Hooks) -> FaultResult:
     def active(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
+        for entry in entries_of(body):
             for row in entry.get("entryDetails") or []:
                 if isinstance(row, dict) and "status" in row:
                     row["status"] = "ACTIVE"
             if "status" in entry:
                 entry["status"] = "ACTIVE"
 
-    return h.then(response_hook=_on_success((CML,), active))
-
-
-def _group_details(body: dict[str, Any]) -> dict[str, Any]:
-    found = body.get("groupDetails")
-    if found is None and isinstance(body.get("entity"), dict):
-        found = body["entity"].get("groupDetails")
-    return found if isinstance(found, dict) else {}
+    return h.then(response_hook=on_success((CML,), active))
 
 
 @fault(
@@ -722,14 +610,14 @@ def _group_details(body: dict[str, Any]) -> dict[str, Any]:
 )
 def _cml_group_balance(b: Behaviour, h: Hooks) -> FaultResult:
     def drop_last(body: dict[str, Any], request: Request) -> None:
-        group = _group_details(body)
+        group = group_details_of(body)
         members = [m for m in group.get("members") or [] if isinstance(m, dict)]
         if len(members) < 2:
             return
         total = sum(Decimal(str(m.get("balance", 0))) for m in members[:-1])
         group["groupBalance"] = float(total)
 
-    return h.then(response_hook=_on_success((CML,), drop_last))
+    return h.then(response_hook=on_success((CML,), drop_last))
 
 
 @fault(
@@ -739,11 +627,11 @@ def _cml_group_balance(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _cml_member_count(b: Behaviour, h: Hooks) -> FaultResult:
     def minus_one(body: dict[str, Any], request: Request) -> None:
-        group = _group_details(body)
+        group = group_details_of(body)
         if isinstance(group.get("memberCount"), int):
             group["memberCount"] -= 1
 
-    return h.then(response_hook=_on_success((CML,), minus_one))
+    return h.then(response_hook=on_success((CML,), minus_one))
 
 
 @fault(
@@ -753,12 +641,12 @@ def _cml_member_count(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _cml_created_utc(b: Behaviour, h: Hooks) -> FaultResult:
     def utc(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
+        for entry in entries_of(body):
             iso = entry.get("createdDateISO")
             if isinstance(iso, str) and len(iso) >= 19:
                 entry["createdDate"] = iso[:19].replace("T", " ")
 
-    return h.then(response_hook=_on_success((CML,), utc))
+    return h.then(response_hook=on_success((CML,), utc))
 
 
 @fault(
@@ -840,7 +728,7 @@ def _cml_wrapped(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _cml_reversal_sign(b: Behaviour, h: Hooks) -> FaultResult:
     def negative(body: dict[str, Any], request: Request) -> None:
-        for entry in _entries(body):
+        for entry in entries_of(body):
             if entry.get("eventName") != "CROSS_MEMBER_REDEMPTION_REVERSAL":
                 continue
             for row in entry.get("entryDetails") or []:
@@ -850,7 +738,7 @@ def _cml_reversal_sign(b: Behaviour, h: Hooks) -> FaultResult:
             if net is not None:
                 entry["netPointsOnEvent"] = web.fmt_points(-abs(net))
 
-    return h.then(response_hook=_on_success((CML,), negative))
+    return h.then(response_hook=on_success((CML,), negative))
 
 
 @fault(
@@ -875,7 +763,7 @@ def _cml_flat_errors(b: Behaviour, h: Hooks) -> FaultResult:
         first = body["errors"][0]
         return status, {"code": first.get("code"), "message": first.get("message")}
 
-    return h.then(response_hook=_respond((CML,), flat))
+    return h.then(response_hook=respond((CML,), flat))
 
 
 # -- getCustomerLedgerBalance ------------------------------------------------------------------
@@ -896,7 +784,7 @@ def _balance_limit_100(b: Behaviour, h: Hooks) -> FaultResult:
     description="pageCount is totalEntries / pageSize rounded down",
 )
 def _balance_page_count_floor(b: Behaviour, h: Hooks) -> FaultResult:
-    return h.then(response_hook=_on_success((BALANCE,), _floor_page_count))
+    return h.then(response_hook=on_success((BALANCE,), _floor_page_count))
 
 
 @fault(
@@ -915,11 +803,11 @@ def _balance_offset_one_based(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _balance_closing_number(b: Behaviour, h: Hooks) -> FaultResult:
     def numbers(body: dict[str, Any], request: Request) -> None:
-        for row in _details(body).get("ledgerClosingBalance") or []:
+        for row in details_of(body).get("ledgerClosingBalance") or []:
             if isinstance(row, dict):
-                row["closingBalance"] = _number(row.get("closingBalance"))
+                row["closingBalance"] = as_number(row.get("closingBalance"))
 
-    return h.then(response_hook=_on_success((BALANCE,), numbers))
+    return h.then(response_hook=on_success((BALANCE,), numbers))
 
 
 @fault(
@@ -959,7 +847,7 @@ def _balance_warnings_missing(b: Behaviour, h: Hooks) -> FaultResult:
     def drop(body: dict[str, Any], request: Request) -> None:
         body.pop("warnings", None)
 
-    return h.then(response_hook=_on_success((BALANCE,), drop))
+    return h.then(response_hook=on_success((BALANCE,), drop))
 
 
 # -- isTransferrable (customer and group) ------------------------------------------------------
@@ -978,7 +866,7 @@ def _check_issue_otp_ignored(b: Behaviour, h: Hooks) -> FaultResult:
             return params
         return {**params, "body": {k: v for k, v in body.items() if k != "issueOtp"}}
 
-    return h.then(params_hook=_rewrite_params((CHECK,), no_otp))
+    return h.then(params_hook=rewrite_params((CHECK,), no_otp))
 
 
 @fault(
@@ -992,14 +880,14 @@ def _check_insufficient_false(b: Behaviour, h: Hooks) -> FaultResult:
     def not_transferrable(
         operation_id: str, request: Request, status: int, body: Any
     ) -> tuple[int, Any]:
-        if b.err_insufficient_points not in _errors_of(body):
+        if b.err_insufficient_points not in error_codes(body):
             return status, body
-        params = _seen_params() or {}
+        params = seen_params() or {}
         sent: dict[str, Any] = params["body"] if isinstance(params.get("body"), dict) else {}
         item = {"pointsTobeTransferred": sent.get("pointsTobeTransferred"), "transferrable": False}
         return 200, {"data": [item], "warnings": [], "errors": []}
 
-    return h.then(response_hook=_respond((CHECK, CHECK_GROUP), not_transferrable))
+    return h.then(response_hook=respond((CHECK, CHECK_GROUP), not_transferrable))
 
 
 @fault(
@@ -1023,7 +911,7 @@ def _check_group_string(b: Behaviour, h: Hooks) -> FaultResult:
             if isinstance(item, dict) and isinstance(item.get("transferrable"), bool):
                 item["transferrable"] = "true" if item["transferrable"] else "false"
 
-    return h.then(response_hook=_on_success((CHECK_GROUP,), as_text))
+    return h.then(response_hook=on_success((CHECK_GROUP,), as_text))
 
 
 @fault(
@@ -1100,7 +988,7 @@ def _transfer_not_credited(b: Behaviour, h: Hooks) -> FaultResult:
                 (row[4], row[1], row[2], row[3], b.transfer_category),
             )
 
-    return h.then(response_hook=_on_success((TRANSFER,), drop_credit))
+    return h.then(response_hook=on_success((TRANSFER,), drop_credit))
 
 
 @fault(
@@ -1115,7 +1003,7 @@ def _history_misses_newest(b: Behaviour, h: Hooks) -> FaultResult:
         if isinstance(data, list) and data:
             body["data"] = data[1:]
 
-    return h.then(response_hook=_on_success((HISTORY,), drop_newest))
+    return h.then(response_hook=on_success((HISTORY,), drop_newest))
 
 
 @fault(
@@ -1158,7 +1046,7 @@ def _transfer_group_from_type(b: Behaviour, h: Hooks) -> FaultResult:
             if isinstance(item, dict) and "fromEntityType" in item:
                 item["fromEntityType"] = "CUSTOMER"
 
-    return h.then(response_hook=_on_success((TRANSFER_GROUP,), customer))
+    return h.then(response_hook=on_success((TRANSFER_GROUP,), customer))
 
 
 @fault(
@@ -1169,9 +1057,9 @@ def _transfer_group_from_type(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _points_errors_200(b: Behaviour, h: Hooks) -> FaultResult:
     def ok_status(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        return (200, body) if status == b.error_status and _errors_of(body) else (status, body)
+        return (200, body) if status == b.error_status and error_codes(body) else (status, body)
 
-    return h.then(response_hook=_respond(POINTS_OPERATIONS, ok_status))
+    return h.then(response_hook=respond(POINTS_OPERATIONS, ok_status))
 
 
 # -- GET /v2/points/transfer -------------------------------------------------------------------
@@ -1185,12 +1073,12 @@ def _points_errors_200(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _history_without_credentials(b: Behaviour, h: Hooks) -> FaultResult:
     def open_door(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = _seen_params()
+        params = seen_params()
         if status != b.auth_status or params is None:
             return status, body
-        return _rerun(operation_id, request, params)
+        return rerun(operation_id, request, params)
 
-    return h.then(response_hook=_respond((HISTORY,), open_door))
+    return h.then(response_hook=respond((HISTORY,), open_door))
 
 
 @fault(
@@ -1200,9 +1088,9 @@ def _history_without_credentials(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _history_group_as_customer(b: Behaviour, h: Hooks) -> FaultResult:
     def customer(params: dict[str, Any]) -> dict[str, Any]:
-        return _with_query(params, [(k, v) for k, v in _query(params) if k != "userEntityType"])
+        return with_query(params, [(k, v) for k, v in query_pairs(params) if k != "userEntityType"])
 
-    return h.then(params_hook=_rewrite_params((HISTORY,), customer))
+    return h.then(params_hook=rewrite_params((HISTORY,), customer))
 
 
 @fault(
@@ -1225,9 +1113,9 @@ def _history_email_unsupported(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _reverse_again_accepted(b: Behaviour, h: Hooks) -> FaultResult:
     def accept(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = _seen_params()
+        params = seen_params()
         sent = params.get("body") if params is not None else None
-        if b.err_already_reversed not in _errors_of(body) or not isinstance(sent, dict):
+        if b.err_already_reversed not in error_codes(body) or not isinstance(sent, dict):
             return status, body
         redemption = request.app.state.store.redemption(str(sent.get("redemptionId")))
         answer: dict[str, Any] = {
@@ -1242,7 +1130,7 @@ def _reverse_again_accepted(b: Behaviour, h: Hooks) -> FaultResult:
         }
         return 200, answer
 
-    return h.then(response_hook=_respond((REVERSE,), accept))
+    return h.then(response_hook=respond((REVERSE,), accept))
 
 
 @fault(
@@ -1270,9 +1158,9 @@ def _reverse_902_as_901(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _reverse_identifier_unchecked(b: Behaviour, h: Hooks) -> FaultResult:
     def anyone(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = _seen_params()
+        params = seen_params()
         sent = params.get("body") if params is not None else None
-        if b.err_reverse_identifier not in _errors_of(body) or not isinstance(sent, dict):
+        if b.err_reverse_identifier not in error_codes(body) or not isinstance(sent, dict):
             return status, body
         ident = sent.get("identifier")
         if not isinstance(ident, dict) or not isinstance(ident.get("type"), str):
@@ -1287,12 +1175,12 @@ def _reverse_identifier_unchecked(b: Behaviour, h: Hooks) -> FaultResult:
         if owner_value is None:
             return status, body
         swapped = {**sent, "identifier": {**ident, "value": owner_value}}
-        again_status, again = _rerun(operation_id, request, {**(params or {}), "body": swapped})
+        again_status, again = rerun(operation_id, request, {**(params or {}), "body": swapped})
         if again_status == 200 and isinstance(again, dict):
             again["identifier"] = {"type": kind, "value": ident.get("value")}
         return again_status, again
 
-    return h.then(response_hook=_respond((REVERSE,), anyone))
+    return h.then(response_hook=respond((REVERSE,), anyone))
 
 
 @fault(

@@ -3,8 +3,9 @@
 Seeds a database (a temporary one unless --db names a file to keep), listens, prints the URL
 and the credentials it accepts, and with --target-out writes a target file describing itself
 once it is listening, so a parent process can poll for that file. Stops cleanly on SIGINT and
-SIGTERM. Faults (--fault NAME) come from `points_conformance.reference.faults`, imported only
-when asked for.
+SIGTERM. Faults (--fault NAME) come from `points_conformance.reference.faults` and readings
+(--reading NAME: the other documented reading of a contradiction) from
+`points_conformance.reference.readings`, each imported only when asked for.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ DEFAULT_PASSWORD = "conformance-secret"
 USER_ENV = "POINTS_CONFORMANCE_USER"
 PASSWORD_ENV = "POINTS_CONFORMANCE_PASSWORD"
 FAULTS_MODULE = "points_conformance.reference.faults"
+READINGS_MODULE = "points_conformance.reference.readings"
 PROG = "points-conformance serve"
 
 
@@ -74,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     parser.add_argument(
+        "--reading",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="follow another documented reading of a contradiction (repeatable)",
+    )
+    parser.add_argument("--list-readings", action="store_true", help="list the readings and exit")
+    parser.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     return parser
@@ -104,13 +114,34 @@ def _size(text: str) -> str:
 # -- pieces shared with embedded.py ------------------------------------------------------------
 
 
-def faults_module() -> ModuleType:
+def _registry_module(name: str, kind: str) -> ModuleType:
     try:
-        return importlib.import_module(FAULTS_MODULE)
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name == FAULTS_MODULE:
-            raise UsageError("faults are not available: no fault registry is installed") from None
+        if exc.name == name:
+            raise UsageError(
+                f"{kind}s are not available: no {kind} registry is installed"
+            ) from None
         raise
+
+
+def faults_module() -> ModuleType:
+    return _registry_module(FAULTS_MODULE, "fault")
+
+
+def readings_module() -> ModuleType:
+    return _registry_module(READINGS_MODULE, "reading")
+
+
+def _apply(
+    module: ModuleType, kind: str, names: Sequence[str], behaviour: Behaviour, hooks: Hooks
+) -> tuple[Behaviour, Hooks]:
+    try:
+        result: tuple[Behaviour, Hooks] = module.apply(list(names), behaviour, hooks)
+    except (KeyError, ValueError) as exc:
+        message = exc.args[0] if exc.args else str(exc)
+        raise UsageError(f"unknown or invalid {kind}: {message}") from None
+    return result
 
 
 def apply_faults(
@@ -118,13 +149,15 @@ def apply_faults(
 ) -> tuple[Behaviour, Hooks]:
     if not names:
         return behaviour, hooks
-    module = faults_module()
-    try:
-        result: tuple[Behaviour, Hooks] = module.apply(list(names), behaviour, hooks)
-    except (KeyError, ValueError) as exc:
-        message = exc.args[0] if exc.args else str(exc)
-        raise UsageError(f"unknown or invalid fault: {message}") from None
-    return result
+    return _apply(faults_module(), "fault", names, behaviour, hooks)
+
+
+def apply_readings(
+    names: Sequence[str], behaviour: Behaviour, hooks: Hooks
+) -> tuple[Behaviour, Hooks]:
+    if not names:
+        return behaviour, hooks
+    return _apply(readings_module(), "reading", names, behaviour, hooks)
 
 
 def prepare_store(
@@ -276,7 +309,12 @@ def _main(argv: list[str]) -> int:
         for name, requirement, description in faults_module().list_faults():
             print(f"{name:<32} {requirement:<28} {description}")
         return 0
+    if args.list_readings:
+        for name, entry, description in readings_module().list_readings():
+            print(f"{name:<36} {entry:<6} {description}")
+        return 0
     behaviour, hooks = apply_faults(args.fault, Behaviour(), Hooks())
+    behaviour, hooks = apply_readings(args.reading, behaviour, hooks)
     previous = signal.getsignal(signal.SIGTERM)
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
@@ -324,6 +362,8 @@ def _serve(
         print(f"credentials: user {args.user!r}, password {args.password!r}", flush=True)
         if args.fault:
             print(f"faults: {', '.join(args.fault)}", flush=True)
+        if args.reading:
+            print(f"readings: {', '.join(args.reading)}", flush=True)
 
     watcher = threading.Thread(target=announce, name="announce", daemon=True)
     watcher.start()

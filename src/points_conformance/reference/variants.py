@@ -1,0 +1,150 @@
+"""What faulty and reading variants of the reference server are built from.
+
+A variant is a function `(Behaviour, Hooks) -> Behaviour | Hooks | (Behaviour, Hooks)`;
+`compose` applies several in turn. The hook helpers read and rewrite a request's params and a
+route's answer, and `rerun` asks a route for its answer to other params.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from contextvars import ContextVar
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.requests import Request
+
+from points_conformance.reference import app as web
+from points_conformance.reference.behaviour import Behaviour, Hooks, ParamsHook, ResponseHook
+
+VariantResult = Behaviour | Hooks | tuple[Behaviour, Hooks]
+VariantFunction = Callable[[Behaviour, Hooks], VariantResult]
+
+
+# The params of the request being answered, as the route received them (set per request task).
+_PARAMS: ContextVar[dict[str, Any] | None] = ContextVar("points_fault_params", default=None)
+
+
+def compose(
+    functions: Sequence[VariantFunction], behaviour: Behaviour, hooks: Hooks
+) -> tuple[Behaviour, Hooks]:
+    """Each function applied in turn to the rules and hooks (also how readings apply)."""
+    for function in functions:
+        result = function(behaviour, hooks)
+        if isinstance(result, Behaviour):
+            behaviour = result
+        elif isinstance(result, Hooks):
+            hooks = result
+        else:
+            behaviour, hooks = result
+    if functions:
+        # Last, so that a rerun sees the request exactly as the route did.
+        hooks = hooks.then(params_hook=remember)
+    return behaviour, hooks
+
+
+def remember(operation_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    _PARAMS.set(params)
+    return params
+
+
+def seen_params() -> dict[str, Any] | None:
+    return _PARAMS.get()
+
+
+def caller_of(store: Any) -> tuple[int, int | None]:
+    """The calling org and till, derived from the seed as `create_app` derives them."""
+    org = int(store.seed_info().get("org_id", web.DEFAULT_ORG))
+    row = store.conn().execute("SELECT MIN(till_id) FROM tills WHERE org_id = ?", (org,)).fetchone()
+    return org, (int(row[0]) if row and row[0] is not None else None)
+
+
+def rerun(operation_id: str, request: Request, params: dict[str, Any]) -> tuple[int, Any]:
+    """The operation's answer to `params`, computed again (credentials are not checked)."""
+    store = request.app.state.store
+    rules: Behaviour = request.app.state.behaviour
+    org, till = caller_of(store)
+    ctx = web.Ctx(store, rules, org, till, store.now())
+    try:
+        result = web.HANDLERS[operation_id](ctx, params)
+    except web.ApiError as exc:
+        status = exc.status if exc.status is not None else rules.error_status
+        return status, web.error_body(operation_id, exc.code, exc.message)
+    return result.status, result.body
+
+
+def query_pairs(params: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(k), str(v)) for k, v in params.get("query") or []]
+
+
+def with_query(params: dict[str, Any], query: list[tuple[str, str]]) -> dict[str, Any]:
+    return {**params, "query": query}
+
+
+def respond(operations: Collection[str], change: ResponseHook) -> ResponseHook:
+    """A response hook that only touches the given operations."""
+
+    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        if operation_id not in operations:
+            return status, body
+        return change(operation_id, request, status, body)
+
+    return hook
+
+
+def on_success(
+    operations: Collection[str], change: Callable[[dict[str, Any], Request], None]
+) -> ResponseHook:
+    """Change a successful JSON object body in place."""
+
+    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        if status == 200 and isinstance(body, dict):
+            change(body, request)
+        return status, body
+
+    return respond(operations, hook)
+
+
+def rewrite_params(
+    operations: Collection[str], change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> ParamsHook:
+    def hook(operation_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        return change(params) if operation_id in operations else params
+
+    return hook
+
+
+def entries_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    found = body.get("ledgerEntries", body.get("entries"))
+    if found is None and isinstance(body.get("entity"), dict):
+        found = body["entity"].get("entries")
+    return [e for e in found or [] if isinstance(e, dict)]
+
+
+def details_of(body: dict[str, Any]) -> dict[str, Any]:
+    found = body.get("ledgerDetails", body.get("pageDetails"))
+    return found if isinstance(found, dict) else {}
+
+
+def as_number(text: Any) -> Any:
+    """A decimal string as a JSON number (anything else unchanged)."""
+    if isinstance(text, str):
+        try:
+            return float(Decimal(text))
+        except InvalidOperation:
+            return text
+    return text
+
+
+def error_codes(body: Any) -> list[int]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [
+        e["code"] for e in errors or [] if isinstance(e, dict) and isinstance(e.get("code"), int)
+    ]
+
+
+def group_details_of(body: dict[str, Any]) -> dict[str, Any]:
+    found = body.get("groupDetails")
+    if found is None and isinstance(body.get("entity"), dict):
+        found = body["entity"].get("groupDetails")
+    return found if isinstance(found, dict) else {}
