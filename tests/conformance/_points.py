@@ -4,7 +4,9 @@
 
 - `ok`: HTTP 200; the response goes through every single-exchange check.
 - a mapping with `ok: true` or `error: [codes]` (an empty list: any code, for failures the
-  pages name no code for); `lenient: {...}` replaces those keys when the run is not strict
+  pages name no code for), or `ok_or_error: [codes]` (a 2xx judged by every single-exchange
+  check, or a refusal with one of the codes); `lenient: {...}` replaces those keys when the run
+  is not strict
   (`lenient: {error: [...]}` adds codes the default run accepts; `discrepancy` names the
   register entry that allows them).
   With `ok`, optional keys add what the target's data promises: `rows: some|none` (entries of a
@@ -116,6 +118,11 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = Non
         return list(
             expect_error(ctx, ex, codes=set(want["error"] or ()), requirement=case.requirements)
         )
+    if "ok_or_error" in want and not 200 <= ex.response.status < 300:
+        codes = set(want["ok_or_error"] or ())
+        return list(expect_error(ctx, ex, codes=codes, requirement=case.requirements))
+    if "ok_or_error" in want:
+        return list(run_checks(ctx, ex))
     if ex.response.status != 200:
         what = f"{case.operation} ({case.id})"
         return [*(not_accepted(r, what, ex) for r in case.requirements), *run_checks(ctx, ex)]
