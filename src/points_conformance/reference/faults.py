@@ -14,7 +14,7 @@ request as the route finally saw it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -25,10 +25,10 @@ from starlette.requests import Request
 from points_conformance.reference import app as web
 from points_conformance.reference.behaviour import Behaviour, Hooks, ResponseHook
 from points_conformance.reference.variants import (
+    Registry,
     VariantFunction,
     VariantResult,
     as_number,
-    compose,
     details_of,
     entries_of,
     error_codes,
@@ -70,7 +70,10 @@ class Fault:
     operations: tuple[str, ...] = ()
 
 
-_REGISTRY: dict[str, Fault] = {}
+_FAULTS: Registry[Fault] = Registry("fault", "--list-faults")
+registry = _FAULTS.view  # every fault by name, in registration order
+get_fault = _FAULTS.get
+apply = _FAULTS.apply  # the rules and hooks of a server with every named fault
 
 
 def fault(
@@ -79,35 +82,15 @@ def fault(
     """Register the decorated function as the fault `name`, breaking `requirement`."""
 
     def register(function: FaultFunction) -> FaultFunction:
-        if name in _REGISTRY:
-            raise ValueError(f"fault {name!r} is registered twice")
-        _REGISTRY[name] = Fault(name, requirement, description, function, tuple(operations))
+        _FAULTS.add(Fault(name, requirement, description, function, tuple(operations)))
         return function
 
     return register
 
 
-def registry() -> MappingProxyType[str, Fault]:
-    """Every fault by name, in registration order."""
-    return MappingProxyType(_REGISTRY)
-
-
 def list_faults() -> list[tuple[str, str, str]]:
     """(name, requirement, description) of every fault, in registration order."""
-    return [(f.name, f.requirement, f.description) for f in _REGISTRY.values()]
-
-
-def get_fault(name: str) -> Fault:
-    found = _REGISTRY.get(name)
-    if found is None:
-        raise KeyError(f"no fault named {name!r} (points-conformance serve --list-faults)")
-    return found
-
-
-def apply(names: Iterable[str], behaviour: Behaviour, hooks: Hooks) -> tuple[Behaviour, Hooks]:
-    """The rules and hooks of a server with every named fault; KeyError for an unknown name."""
-    chosen = [get_fault(name) for name in dict.fromkeys(names)]
-    return compose([f.function for f in chosen], behaviour, hooks)
+    return [(f.name, f.requirement, f.description) for f in registry().values()]
 
 
 # -- hook building blocks --------------------------------------------------------------------

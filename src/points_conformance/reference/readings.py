@@ -15,9 +15,8 @@ reading's operations and requirements are those of its entry's `affects`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import Any
 
 from starlette.requests import Request
@@ -39,9 +38,9 @@ from points_conformance.reference.faults import (
     FaultResult,
 )
 from points_conformance.reference.variants import (
+    Registry,
     as_number,
     caller_of,
-    compose,
     details_of,
     entries_of,
     error_codes,
@@ -86,7 +85,10 @@ class ReadingVariant:
         return tuple(dict.fromkeys(found))
 
 
-_REGISTRY: dict[str, ReadingVariant] = {}
+_READINGS: Registry[ReadingVariant] = Registry("reading", "--list-readings")
+registry = _READINGS.view  # every reading by name, in registration order
+get_reading = _READINGS.get
+apply = _READINGS.apply  # the rules and hooks of a server with every named reading
 
 
 def reading(
@@ -97,35 +99,15 @@ def reading(
         raise ValueError(f"reading {name!r}: {discrepancy!r} is not a register ID (D-NNN)")
 
     def register(function: ReadingFunction) -> ReadingFunction:
-        if name in _REGISTRY:
-            raise ValueError(f"reading {name!r} is registered twice")
-        _REGISTRY[name] = ReadingVariant(name, discrepancy, description, function)
+        _READINGS.add(ReadingVariant(name, discrepancy, description, function))
         return function
 
     return register
 
 
-def registry() -> MappingProxyType[str, ReadingVariant]:
-    """Every reading by name, in registration order."""
-    return MappingProxyType(_REGISTRY)
-
-
 def list_readings() -> list[tuple[str, str, str]]:
     """(name, register entry, description) of every reading, in registration order."""
-    return [(r.name, r.discrepancy, r.description) for r in _REGISTRY.values()]
-
-
-def get_reading(name: str) -> ReadingVariant:
-    found = _REGISTRY.get(name)
-    if found is None:
-        raise KeyError(f"no reading named {name!r} (points-conformance serve --list-readings)")
-    return found
-
-
-def apply(names: Iterable[str], behaviour: Behaviour, hooks: Hooks) -> tuple[Behaviour, Hooks]:
-    """The rules and hooks of a server with every named reading; KeyError for an unknown name."""
-    chosen = [get_reading(name) for name in dict.fromkeys(names)]
-    return compose([r.function for r in chosen], behaviour, hooks)
+    return [(r.name, r.discrepancy, r.description) for r in registry().values()]
 
 
 # -- error codes -------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ route's answer, and `rerun` asks a route for its answer to other params.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Generic, Protocol, TypeVar
 
 from starlette.requests import Request
 
@@ -19,6 +20,49 @@ from points_conformance.reference.behaviour import Behaviour, Hooks, ParamsHook,
 
 VariantResult = Behaviour | Hooks | tuple[Behaviour, Hooks]
 VariantFunction = Callable[[Behaviour, Hooks], VariantResult]
+
+
+class Variant(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def function(self) -> VariantFunction: ...
+
+
+V = TypeVar("V", bound=Variant)
+
+
+class Registry(Generic[V]):
+    """Variants of one kind (faults, readings) by name, in registration order."""
+
+    def __init__(self, kind: str, listing: str) -> None:
+        self.kind = kind
+        self.listing = listing  # the serve option that lists them, for error messages
+        self._items: dict[str, V] = {}
+
+    def add(self, item: V) -> None:
+        if item.name in self._items:
+            raise ValueError(f"{self.kind} {item.name!r} is registered twice")
+        self._items[item.name] = item
+
+    def view(self) -> MappingProxyType[str, V]:
+        return MappingProxyType(self._items)
+
+    def get(self, name: str) -> V:
+        found = self._items.get(name)
+        if found is None:
+            raise KeyError(
+                f"no {self.kind} named {name!r} (points-conformance serve {self.listing})"
+            )
+        return found
+
+    def apply(
+        self, names: Iterable[str], behaviour: Behaviour, hooks: Hooks
+    ) -> tuple[Behaviour, Hooks]:
+        """The rules and hooks with every named variant; KeyError for an unknown name."""
+        chosen = [self.get(name) for name in dict.fromkeys(names)]
+        return compose([v.function for v in chosen], behaviour, hooks)
 
 
 # The params of the request being answered, as the route received them (set per request task).
