@@ -784,31 +784,11 @@ def _main(argv: list[str], out: TextIO) -> int:
             f"every run with -m {args.markexpr!r}.\n"
         )
     out.flush()
-    keep = Path(args.report_dir) if args.report_dir else None
-    workdir = keep or Path(tempfile.mkdtemp(prefix="points-selftest-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        outcomes = run_all(
-            plans,
-            workdir.resolve(),
-            catalogue,
-            jobs=args.jobs,
-            timeout=args.run_timeout,
-            progress=progress_line(out),
-        )
-    finally:
-        if keep is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+    outcomes = _run_plans(args, plans, catalogue, out)
     print_table(outcomes, out)
     facts = summary(outcomes)
     print_summary(facts, out)
-    if args.json:
-        runs = [asdict(o) for o in outcomes]
-        if keep is None:
-            for run in runs:
-                run["report_dir"] = ""
-        document = {"summary": facts, "runs": runs}
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    _write_json(args, outcomes, facts)
     bad = facts["missed"] or facts["unrelated"] or facts["errors"] or facts["false_alarms"]
     return 1 if bad else 0
 
@@ -841,12 +821,26 @@ def _main_readings(args: argparse.Namespace, out: TextIO) -> int:
         f"requirement the entry affects). Every run selects {selection}.\n"
     )
     out.flush()
-    catalogue = requirement_operations()
+    outcomes = _run_plans(args, plans, requirement_operations(), out)
+    print_reading_table(outcomes, out)
+    facts = reading_summary(outcomes)
+    print_reading_summary(facts, out)
+    _write_json(args, outcomes, facts)
+    return 1 if facts["false_alarms"] or facts["errors"] else 0
+
+
+def _run_plans(
+    args: argparse.Namespace,
+    plans: Sequence[Plan],
+    catalogue: Mapping[str, tuple[str, ...]],
+    out: TextIO,
+) -> list[Outcome]:
+    """Every plan's run, in --report-dir when given (else a temporary directory)."""
     keep = Path(args.report_dir) if args.report_dir else None
     workdir = keep or Path(tempfile.mkdtemp(prefix="points-selftest-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        outcomes = run_all(
+        return run_all(
             plans,
             workdir.resolve(),
             catalogue,
@@ -857,17 +851,20 @@ def _main_readings(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         if keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    print_reading_table(outcomes, out)
-    facts = reading_summary(outcomes)
-    print_reading_summary(facts, out)
-    if args.json:
-        runs = [asdict(o) for o in outcomes]
-        if keep is None:
-            for run in runs:
-                run["report_dir"] = ""
-        document = {"summary": facts, "runs": runs}
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return 1 if facts["false_alarms"] or facts["errors"] else 0
+
+
+def _write_json(
+    args: argparse.Namespace, outcomes: list[Outcome], facts: Mapping[str, Any]
+) -> None:
+    """--json: the summary and every run (report directories only when they are kept)."""
+    if not args.json:
+        return
+    runs = [asdict(o) for o in outcomes]
+    if not args.report_dir:
+        for run in runs:
+            run["report_dir"] = ""
+    document = {"summary": facts, "runs": runs}
+    Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 # -- pytest plugin side (loaded into each suite run with -p points_conformance.selftest) ---------
