@@ -2,7 +2,8 @@
 
 Each fault is a small function registered with `@fault(name, requirement=..., description=...)`
 that takes the current `Behaviour` and `Hooks` and returns a changed `Behaviour`
-(`dataclasses.replace`), hooks that run after the existing ones (`hooks.then(...)`), or both.
+(`dataclasses.replace`), hooks that run after the existing ones (`hooks.then(...)`), or both;
+a fault that only changes `Behaviour` fields is registered as `fault(...)(switch(field=value))`.
 Faults therefore compose: `apply(["a", "b"], Behaviour(), Hooks())` gives a server with both.
 Every fault names the one catalogue requirement (specs/requirements.yaml) it breaks; the
 self-test (`points-conformance selftest`) checks that the suite catches each of them there.
@@ -39,6 +40,7 @@ from points_conformance.reference.variants import (
     respond,
     rewrite_params,
     seen_params,
+    switch,
     with_query,
 )
 
@@ -144,13 +146,11 @@ def _ledger_page_count_floor(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success(LEDGERS, _floor_page_count))
 
 
-@fault(
+fault(
     "ledger-offset-one-based",
     requirement="LEDGER-PAGE-INDEX",
     description="offset counts pages from 1 (offset=0 is refused, the default is 1)",
-)
-def _ledger_offset_one_based(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_offset_base=1)
+)(switch(ledger_offset_base=1))
 
 
 @fault(
@@ -205,31 +205,25 @@ def _ledger_total_unfiltered(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=respond(LEDGERS, count_all))
 
 
-@fault(
+fault(
     "ledger-limit-capped-at-10",
     requirement="LEDGER-LIMIT-MAX",
     description="limit is capped at 10 as on the older page 003 (limit=100 is refused with 11029)",
-)
-def _ledger_limit_capped(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_max_limit=10)
+)(switch(ledger_max_limit=10))
 
 
-@fault(
+fault(
     "ledger-limit-uncapped",
     requirement="LEDGER-ERR-11029",
     description="limit has no maximum: limit=101 is answered instead of refused with 11029",
-)
-def _ledger_limit_uncapped(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_max_limit=1_000_000)
+)(switch(ledger_max_limit=1_000_000))
 
 
-@fault(
+fault(
     "ledger-default-limit-20",
     requirement="LEDGER-DEFAULT-LIMIT",
     description="without limit, pages hold 20 entries (the cross-member ledger's default)",
-)
-def _ledger_default_limit(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_default_limit=20)
+)(switch(ledger_default_limit=20))
 
 
 @fault(
@@ -319,40 +313,32 @@ def _ledger_sort_reversed(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(params_hook=rewrite_params(LEDGERS, swap))
 
 
-@fault(
+fault(
     "ledger-default-ascending",
     requirement="LEDGER-SORT-DEFAULT",
     description="without sort, entries come oldest first",
-)
-def _ledger_default_ascending(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_default_sort="ASC")
+)(switch(ledger_default_sort="ASC"))
 
 
-@fault(
+fault(
     "ledger-11027-as-11026",
     requirement="LEDGER-ERR-11027",
     description="an unknown till in tillIds is answered with the neighbouring code 11026",
-)
-def _ledger_11027_as_11026(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_invalid_till_ids=11026)
+)(switch(err_invalid_till_ids=11026))
 
 
-@fault(
+fault(
     "ledger-window-30-days",
     requirement="LEDGER-FILTER-DATE-WINDOW",
     description="startDate and endDate may be at most 30 days apart (not 90)",
-)
-def _ledger_window_30(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_window_days=30)
+)(switch(ledger_window_days=30))
 
 
-@fault(
+fault(
     "ledger-one-sided-30-days",
     requirement="LEDGER-FILTER-DATE-ONE-SIDED",
     description="a single startDate or endDate spans 30 days (not 90)",
-)
-def _ledger_one_sided_30(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_one_date_days=30)
+)(switch(ledger_one_date_days=30))
 
 
 @fault(
@@ -412,14 +398,12 @@ def _ledger_created_date_iso(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success(LEDGERS, iso))
 
 
-@fault(
+fault(
     "ledger-empty-is-200",
     requirement="LEDGER-ERR-11003",
     description="no entries (or an offset past the last page) is a 200 with an empty list, "
     "never 11003",
-)
-def _ledger_empty_is_200(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_empty_is_error=False, ledger_past_last_page_is_error=False)
+)(switch(ledger_empty_is_error=False, ledger_past_last_page_is_error=False))
 
 
 _TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
@@ -458,13 +442,11 @@ def _ledger_storeid_as_tillid(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(params_hook=rewrite_params((LEDGER,), as_till))
 
 
-@fault(
+fault(
     "ledger-entry-customer-not-null",
     requirement="LEDGER-SCHEMA-ENTRY-CUSTOMER",
     description="entries of a customer's own ledger carry customerDetails instead of null",
-)
-def _ledger_entry_customer(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_customer_details_on_customer_entries=True)
+)(switch(ledger_customer_details_on_customer_entries=True))
 
 
 @fault(
@@ -504,13 +486,11 @@ def _corg_scope_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(params_hook=rewrite_params((CONNECTED,), self_only))
 
 
-@fault(
+fault(
     "corg-310144-generic",
     requirement="CORG-ERR-310144",
     description="bad DATA-SCOPE headers are refused with a generic code 400 instead of 310144",
-)
-def _corg_310144_generic(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_connected_orgs=400)
+)(switch(err_connected_orgs=400))
 
 
 @fault(
@@ -525,13 +505,11 @@ def _corg_role_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 # -- getCrossMemberLedger ----------------------------------------------------------------------
 
 
-@fault(
+fault(
     "cml-page-zero-based",
     requirement="CML-PAGE-INDEX",
     description="pageNumber counts from 0 (0 is the first page, the default is 0)",
-)
-def _cml_page_zero_based(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_page_base=0)
+)(switch(cml_page_base=0))
 
 
 @fault(
@@ -659,49 +637,39 @@ def _cml_txref_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=_ignoring((CML,), {"transactionRef"}))
 
 
-@fault(
+fault(
     "cml-default-window-90-days",
     requirement="CML-DEFAULT-WINDOW",
     description="without startDate the window starts 90 days back (the ledger's window), not 30",
-)
-def _cml_window_90(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_default_window_days=90)
+)(switch(cml_default_window_days=90))
 
 
-@fault(
+fault(
     "cml-default-page-size-10",
     requirement="CML-DEFAULT-PAGE-SIZE",
     description="without pageSize, pages hold 10 entries (the ledger's default), not 20",
-)
-def _cml_page_size_10(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_default_page_size=10)
+)(switch(cml_default_page_size=10))
 
 
-@fault(
+fault(
     "cml-page-size-uncapped",
     requirement="CML-LIMIT-MAX",
     description="pageSize above 100 is answered instead of refused with 1003",
-)
-def _cml_page_size_uncapped(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_max_page_size=1_000_000)
+)(switch(cml_max_page_size=1_000_000))
 
 
-@fault(
+fault(
     "cml-default-ascending",
     requirement="CML-SORT-DEFAULT",
     description="without sort, entries come oldest first",
-)
-def _cml_default_ascending(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_default_sort="createdDate:asc")
+)(switch(cml_default_sort="createdDate:asc"))
 
 
-@fault(
+fault(
     "cml-wrapped-in-entity",
     requirement="CML-SCHEMA-UNWRAPPED",
     description="the body is wrapped in an entity object, as the quick-reference tree shows",
-)
-def _cml_wrapped(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_wrap_in_entity=True)
+)(switch(cml_wrap_in_entity=True))
 
 
 @fault(
@@ -724,13 +692,11 @@ def _cml_reversal_sign(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success((CML,), negative))
 
 
-@fault(
+fault(
     "cml-default-scope-group",
     requirement="CML-DEFAULT-SCOPE",
     description="without scope, the whole group's view is returned",
-)
-def _cml_default_scope_group(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_default_scope="group")
+)(switch(cml_default_scope="group"))
 
 
 @fault(
@@ -752,13 +718,11 @@ def _cml_flat_errors(b: Behaviour, h: Hooks) -> FaultResult:
 # -- getCustomerLedgerBalance ------------------------------------------------------------------
 
 
-@fault(
+fault(
     "balance-limit-100",
     requirement="BAL-LIMIT-MAX",
     description="limit may be up to 100 as on the ledger page (limit=11 is answered)",
-)
-def _balance_limit_100(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, balance_max_limit=100)
+)(switch(balance_max_limit=100))
 
 
 @fault(
@@ -770,13 +734,11 @@ def _balance_page_count_floor(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success((BALANCE,), _floor_page_count))
 
 
-@fault(
+fault(
     "balance-offset-one-based",
     requirement="BAL-PAGE-INDEX",
     description="offset counts pages from 1",
-)
-def _balance_offset_one_based(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, balance_offset_base=1)
+)(switch(balance_offset_base=1))
 
 
 @fault(
@@ -873,13 +835,11 @@ def _check_insufficient_false(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=respond((CHECK, CHECK_GROUP), not_transferrable))
 
 
-@fault(
+fault(
     "check-same-customer-419",
     requirement="PTS-ERR-418",
     description="the same customer on both sides is refused with the neighbouring 419",
-)
-def _check_same_customer_419(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_same_customer=419)
+)(switch(err_same_customer=419))
 
 
 @fault(
@@ -912,34 +872,28 @@ def _check_fraud_swapped(b: Behaviour, h: Hooks) -> FaultResult:
 # -- transfers ---------------------------------------------------------------------------------
 
 
-@fault(
+fault(
     "transfer-otp-not-checked",
     requirement="XFER-OTP-REQUIRED",
     description="the OTP is never checked: a transfer without a code or with a wrong one goes "
     "through",
-)
-def _transfer_otp_not_checked(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, transfer_requires_otp=False)
+)(switch(transfer_requires_otp=False))
 
 
-@fault(
+fault(
     "transfer-otp-reusable",
     requirement="XFER-OTP-REQUIRED",
     description="an OTP stays valid after a transfer used it",
-)
-def _transfer_otp_reusable(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, otp_single_use=False)
+)(switch(otp_single_use=False))
 
 
-@fault(
+fault(
     "transfer-not-atomic",
     requirement="XFER-STATE-CONSERVE",
     description="the balance is checked in one transaction and the points moved in another, "
     "so concurrent transfers overdraw the source",
     operations=(TRANSFER,),
-)
-def _transfer_not_atomic(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, transfer_check_apart=0.3)
+)(switch(transfer_check_apart=0.3))
 
 
 @fault(
@@ -989,31 +943,25 @@ def _history_misses_newest(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success((HISTORY,), drop_newest))
 
 
-@fault(
+fault(
     "transfer-insufficient-803",
     requirement="PTS-ERR-804",
     description="insufficient points are refused with the neighbouring 803",
-)
-def _transfer_insufficient_803(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_insufficient_points=803)
+)(switch(err_insufficient_points=803))
 
 
-@fault(
+fault(
     "transfer-points-invalid-400",
     requirement="PTS-ERR-801",
     description="points that are not a positive number are refused with a generic code 400",
-)
-def _transfer_points_invalid_400(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_points_invalid=400)
+)(switch(err_points_invalid=400))
 
 
-@fault(
+fault(
     "transfer-unknown-customer-815",
     requirement="PTS-ERR-816",
     description="an unknown customer is refused with the neighbouring 815",
-)
-def _transfer_unknown_815(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_customer_not_found=815)
+)(switch(err_customer_not_found=815))
 
 
 @fault(
@@ -1116,13 +1064,11 @@ def _reverse_again_accepted(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=respond((REVERSE,), accept))
 
 
-@fault(
+fault(
     "reverse-3802-as-3801",
     requirement="PTS-ERR-3802",
     description="an already reversed redemption is refused with the neighbouring 3801",
-)
-def _reverse_3802_as_3801(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_already_reversed=3801)
+)(switch(err_already_reversed=3801))
 
 
 @fault(
@@ -1166,10 +1112,8 @@ def _reverse_identifier_unchecked(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=respond((REVERSE,), anyone))
 
 
-@fault(
+fault(
     "reverse-points-mandatory",
     requirement="REV-SCHEMA-REQUEST",
     description="pointsToBeReversed is mandatory: without it the reversal is refused with 901",
-)
-def _reverse_points_mandatory(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, reverse_whole_remainder_by_default=False)
+)(switch(reverse_whole_remainder_by_default=False))

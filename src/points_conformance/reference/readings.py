@@ -50,6 +50,7 @@ from points_conformance.reference.variants import (
     respond,
     rewrite_params,
     seen_params,
+    switch,
     with_query,
 )
 
@@ -113,49 +114,39 @@ def list_readings() -> list[tuple[str, str, str]]:
 # -- error codes -------------------------------------------------------------------------------
 
 
-@reading(
+reading(
     "insufficient-points-803",
     discrepancy="D-048",
     description="more points than the source holds are refused with 803 instead of 804",
-)
-def _insufficient_803(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_insufficient_points=803)
+)(switch(err_insufficient_points=803))
 
 
-@reading(
+reading(
     "insufficient-points-818",
     discrepancy="D-048",
     description="more points than the source holds are refused with 818 instead of 804",
-)
-def _insufficient_818(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_insufficient_points=818)
+)(switch(err_insufficient_points=818))
 
 
-@reading(
+reading(
     "fraud-417",
     discrepancy="D-049",
     description="a fraud customer on either side is refused with 417 instead of 415 / 414",
-)
-def _fraud_417(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_source_fraud=417, err_destination_fraud=417)
+)(switch(err_source_fraud=417, err_destination_fraud=417))
 
 
-@reading(
+reading(
     "already-reversed-812",
     discrepancy="D-050",
     description="reversing a fully reversed redemption is refused with 812 instead of 3802",
-)
-def _already_reversed_812(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_already_reversed=812)
+)(switch(err_already_reversed=812))
 
 
-@reading(
+reading(
     "not-enrolled-686",
     discrepancy="D-051",
     description="a customer outside the loyalty programme is refused with 686 instead of 881",
-)
-def _not_enrolled_686(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, err_not_enrolled=686)
+)(switch(err_not_enrolled=686))
 
 
 def _rewrite_params_by(
@@ -223,13 +214,11 @@ def _malformed_identifier_816(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(params_hook=_rewrite_params_by(operations, rewrite))
 
 
-@reading(
+reading(
     "errors-status-422",
     discrepancy="D-016",
     description="documented errors come with HTTP 422 instead of 400 (credentials stay 401)",
-)
-def _errors_422(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, error_status=422)
+)(switch(error_status=422))
 
 
 @reading(
@@ -344,42 +333,34 @@ def _ledger_orgid_duplicated(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success(LEDGERS, both))
 
 
-@reading(
+reading(
     "ledger-entry-customer-userid-0",
     discrepancy="D-015",
     description='entries of a customer\'s own ledger carry customerDetails {"userId": 0} '
     "(as the examples) instead of null",
-)
-def _ledger_entry_customer(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_customer_details_on_customer_entries=True)
+)(switch(ledger_customer_details_on_customer_entries=True))
 
 
-@reading(
+reading(
     "ledger-past-last-page-empty",
     discrepancy="D-030",
     description="an offset at or past pageCount is a 200 with no entries instead of 11003",
-)
-def _ledger_past_last_page(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_past_last_page_is_error=False)
+)(switch(ledger_past_last_page_is_error=False))
 
 
-@reading(
+reading(
     "ledger-no-match-empty",
     discrepancy="D-030",
     description="parameters that match no entry are a 200 with no entries (pageCount 0) "
     "instead of 11003",
-)
-def _ledger_no_match(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, ledger_empty_is_error=False)
+)(switch(ledger_empty_is_error=False))
 
 
-@reading(
+reading(
     "corg-missing-scope-as-self",
     discrepancy="D-032",
     description="v2.1 without DATA-SCOPE is answered as SELF instead of refused with 310144",
-)
-def _corg_missing_scope(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, data_scope_required=False)
+)(switch(data_scope_required=False))
 
 
 @reading(
@@ -524,22 +505,18 @@ def _balance_limit_capped(b: Behaviour, h: Hooks) -> FaultResult:
 # -- getCrossMemberLedger ----------------------------------------------------------------------
 
 
-@reading(
+reading(
     "cml-wrapped-in-entity",
     discrepancy="D-013",
     description="the body is wrapped in an entity object, as the quick-reference tree shows",
-)
-def _cml_wrapped(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_wrap_in_entity=True)
+)(switch(cml_wrap_in_entity=True))
 
 
-@reading(
+reading(
     "cml-page-size-shown",
     discrepancy="D-012",
     description="pageDetails.pageSize is the number of entries on the page, not the requested size",
-)
-def _cml_page_size_shown(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_page_size_echoes_request=False)
+)(switch(cml_page_size_echoes_request=False))
 
 
 @reading(
@@ -585,13 +562,11 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success((CML,), add_role))
 
 
-@reading(
+reading(
     "cml-default-page-size-10",
     discrepancy="D-038",
     description="without pageSize, pages hold 10 entries and pageDetails.pageSize says so",
-)
-def _cml_default_page_size(b: Behaviour, h: Hooks) -> FaultResult:
-    return replace(b, cml_default_page_size=10)
+)(switch(cml_default_page_size=10))
 
 
 @reading(

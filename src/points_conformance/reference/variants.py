@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from contextvars import ContextVar
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
@@ -20,6 +21,15 @@ from points_conformance.reference.behaviour import Behaviour, Hooks, ParamsHook,
 
 VariantResult = Behaviour | Hooks | tuple[Behaviour, Hooks]
 VariantFunction = Callable[[Behaviour, Hooks], VariantResult]
+
+
+def switch(**changes: Any) -> VariantFunction:
+    """A variant that only changes `Behaviour` fields (`switch(otp_single_use=False)`)."""
+
+    def changed(behaviour: Behaviour, hooks: Hooks) -> VariantResult:
+        return replace(behaviour, **changes)
+
+    return changed
 
 
 class Variant(Protocol):
