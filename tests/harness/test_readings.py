@@ -19,7 +19,7 @@ import pytest
 
 from points_conformance import selftest
 from points_conformance.catalogue import load_catalogue
-from points_conformance.reference import faults, readings, serve
+from points_conformance.reference import faults, readings
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.embedded import start_embedded
 
@@ -27,7 +27,11 @@ REGISTER = load_catalogue().discrepancies
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # One reading each of an error code, a body shape and a pagination rule, on operations whose
 # tests are quick to select (the cross-member ledger, the reversal, the v2.1 ledger).
-FAST_READINGS = ("cml-wrapped-in-entity", "reverse-errors-as-warnings", "corg-missing-scope-as-self")
+FAST_READINGS = (
+    "cml-wrapped-in-entity",
+    "reverse-errors-as-warnings",
+    "corg-missing-scope-as-self",
+)
 FAST_TIMEOUT = 120
 
 
@@ -81,23 +85,6 @@ def test_readings_compose_with_each_other_and_with_faults() -> None:
     assert (status, changed["ledgerEntries"]) == (200, [{"orgId": 7, "orgID": 7}])
     with pytest.raises(KeyError, match="no-such-reading"):
         readings.apply(["no-such-reading"], Behaviour(), Hooks())
-
-
-def test_serve_lists_every_reading(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve.main(["--list-readings"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(readings.registry())
-    for line, (name, entry, description) in zip(lines, readings.list_readings(), strict=True):
-        assert line.split()[:2] == [name, entry]
-        assert line.endswith(description)
-
-
-def test_serve_refuses_an_unknown_reading_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve.main(["--reading", "no-such-reading", "--port", "0"]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1
-    assert err.startswith("points-conformance serve: error:")
-    assert "no-such-reading" in err
 
 
 def test_embedded_server_with_a_reading() -> None:

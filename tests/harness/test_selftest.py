@@ -16,7 +16,7 @@ import pytest
 
 from points_conformance import selftest
 from points_conformance.catalogue import load_catalogue
-from points_conformance.reference import faults, serve
+from points_conformance.reference import faults, readings, serve
 from points_conformance.reference.app import OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
 
@@ -103,20 +103,35 @@ def test_unknown_fault_is_a_key_error() -> None:
         faults.apply(["no-such-fault"], Behaviour(), Hooks())
 
 
-def test_serve_lists_every_fault(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve.main(["--list-faults"]) == 0
+# (serve's listing option, its option for one, what the registry lists: name, then the
+# requirement or register entry, then the description)
+KINDS = [
+    ("--list-faults", "--fault", faults.list_faults),
+    ("--list-readings", "--reading", readings.list_readings),
+]
+
+
+@pytest.mark.parametrize(("listing", "option", "listed"), KINDS, ids=["faults", "readings"])
+def test_serve_lists_every_variant(
+    capsys: pytest.CaptureFixture[str], listing: str, option: str, listed: Any
+) -> None:
+    assert serve.main([listing]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(faults.registry())
-    for line, (name, requirement, description) in zip(lines, faults.list_faults(), strict=True):
-        assert line.split()[:2] == [name, requirement]
+    assert len(lines) == len(listed())
+    for line, (name, claim, description) in zip(lines, listed(), strict=True):
+        assert line.split()[:2] == [name, claim]
         assert line.endswith(description)
 
 
-def test_serve_refuses_an_unknown_fault_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve.main(["--fault", "no-such-fault", "--port", "0"]) == 2
+@pytest.mark.parametrize(("listing", "option", "listed"), KINDS, ids=["faults", "readings"])
+def test_serve_refuses_an_unknown_variant_in_one_line(
+    capsys: pytest.CaptureFixture[str], listing: str, option: str, listed: Any
+) -> None:
+    assert serve.main([option, "no-such-variant", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
-    assert "no-such-fault" in err
+    assert err.startswith("points-conformance serve: error:")
+    assert "no-such-variant" in err
 
 
 @pytest.mark.parametrize(
