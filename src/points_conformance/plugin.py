@@ -361,7 +361,7 @@ def _worker_settings(settings: Settings, workerinput: Mapping[str, Any]) -> Sett
 
 def _start_embedded(state: _State, config: pytest.Config) -> None:
     try:
-        module = importlib.import_module("points_conformance.reference.embedded")
+        module = importlib.import_module("points_conformance.embedded")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("points_conformance"):
             raise _UsageProblem(

@@ -341,7 +341,7 @@ def _slug(label: str) -> str:
 def run_plan(
     plan: Plan, workdir: Path, catalogue: Mapping[str, tuple[str, ...]], timeout: float
 ) -> Outcome:
-    from points_conformance.reference.embedded import EmbeddedServerError, start_embedded
+    from points_conformance.embedded import EmbeddedServerError, start_embedded
 
     outcome = Outcome(plan.label, plan.fault, plan.requirement, plan.strict, list(plan.selection))
     outcome.reading, outcome.discrepancy = plan.reading, plan.discrepancy

@@ -79,9 +79,9 @@ def start_embedded(**kwargs):
     Path(START_FILE).write_text(str(Path(START_FILE).read_text() if Path(START_FILE).exists() else "") + "x")
     return _Server()
 
-embedded_module = types.ModuleType("points_conformance.reference.embedded")
+embedded_module = types.ModuleType("points_conformance.embedded")
 embedded_module.start_embedded = start_embedded
-sys.modules["points_conformance.reference.embedded"] = embedded_module
+sys.modules["points_conformance.embedded"] = embedded_module
 """
 
 
@@ -733,7 +733,7 @@ def test_embedded_server_started_on_first_use_and_stopped(
         return started[-1]
 
     module = SimpleNamespace(start_embedded=start_embedded)
-    monkeypatch.setitem(sys.modules, "points_conformance.reference.embedded", module)
+    monkeypatch.setitem(sys.modules, "points_conformance.embedded", module)
     pytester.makepyfile(EMBEDDED_TEST)
     pytester.makepyfile(test_no_settings="def test_plain(): pass")
     pytester.inline_run(NO_REPORT, "test_no_settings.py").assertoutcome(passed=1)
@@ -759,7 +759,7 @@ def test_embedded_server_failure_is_a_usage_error(
         raise OSError("address already in use")
 
     module = SimpleNamespace(start_embedded=start_embedded)
-    monkeypatch.setitem(sys.modules, "points_conformance.reference.embedded", module)
+    monkeypatch.setitem(sys.modules, "points_conformance.embedded", module)
     pytester.makepyfile("def test_x(settings): pass")
     # With workers to feed, the controller starts the server before any test is collected.
     code, out, err = main_in_process(pytester, capsys, "-p", "xdist", "-n", "2")

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from points_conformance.reference.embedded import start_embedded
+from points_conformance.embedded import start_embedded
 from points_conformance.reference.store import Store
 from points_conformance.reference.testing import TestClient, app_client, build_template, fresh_store
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from points_conformance.reference import serve
-from points_conformance.reference.embedded import (
+from points_conformance.embedded import (
     EmbeddedServerError,
     start_embedded,
 )

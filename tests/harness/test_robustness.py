@@ -46,7 +46,7 @@ from points_conformance.client import (
     WritesNotAllowed,
     probe,
 )
-from points_conformance.reference.embedded import EmbeddedServer, start_embedded
+from points_conformance.embedded import EmbeddedServer, start_embedded
 from points_conformance.report import merge_reports
 from points_conformance.report.model import FORMAT
 from points_conformance.settings import resolve_settings
