@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from points_conformance.fuzz import WRITE_OPERATIONS, Fuzzer
+from points_conformance.fuzz.fuzzer import Fuzzer
+from points_conformance.operations import WRITE_OPERATIONS
 from points_conformance.plugin import FindingsRecorder
 
 pytestmark = pytest.mark.fuzz
