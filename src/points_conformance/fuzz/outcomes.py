@@ -1,4 +1,8 @@
-"""What fuzzing leaves behind: an operation's figures and findings, and a workflow's steps."""
+"""What fuzzing leaves behind: an operation's figures and findings, and a workflow's steps.
+
+`FuzzOutcome.as_property` is the test's `pc_fuzz` user property, in the shape the report
+collector documents: `{"operation", "requests", "answered_200", "statuses"}`.
+"""
 
 from __future__ import annotations
 
@@ -22,15 +26,8 @@ class OperationStats:
         self.statuses[status] += 1
 
     @property
-    def ok(self) -> int:
+    def answered_200(self) -> int:
         return self.statuses[200]
-
-    def as_property(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "ok": self.ok,
-            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-        }
 
 
 @dataclass
@@ -47,8 +44,18 @@ class FuzzOutcome:
     def summary(self) -> str:
         return (
             f"fuzz {self.operation}: seed {self.seed} (--fuzz-seed), {self.examples} examples "
-            f"(--fuzz-examples), {self.stats.requests} requests, {self.stats.ok} answered 200"
+            f"(--fuzz-examples), {self.stats.requests} requests, "
+            f"{self.stats.answered_200} answered 200"
         )
+
+    def as_property(self) -> dict[str, Any]:
+        """The `pc_fuzz` user property of the test that ran this operation."""
+        return {
+            "operation": self.operation,
+            "requests": self.stats.requests,
+            "answered_200": self.stats.answered_200,
+            "statuses": {str(k): v for k, v in sorted(self.stats.statuses.items())},
+        }
 
 
 @dataclass

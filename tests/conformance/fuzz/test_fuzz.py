@@ -27,7 +27,7 @@ def test_fuzz(
     if fuzz_operation in WRITE_OPERATIONS:
         request.getfixturevalue("writes_allowed")
     outcome = fuzzer.run(fuzz_operation)
-    request.node.user_properties.append(("pc_fuzz", {fuzz_operation: outcome.stats.as_property()}))
+    request.node.user_properties.append(("pc_fuzz", outcome.as_property()))
     print(outcome.summary())
     findings.add(outcome.findings)
     if outcome.transport is not None:
