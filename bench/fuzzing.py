@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import run_suite
-from bench.procs import REPO, run_command, start_server
+from bench.procs import run_command, start_server
+from points_conformance.locations import SPEC_FILE, specs_dir
 
-SPEC = REPO / "specs" / "points-api.openapi.yaml"
+SPEC = specs_dir() / SPEC_FILE
 FUZZ_TESTS = "tests/conformance/fuzz"
 
 

@@ -13,12 +13,9 @@ from typing import Any
 import pytest
 
 from points_conformance.client import ConformanceClient
-from points_conformance.fuzz import (
-    FUZZ_OPERATIONS,
-    WRITE_OPERATIONS,
-    Fuzzer,
-    fuzz_requirements,
-)
+from points_conformance.fuzz.fuzzer import Fuzzer
+from points_conformance.fuzz.requirements import fuzz_requirements
+from points_conformance.operations import OPERATIONS, WRITE_OPERATIONS
 from points_conformance.plugin import get_settings
 from points_conformance.settings import Settings
 
@@ -29,7 +26,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     settings = get_settings(metafunc.config)
     strict = settings.strict if settings is not None else False
     params = []
-    for operation in FUZZ_OPERATIONS:
+    for operation in OPERATIONS:
         marks: list[Any] = [pytest.mark.requirement(*fuzz_requirements(operation, strict=strict))]
         if operation in WRITE_OPERATIONS:
             marks.append(pytest.mark.writes)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from points_conformance.fuzz import WRITE_OPERATIONS, Fuzzer
+from points_conformance.fuzz.fuzzer import Fuzzer
+from points_conformance.operations import WRITE_OPERATIONS
 from points_conformance.plugin import FindingsRecorder
 
 pytestmark = pytest.mark.fuzz
@@ -26,7 +27,7 @@ def test_fuzz(
     if fuzz_operation in WRITE_OPERATIONS:
         request.getfixturevalue("writes_allowed")
     outcome = fuzzer.run(fuzz_operation)
-    request.node.user_properties.append(("pc_fuzz", {fuzz_operation: outcome.stats.as_property()}))
+    request.node.user_properties.append(("pc_fuzz", outcome.as_property()))
     print(outcome.summary())
     findings.add(outcome.findings)
     if outcome.transport is not None:

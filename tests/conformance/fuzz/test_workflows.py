@@ -25,7 +25,8 @@ from points_conformance.checks import (
     check_transfer_ledger,
 )
 from points_conformance.checks.cross_member import cml_body, cml_entries
-from points_conformance.fuzz import Fuzzer, Step
+from points_conformance.fuzz.fuzzer import Fuzzer
+from points_conformance.fuzz.outcomes import Step
 from points_conformance.model import Finding
 from points_conformance.plugin import FindingsRecorder
 from points_conformance.target import Customer, TargetData
