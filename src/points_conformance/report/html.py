@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from points_conformance.locations import REPORT_JSON
 from points_conformance.report.model import (
     FAILED,
     LABELS,
@@ -430,7 +431,7 @@ def _requirement(record: Mapping[str, Any]) -> str:
     if tests:
         shown = tests[:MAX_TESTS_SHOWN]
         more = (
-            f'<li class="small">and {len(tests) - len(shown)} more (see conformance.json)</li>'
+            f'<li class="small">and {len(tests) - len(shown)} more (see {REPORT_JSON})</li>'
             if len(tests) > len(shown)
             else ""
         )
