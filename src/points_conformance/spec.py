@@ -6,8 +6,8 @@ lenient validation; `Spec` builds both documents once and compiles one validator
 (operation, response key, mode) on first use, so validating a body costs only the validation.
 
 Errors come from `jsonschema` (precise paths and messages). A body is first checked by the
-compiled `jsonschema_rs` validator of the same schema when that package is present: a conforming
-body, the common case, then costs microseconds instead of milliseconds.
+compiled `jsonschema_rs` validator of the same schema: a conforming body, the common case, then
+costs microseconds instead of milliseconds.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
@@ -30,11 +31,6 @@ from referencing.jsonschema import DRAFT202012
 
 from points_conformance.locations import SPEC_FILE
 from points_conformance.settings import specs_dir
-
-try:
-    import jsonschema_rs
-except ImportError:  # pragma: no cover - schemathesis depends on it; validation works without
-    jsonschema_rs = None  # type: ignore[assignment]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -234,7 +230,7 @@ class Spec:
         """`fast=False` skips the jsonschema_rs pre-check (every body goes to jsonschema)."""
         self.document = document
         self.source = source
-        self.fast = fast and jsonschema_rs is not None
+        self.fast = fast
         self._documents = {
             True: _apply_mode(document, lenient=False),
             False: _apply_mode(document, lenient=True),
