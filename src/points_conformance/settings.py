@@ -345,38 +345,12 @@ def resolve_settings(
     opts: Mapping[str, Any] = options or {}
     env = _env(environ)
 
-    # Credentials: the first level (flags, then environment) that gives any wins as a whole.
-    username = password = bearer = None
-    credentials_given = False
-    for level in ("flag", "env"):
-        picked_auth = _pick_level("auth", opts, env, level)
-        picked_bearer = _pick_level("bearer", opts, env, level)
-        if picked_auth and picked_bearer:
-            raise SettingsError(f"{picked_auth[1]} and {picked_bearer[1]} are both set; use one")
-        if picked_auth:
-            username, password = _auth_pair(*picked_auth)
-            credentials_given = True
-            break
-        if picked_bearer:
-            bearer = str(picked_bearer[0])
-            credentials_given = True
-            break
-
-    target_data = TargetData()
-    target_file: Path | None = None
-    picked_target = _pick("target", opts, env)
-    if picked_target:
-        target_file = Path(str(picked_target[0])).expanduser()
-        file_env: dict[str, str] = _CredentialsElsewhere(env) if credentials_given else dict(env)
-        try:
-            target_data = load_target(target_file, file_env)
-        except TargetFileError as exc:
-            where = picked_target[1]
-            if str(target_file) not in str(exc):
-                where += f" {target_file}"
-            raise SettingsError(f"{where}: {exc}") from None
-        if not credentials_given:
-            username, password, bearer = _target_credentials(target_data, target_file)
+    credentials = _given_credentials(opts, env)
+    credentials_given = credentials is not None
+    username, password, bearer = credentials or (None, None, None)
+    target_data, target_file = _read_target(opts, env, credentials_given=credentials_given)
+    if target_file is not None and not credentials_given:
+        username, password, bearer = _target_credentials(target_data, target_file)
 
     base_url: str | None = None
     picked_url = _pick("base_url", opts, env)
@@ -435,6 +409,51 @@ def resolve_settings(
         fuzz_examples=fuzz_examples,
         rate_limit_explicit=picked_rate is not None,
     )
+    return _with_overrides(settings, overrides)
+
+
+def _given_credentials(
+    options: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[str | None, str | None, str | None] | None:
+    """(username, password, bearer) from flags or the environment; None when neither gives any.
+
+    The first level (flags, then environment) that gives any credential wins as a whole.
+    """
+    for level in ("flag", "env"):
+        picked_auth = _pick_level("auth", options, environ, level)
+        picked_bearer = _pick_level("bearer", options, environ, level)
+        if picked_auth and picked_bearer:
+            raise SettingsError(f"{picked_auth[1]} and {picked_bearer[1]} are both set; use one")
+        if picked_auth:
+            username, password = _auth_pair(*picked_auth)
+            return username, password, None
+        if picked_bearer:
+            return None, None, str(picked_bearer[0])
+    return None
+
+
+def _read_target(
+    options: Mapping[str, Any], environ: Mapping[str, str], *, credentials_given: bool
+) -> tuple[TargetData, Path | None]:
+    """The target file's data and path (empty data and None when no file is named)."""
+    picked = _pick("target", options, environ)
+    if not picked:
+        return TargetData(), None
+    target_file = Path(str(picked[0])).expanduser()
+    file_env: dict[str, str] = (
+        _CredentialsElsewhere(environ) if credentials_given else dict(environ)
+    )
+    try:
+        return load_target(target_file, file_env), target_file
+    except TargetFileError as exc:
+        where = picked[1]
+        if str(target_file) not in str(exc):
+            where += f" {target_file}"
+        raise SettingsError(f"{where}: {exc}") from None
+
+
+def _with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """`settings` with the fields that have no flag (`max_retries`, `retry_after_cap`) set."""
     unknown = set(overrides) - {"max_retries", "retry_after_cap"}
     if unknown:
         raise TypeError(f"unknown settings override(s): {', '.join(sorted(unknown))}")
