@@ -43,8 +43,9 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "fuzz_examples": ("--fuzz-examples", ENV_PREFIX + "FUZZ_EXAMPLES"),
 }
 
-# Variables that are no option of a run: where the specs live, how progress is shown, whether
-# this is CI, and the credentials that curl repros refer to (`$POINTS_CONFORMANCE_USER`...).
+# The variables other modules ask about (through the functions below): where the specs live,
+# how progress is shown, whether this is CI, the credentials curl repros refer to
+# (`$POINTS_CONFORMANCE_USER`...), and where reports go when no flag says.
 SPECS_DIR_ENV = ENV_PREFIX + "SPECS_DIR"
 PROGRESS_ENV = ENV_PREFIX + "PROGRESS"
 CI_ENV = "CI"
