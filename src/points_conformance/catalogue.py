@@ -18,15 +18,16 @@ from typing import Any
 
 import yaml
 
-from points_conformance.docs import specs_dir
+from points_conformance.locations import DISCREPANCIES_FILE, REQUIREMENTS_FILE
+from points_conformance.operations import AREA
+from points_conformance.settings import specs_dir
 
 # The C loader when PyYAML was built with libyaml: the catalogue is read on every run.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-REQUIREMENTS_FILE = "requirements.yaml"
-DISCREPANCIES_FILE = "discrepancies.yaml"
-
-AREAS = ("COMMON", "LEDGER", "CORG", "CML", "BAL", "XFERCHK", "XFER", "XFERHIST", "REV", "PTS")
+# The operations' areas, between the rules every operation shares (COMMON) and those 003's
+# shared error / warning table states for the points operations (PTS).
+AREAS = ("COMMON", *dict.fromkeys(AREA.values()), "PTS")
 # The slug is optional for rules that are the whole kind (LEDGER-SORT). The kinds are those
 # named in ARCHITECTURE.md, plus the few topical kinds the catalogue uses for rules
 # that fit none of them (the cross-member status and role rules, connected-org scopes, OTPs).
@@ -377,7 +378,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """The catalogue, loaded once per location.
 
     `path` is a specs directory, or a requirements file whose directory also holds
-    discrepancies.yaml; by default the specs directory (see `docs.specs_dir`).
+    discrepancies.yaml; by default the specs directory (see `settings.specs_dir`).
     """
     target = Path(path) if path is not None else specs_dir()
     if target.is_dir():

@@ -27,7 +27,8 @@ import httpx
 import pytest
 
 from points_conformance import __version__
-from points_conformance.model import MASK, Exchange, RequestInfo, ResponseInfo
+from points_conformance.model import Exchange, RequestInfo, ResponseInfo
+from points_conformance.redaction import without_credentials
 from points_conformance.settings import Settings, SettingsError
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -538,14 +539,9 @@ class ConformanceClient:
     def _request_info(
         self, sent: httpx.Request, json: Any, content: str | bytes | None
     ) -> RequestInfo:
-        headers: dict[str, str] = {}
-        for key, value in sent.headers.items():
-            if key.lower() == "authorization":
-                # Credentials never enter an Exchange, so no report, repr or assertion message
-                # can show them; the scheme is kept so that the curl repro knows which to use.
-                scheme = value.split(" ", 1)[0]
-                value = f"{scheme} {MASK}"
-            headers[key] = value
+        # Credentials never enter an Exchange, so no report, repr or assertion message can
+        # show them.
+        headers = without_credentials(sent.headers.items())
         body: Any = json
         if content is not None:
             text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content

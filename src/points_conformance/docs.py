@@ -11,34 +11,21 @@ nesting markers, and tables whose cells were glued together when a page was flat
 from __future__ import annotations
 
 import html
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
-DOCS_SUBDIR = "docs"
-SPECS_ENV = "POINTS_CONFORMANCE_SPECS_DIR"
+from points_conformance.locations import DOCS_SUBDIR
+from points_conformance.operations import POINTS_OPERATIONS, TABLE
+from points_conformance.settings import specs_dir
 
-# Which operations each page (and, on 003, each section) documents. 003 gathers several
-# operations on one page, so its tables are attributed by the `##` section they sit in.
+# Which operations each page documents. 003 gathers several operations on one page, so its
+# tables are attributed by the `##` section they sit in instead.
 PAGE_OPERATIONS: dict[str, tuple[str, ...]] = {
-    "000": ("getCustomerLedgerInfoConnectedOrgs",),
-    "001": ("getCustomerLedgerInfo",),
-    "002": ("getCrossMemberLedger",),
-    "003": (
-        "isTransferrable",
-        "isTransferrableUserGroup",
-        "transferPoints",
-        "transferPointsUserGroup",
-        "getPointsTransfers",
-        "reversePoints",
-        "getCustomerLedgerBalance",
-        "getCustomerLedgerInfo",
-    ),
+    page: tuple(op.id for op in TABLE if op.page == page)
+    for page in sorted({op.page for op in TABLE})
 }
-POINTS_OPERATIONS: tuple[str, ...] = PAGE_OPERATIONS["003"][:6]
 SECTION_OPERATIONS_003: dict[str, tuple[str, ...]] = {
     "Check if Points Transferrable (Customer)": ("isTransferrable",),
     "Check if Points Transferrable (Group)": ("isTransferrableUserGroup",),
@@ -48,6 +35,7 @@ SECTION_OPERATIONS_003: dict[str, tuple[str, ...]] = {
     "Get Points Transfer Details": ("getPointsTransfers",),
     "Response Codes": POINTS_OPERATIONS,
     "Get Customer Ledger Balance": ("getCustomerLedgerBalance",),
+    # 001's operation is documented on 003 too.
     "Get Customer Ledger Information": ("getCustomerLedgerInfo",),
     # The response table follows the two ledger sections and describes both responses
     # (it lists ledgerClosingBalance and closingBalance next to ledgerEntries fields).
@@ -128,15 +116,11 @@ class Table:
 # locating and loading the pages
 
 
-def specs_dir() -> Path:
-    """The specs directory: $POINTS_CONFORMANCE_SPECS_DIR, the repository's, or the packaged one."""
-    env = os.environ.get(SPECS_ENV)
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "specs"
-    if (repo / DOCS_SUBDIR).is_dir():
-        return repo
-    return Path(str(resources.files("points_conformance_specs")))
+def operations_of(prefix: str, section: str) -> tuple[str, ...]:
+    """The operations a table documents, from its page's number and its `##` section."""
+    if prefix == "003":
+        return SECTION_OPERATIONS_003.get(section, ())
+    return PAGE_OPERATIONS.get(prefix, ())
 
 
 def docs_dir() -> Path:
@@ -382,11 +366,6 @@ class _PageParser:
         section = next((h.text for h in reversed(before) if h.level == 2), nearest.text)
         return text, section
 
-    def _operations(self, section: str) -> tuple[str, ...]:
-        if self.prefix == "003":
-            return SECTION_OPERATIONS_003.get(section, ())
-        return PAGE_OPERATIONS.get(self.prefix, ())
-
     def _add(
         self,
         start: int,
@@ -418,7 +397,7 @@ class _PageParser:
             columns=names,
             rows=rows,
             kind=_kind(heading, names),
-            operations=self._operations(section),
+            operations=operations_of(self.prefix, section),
             line=start,
             style=style,
             depths=found_depths,

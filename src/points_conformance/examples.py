@@ -25,7 +25,9 @@ from typing import Any
 
 import yaml
 
-from points_conformance.spec import specs_dir
+from points_conformance.docs import operations_of
+from points_conformance.locations import DOCS_SUBDIR, EXAMPLES_SUBDIR
+from points_conformance.settings import specs_dir
 
 PAGES = (
     "000_0106f8c1297b8228.txt",
@@ -33,23 +35,6 @@ PAGES = (
     "002_85e51d55da94fd56.txt",
     "003_b5780386a3db93a6.txt",
 )
-
-# Pages 000-002 document a single operation each; page 003 documents one per `##` heading.
-PAGE_OPERATIONS = {
-    "000": "getCustomerLedgerInfoConnectedOrgs",
-    "001": "getCustomerLedgerInfo",
-    "002": "getCrossMemberLedger",
-}
-HEADING_OPERATIONS = {
-    "Check if Points Transferrable (Customer)": "isTransferrable",
-    "Check if Points Transferrable (Group)": "isTransferrableUserGroup",
-    "Reverse Redeemed Points": "reversePoints",
-    "Transfer Points (Customer to Customer)": "transferPoints",
-    "Transfer Points (Group)": "transferPointsUserGroup",
-    "Get Points Transfer Details": "getPointsTransfers",
-    "Get Customer Ledger Balance": "getCustomerLedgerBalance",
-    "Get Customer Ledger Information": "getCustomerLedgerInfo",
-}
 
 # The crossMemberLedger page has no markdown: its examples follow this line, unfenced.
 UNFENCED_MARKER = "Example response"
@@ -340,17 +325,19 @@ def _unfenced(page: str, source: str, title: str) -> list[_Raw]:
 def _classify(raw: _Raw) -> tuple[str, str, int | None]:
     """(operationId, kind, status) of an example, from its page, heading and label."""
     prefix = raw.page[:3]
-    operation = PAGE_OPERATIONS.get(prefix) or HEADING_OPERATIONS.get(raw.heading)
-    if operation is None:
+    # Pages 000-002 document one operation each; 003 one per `##` section, and its sections
+    # about several operations (codes, shared response fields) hold no example.
+    operations = operations_of(prefix, raw.heading)
+    if len(operations) != 1:
         raise ValueError(f"{raw.page}:{raw.line}: no operation for heading {raw.heading!r}")
     if "request" in raw.label.lower():
-        return operation, "request", None
-    return operation, "response", 200
+        return operations[0], "request", None
+    return operations[0], "response", 200
 
 
 def extract_examples(docs_dir: str | Path | None = None) -> list[Example]:
     """Every JSON example of the pages, in page order, with provenance and file names."""
-    directory = Path(docs_dir) if docs_dir is not None else specs_dir() / "docs"
+    directory = Path(docs_dir) if docs_dir is not None else specs_dir() / DOCS_SUBDIR
     raws: list[_Raw] = []
     for page in PAGES:
         source = (directory / page).read_text(encoding="utf-8")
@@ -414,7 +401,7 @@ def _with_pair(example: Example, pair: str) -> Example:
 
 
 def examples_dir() -> Path:
-    return specs_dir() / "examples"
+    return specs_dir() / EXAMPLES_SUBDIR
 
 
 def render_index(examples: Sequence[Example]) -> str:

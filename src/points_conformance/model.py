@@ -13,24 +13,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-# The documented operations (operationIds of specs/points-api.openapi.yaml), in the order the
-# architecture lists them; reports and summaries show operations in this order.
-OPERATIONS: tuple[str, ...] = (
-    "getCustomerLedgerInfo",
-    "getCustomerLedgerInfoConnectedOrgs",
-    "getCrossMemberLedger",
-    "getCustomerLedgerBalance",
-    "isTransferrable",
-    "isTransferrableUserGroup",
-    "transferPoints",
-    "transferPointsUserGroup",
-    "getPointsTransfers",
-    "reversePoints",
-)
-
-# Headers whose values never leave the process unmasked.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-MASK = "****"
+from points_conformance.redaction import MASK, SECRET_HEADERS, masked_headers
+from points_conformance.settings import BEARER_ENV, PASSWORD_ENV, USER_ENV
 
 
 @dataclass(frozen=True)
@@ -58,9 +42,6 @@ class RequestInfo:
                 return value
         return None
 
-    def masked_headers(self) -> dict[str, str]:
-        return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
-
     def to_curl(self) -> str:
         """A shell command that repeats the request, with every secret header masked.
 
@@ -71,9 +52,9 @@ class RequestInfo:
         for key, value in self.headers.items():
             low = key.lower()
             if low == "authorization" and value.lower().startswith("basic "):
-                parts += ["-u", '"$POINTS_CONFORMANCE_USER:$POINTS_CONFORMANCE_PASSWORD"']
+                parts += ["-u", f'"${USER_ENV}:${PASSWORD_ENV}"']
             elif low == "authorization":
-                parts += ["-H", '"Authorization: Bearer $POINTS_CONFORMANCE_BEARER"']
+                parts += ["-H", f'"Authorization: Bearer ${BEARER_ENV}"']
             elif low in SECRET_HEADERS:
                 parts += ["-H", shlex.quote(f"{key}: {MASK}")]
             elif low in ("host", "content-length", "accept-encoding", "connection", "user-agent"):
@@ -88,7 +69,7 @@ class RequestInfo:
         return {
             "method": self.method,
             "url": self.url,
-            "headers": self.masked_headers(),
+            "headers": masked_headers(self.headers),
             "body": self.body,
             "curl": self.to_curl(),
         }

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import pytest
 
-from points_conformance.model import OPERATIONS
+from points_conformance.operations import OPERATIONS
 from points_conformance.settings import Settings
 
 SUITE_PACKAGE = "points_conformance_suite"

@@ -4,11 +4,14 @@ Every engine (matrix tests, fuzzing, reports, the `run` command) reads the same 
 resolved once with the precedence CLI flags > environment (`POINTS_CONFORMANCE_*`) > target
 file > defaults. Problems are reported as a one-line `SettingsError` that names the flag,
 variable or key at fault and never echoes a credential.
+
+This is the only module that reads the environment, and the home of every variable's name;
+the small functions below (`specs_dir`, `default_report_dir`, `progress_mode`, `in_ci`,
+`credential_values`) answer the questions other modules used to ask `os.environ` themselves.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import ipaddress
 import os
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from points_conformance import locations
+from points_conformance.redaction import leak_forms, redact
 from points_conformance.target import TargetData, TargetFileError, load_target
 
 ENV_PREFIX = "POINTS_CONFORMANCE_"
@@ -38,15 +43,25 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "fuzz_examples": ("--fuzz-examples", ENV_PREFIX + "FUZZ_EXAMPLES"),
 }
 
+# The variables other modules ask about (through the functions below): where the specs live,
+# how progress is shown, whether this is CI, the credentials curl repros refer to
+# (`$POINTS_CONFORMANCE_USER`...), and where reports go when no flag says.
+SPECS_DIR_ENV = ENV_PREFIX + "SPECS_DIR"
+PROGRESS_ENV = ENV_PREFIX + "PROGRESS"
+CI_ENV = "CI"
+USER_ENV = ENV_PREFIX + "USER"
+PASSWORD_ENV = ENV_PREFIX + "PASSWORD"
+BEARER_ENV = OPTIONS["bearer"][1]
+CREDENTIAL_VARIABLES = (USER_ENV, PASSWORD_ENV, BEARER_ENV)
+REPORT_DIR_ENV = OPTIONS["report_dir"][1]
+
 # A shared server must not be hammered by a suite run that nobody asked to be gentle.
 REMOTE_RATE_LIMIT = 10.0
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_REPORT_DIR = Path("reports")
 DEFAULT_FUZZ_SEED = 0
 DEFAULT_FUZZ_EXAMPLES = 50
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_AFTER_CAP = 30.0
-MASK = "****"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -81,6 +96,44 @@ def is_loopback(url: str | None) -> bool:
     return address.is_loopback
 
 
+def environment() -> Mapping[str, str]:
+    """The process environment, for callers that take a mapping (tests pass their own)."""
+    return os.environ
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return environment() if environ is None else environ
+
+
+def specs_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The specs folder: `$POINTS_CONFORMANCE_SPECS_DIR`, else where `locations` finds it."""
+    return locations.specs_dir(_env(environ).get(SPECS_DIR_ENV) or None)
+
+
+def default_report_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The report folder when no flag names one: `$POINTS_CONFORMANCE_REPORT_DIR` or reports/."""
+    return Path(_env(environ).get(REPORT_DIR_ENV) or locations.DEFAULT_REPORT_DIR)
+
+
+def progress_mode(environ: Mapping[str, str] | None = None) -> str:
+    """`$POINTS_CONFORMANCE_PROGRESS`, lower-cased ("" when unset)."""
+    return _env(environ).get(PROGRESS_ENV, "").strip().lower()
+
+
+def in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """True when `$CI` is set to anything but an empty or false value."""
+    return _env(environ).get(CI_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def credential_values(
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str | None, str | None, str | None]:
+    """(user, password, bearer) of the variables curl repros refer to; None when unset or empty."""
+    env = _env(environ)
+    user, password, bearer = (env.get(name) or None for name in CREDENTIAL_VARIABLES)
+    return user, password, bearer
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration. `password` and `bearer` never appear in repr or str.
@@ -100,7 +153,7 @@ class Settings:
     rate_limit: float | None = None
     timeout: float = DEFAULT_TIMEOUT
     dry_run: bool = False
-    report_dir: Path = DEFAULT_REPORT_DIR
+    report_dir: Path = locations.DEFAULT_REPORT_DIR
     fuzz_seed: int = DEFAULT_FUZZ_SEED
     fuzz_examples: int = DEFAULT_FUZZ_EXAMPLES
     max_retries: int = DEFAULT_MAX_RETRIES
@@ -127,21 +180,16 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every form in which a credential could leak into text, longest first."""
-        found: set[str] = set()
-        if self.bearer:
-            found.add(self.bearer)
-        if self.password:
-            found.add(self.password)
-            pair = f"{self.username or ''}:{self.password}"
-            found.add(pair)
-            found.add(base64.b64encode(pair.encode()).decode())
-        # Very short values would mask ordinary words; they are too weak to matter anyway.
-        return tuple(sorted((s for s in found if len(s) >= 3), key=len, reverse=True))
+        return tuple(
+            leak_forms(
+                [self.bearer] if self.bearer else [],
+                users=[self.username or ""],
+                passwords=[self.password] if self.password else [],
+            )
+        )
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets():
-            text = text.replace(secret, MASK)
-        return text
+        return redact(text, self.secrets())
 
     def with_embedded(
         self,
@@ -296,40 +344,14 @@ def resolve_settings(
     `overrides` set fields that have no flag (`max_retries`, `retry_after_cap`).
     """
     opts: Mapping[str, Any] = options or {}
-    env: Mapping[str, str] = os.environ if environ is None else environ
+    env = _env(environ)
 
-    # Credentials: the first level (flags, then environment) that gives any wins as a whole.
-    username = password = bearer = None
-    credentials_given = False
-    for level in ("flag", "env"):
-        picked_auth = _pick_level("auth", opts, env, level)
-        picked_bearer = _pick_level("bearer", opts, env, level)
-        if picked_auth and picked_bearer:
-            raise SettingsError(f"{picked_auth[1]} and {picked_bearer[1]} are both set; use one")
-        if picked_auth:
-            username, password = _auth_pair(*picked_auth)
-            credentials_given = True
-            break
-        if picked_bearer:
-            bearer = str(picked_bearer[0])
-            credentials_given = True
-            break
-
-    target_data = TargetData()
-    target_file: Path | None = None
-    picked_target = _pick("target", opts, env)
-    if picked_target:
-        target_file = Path(str(picked_target[0])).expanduser()
-        file_env: dict[str, str] = _CredentialsElsewhere(env) if credentials_given else dict(env)
-        try:
-            target_data = load_target(target_file, file_env)
-        except TargetFileError as exc:
-            where = picked_target[1]
-            if str(target_file) not in str(exc):
-                where += f" {target_file}"
-            raise SettingsError(f"{where}: {exc}") from None
-        if not credentials_given:
-            username, password, bearer = _target_credentials(target_data, target_file)
+    credentials = _given_credentials(opts, env)
+    credentials_given = credentials is not None
+    username, password, bearer = credentials or (None, None, None)
+    target_data, target_file = _read_target(opts, env, credentials_given=credentials_given)
+    if target_file is not None and not credentials_given:
+        username, password, bearer = _target_credentials(target_data, target_file)
 
     base_url: str | None = None
     picked_url = _pick("base_url", opts, env)
@@ -359,7 +381,9 @@ def resolve_settings(
         return _bool(picked[0], picked[1]) if picked else False
 
     picked_dir = _pick("report_dir", opts, env)
-    report_dir = Path(str(picked_dir[0])).expanduser() if picked_dir else DEFAULT_REPORT_DIR
+    report_dir = (
+        Path(str(picked_dir[0])).expanduser() if picked_dir else locations.DEFAULT_REPORT_DIR
+    )
     picked_seed = _pick("fuzz_seed", opts, env)
     fuzz_seed = _int(picked_seed[0], picked_seed[1]) if picked_seed else DEFAULT_FUZZ_SEED
     picked_examples = _pick("fuzz_examples", opts, env)
@@ -386,6 +410,51 @@ def resolve_settings(
         fuzz_examples=fuzz_examples,
         rate_limit_explicit=picked_rate is not None,
     )
+    return _with_overrides(settings, overrides)
+
+
+def _given_credentials(
+    options: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[str | None, str | None, str | None] | None:
+    """(username, password, bearer) from flags or the environment; None when neither gives any.
+
+    The first level (flags, then environment) that gives any credential wins as a whole.
+    """
+    for level in ("flag", "env"):
+        picked_auth = _pick_level("auth", options, environ, level)
+        picked_bearer = _pick_level("bearer", options, environ, level)
+        if picked_auth and picked_bearer:
+            raise SettingsError(f"{picked_auth[1]} and {picked_bearer[1]} are both set; use one")
+        if picked_auth:
+            username, password = _auth_pair(*picked_auth)
+            return username, password, None
+        if picked_bearer:
+            return None, None, str(picked_bearer[0])
+    return None
+
+
+def _read_target(
+    options: Mapping[str, Any], environ: Mapping[str, str], *, credentials_given: bool
+) -> tuple[TargetData, Path | None]:
+    """The target file's data and path (empty data and None when no file is named)."""
+    picked = _pick("target", options, environ)
+    if not picked:
+        return TargetData(), None
+    target_file = Path(str(picked[0])).expanduser()
+    file_env: dict[str, str] = (
+        _CredentialsElsewhere(environ) if credentials_given else dict(environ)
+    )
+    try:
+        return load_target(target_file, file_env), target_file
+    except TargetFileError as exc:
+        where = picked[1]
+        if str(target_file) not in str(exc):
+            where += f" {target_file}"
+        raise SettingsError(f"{where}: {exc}") from None
+
+
+def _with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """`settings` with the fields that have no flag (`max_retries`, `retry_after_cap`) set."""
     unknown = set(overrides) - {"max_retries", "retry_after_cap"}
     if unknown:
         raise TypeError(f"unknown settings override(s): {', '.join(sorted(unknown))}")

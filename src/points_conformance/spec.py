@@ -6,58 +6,38 @@ lenient validation; `Spec` builds both documents once and compiles one validator
 (operation, response key, mode) on first use, so validating a body costs only the validation.
 
 Errors come from `jsonschema` (precise paths and messages). A body is first checked by the
-compiled `jsonschema_rs` validator of the same schema when that package is present: a conforming
-body, the common case, then costs microseconds instead of milliseconds.
+compiled `jsonschema_rs` validator of the same schema: a conforming body, the common case, then
+costs microseconds instead of milliseconds.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-try:
-    import jsonschema_rs
-except ImportError:  # pragma: no cover - schemathesis depends on it; validation works without
-    jsonschema_rs = None  # type: ignore[assignment]
+from points_conformance.locations import SPEC_FILE
+from points_conformance.settings import specs_dir
 
-SPEC_FILE = "points-api.openapi.yaml"
-SPECS_ENV = "POINTS_CONFORMANCE_SPECS_DIR"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # Base URIs of the two documents in the registry; `$ref`s inside resolve against them.
 _STRICT_URI = "urn:points-conformance:openapi:strict"
 _LENIENT_URI = "urn:points-conformance:openapi:lenient"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def specs_dir() -> Path:
-    """Where the specification files live.
-
-    The environment variable wins; then the repository's specs/ next to src/; then the copy
-    installed as the `points_conformance_specs` package.
-    """
-    env = os.environ.get(SPECS_ENV)
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "specs"
-    if repo.is_dir() and ((repo / SPEC_FILE).is_file() or (repo / "docs").is_dir()):
-        return repo
-    return Path(str(resources.files("points_conformance_specs")))
 
 
 class SpecError(Exception):
@@ -250,7 +230,7 @@ class Spec:
         """`fast=False` skips the jsonschema_rs pre-check (every body goes to jsonschema)."""
         self.document = document
         self.source = source
-        self.fast = fast and jsonschema_rs is not None
+        self.fast = fast
         self._documents = {
             True: _apply_mode(document, lenient=False),
             False: _apply_mode(document, lenient=True),
@@ -477,9 +457,9 @@ def _walk_key(node: Any, key: str) -> Iterator[str]:
 
 
 _CACHE: dict[Path, Spec] = {}
-# The default description by $POINTS_CONFORMANCE_SPECS_DIR: checks ask for it once per exchange,
-# and finding and resolving the path costs more than validating a body.
-_DEFAULT: dict[str | None, Spec] = {}
+# The default description by specs folder: checks ask for it once per exchange, and resolving
+# the file's path costs more than validating a body.
+_DEFAULT: dict[Path, Spec] = {}
 # The C loader parses the description about ten times faster; both are safe loaders.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -490,10 +470,10 @@ def load_spec(path: str | Path | None = None) -> Spec:
     Raises SpecError with a one-line message when the file is missing or does not parse.
     """
     if path is None:
-        env = os.environ.get(SPECS_ENV) or None
-        default = _DEFAULT.get(env)
+        folder = specs_dir()
+        default = _DEFAULT.get(folder)
         if default is None:
-            default = _DEFAULT[env] = load_spec(specs_dir() / SPEC_FILE)
+            default = _DEFAULT[folder] = load_spec(folder / SPEC_FILE)
         return default
     file = Path(path)
     key = file.resolve()

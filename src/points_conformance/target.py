@@ -68,7 +68,6 @@ a reason that names the missing key)::
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,9 +185,11 @@ def _env(table: dict[str, Any], key: str, environ: dict[str, str]) -> str | None
     return environ[name]
 
 
-def parse_target(data: dict[str, Any], environ: dict[str, str] | None = None) -> TargetData:
-    """Build TargetData from the parsed TOML document; raises TargetFileError naming the key."""
-    env = dict(os.environ) if environ is None else environ
+def parse_target(data: dict[str, Any], environ: dict[str, str]) -> TargetData:
+    """Build TargetData from the parsed TOML document; raises TargetFileError naming the key.
+
+    `environ` holds the variables the file names (`settings` reads the environment).
+    """
     target = data.get("target", {})
     if not isinstance(target, dict):
         raise TargetFileError("[target] must be a table")
@@ -246,9 +247,9 @@ def parse_target(data: dict[str, Any], environ: dict[str, str] | None = None) ->
         raise TargetFileError("target.base_url must be a string")
     return TargetData(
         base_url=base_url,
-        username=_env(target, "username_env", env),
-        password=_env(target, "password_env", env),
-        bearer=_env(target, "bearer_env", env),
+        username=_env(target, "username_env", environ),
+        password=_env(target, "password_env", environ),
+        bearer=_env(target, "bearer_env", environ),
         org_id=org_id,
         source=str(target.get("source", "INSTORE")),
         account_id=str(target.get("account_id", "")),
@@ -263,7 +264,7 @@ def parse_target(data: dict[str, Any], environ: dict[str, str] | None = None) ->
     )
 
 
-def load_target(path: str | Path, environ: dict[str, str] | None = None) -> TargetData:
+def load_target(path: str | Path, environ: dict[str, str]) -> TargetData:
     """Read and parse a target file; every problem is a TargetFileError with a one-line message."""
     p = Path(path)
     try:

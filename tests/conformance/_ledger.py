@@ -35,17 +35,13 @@ from points_conformance.checks import (
     run_checks,
 )
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import PATHS
 
 from ._cases import Case
 
 LEDGER_INFO = "getCustomerLedgerInfo"
 CONNECTED_ORGS = "getCustomerLedgerInfoConnectedOrgs"
 BALANCE = "getCustomerLedgerBalance"
-PATHS = {
-    LEDGER_INFO: "/v2/pointsLedger/getCustomerLedgerInfo",
-    CONNECTED_ORGS: "/v2.1/pointsLedger/getCustomerLedgerInfo",
-    BALANCE: "/v2/pointsLedger/getCustomerLedgerBalance",
-}
 NO_ENTRIES = 11003
 _OUTCOMES = ("ok", "auth", "error", "ok_or_error", "empty")
 _NAMED: dict[str, dict[str, Any]] = {

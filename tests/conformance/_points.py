@@ -40,6 +40,7 @@ from points_conformance.checks.ledger import is_currency_row, signed_points
 from points_conformance.checks.transfer import BalanceReading, closing_balance
 from points_conformance.checks.values import dicts, header, success_object, to_decimal
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import PATHS
 from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case
@@ -53,16 +54,6 @@ HISTORY = "getPointsTransfers"
 REVERSE = "reversePoints"
 LEDGER_INFO = "getCustomerLedgerInfo"
 BALANCE = "getCustomerLedgerBalance"
-PATHS = {
-    CHECK: "/v2/points/isTransferrable",
-    CHECK_GROUP: "/v2/points/userGroup2/isTransferrable",
-    TRANSFER: "/v2/points/transfer",
-    TRANSFER_GROUP: "/v2/points/userGroup2/transfer",
-    HISTORY: "/v2/points/transfer",
-    REVERSE: "/v2/points/reverse",
-    LEDGER_INFO: "/v2/pointsLedger/getCustomerLedgerInfo",
-    BALANCE: "/v2/pointsLedger/getCustomerLedgerBalance",
-}
 # Every test that moves points (or could, on a faulty server) asks for one xdist group and, as
 # xdist's grouping is not honoured by every pytest version, also holds a lock shared by the
 # run's workers: no other test changes a balance between a test's before and after readings.
@@ -74,7 +65,7 @@ MAX_BALANCE_PAGES = 10
 
 
 def cml_path(member_id: str) -> str:
-    return f"/v2/customers/{member_id}/crossMemberLedger"
+    return PATHS[CML].format(id=member_id)
 
 
 def expectation(case: Case, *, strict: bool) -> dict[str, Any]:

@@ -31,8 +31,8 @@ from points_conformance.checks.transfer import (
     check_warning_reversal,
     compare_concurrent_transfers,
 )
-from points_conformance.docs import POINTS_OPERATIONS
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import POINTS_OPERATIONS
 from points_conformance.report import collect
 from points_conformance.report.model import FAILED, PASSED, SKIPPED
 

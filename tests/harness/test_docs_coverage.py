@@ -10,6 +10,8 @@ import pytest
 
 from points_conformance import docs
 from points_conformance.catalogue import load_catalogue
+from points_conformance.operations import OPERATIONS, TABLE
+from points_conformance.settings import SPECS_DIR_ENV, specs_dir
 
 CATALOGUE = load_catalogue()
 COVERED = {ref for req in CATALOGUE.requirements.values() for ref in req.covers}
@@ -374,9 +376,15 @@ def test_pages_are_read_from_the_specs_directory_in_the_environment(
     (tmp_path / "docs" / "007_abc.txt").write_text(
         "# Codes\n\n| Code | Description |\n|---|---|\n| 42 | Nope. |\n", encoding="utf-8"
     )
-    monkeypatch.setenv(docs.SPECS_ENV, str(tmp_path))
-    assert docs.specs_dir() == tmp_path
+    monkeypatch.setenv(SPECS_DIR_ENV, str(tmp_path))
+    assert specs_dir() == tmp_path
     assert list(docs.load_pages()) == ["007_abc.txt"]
     assert docs.error_codes("007") == {42: ["error"]}
-    monkeypatch.delenv(docs.SPECS_ENV)
+    monkeypatch.delenv(SPECS_DIR_ENV)
     assert docs.resolve_page("001") == P1
+
+
+def test_the_sections_of_003_name_documented_operations_and_cover_the_page() -> None:
+    named = {op for ops in docs.SECTION_OPERATIONS_003.values() for op in ops}
+    assert named <= set(OPERATIONS)
+    assert {op.id for op in TABLE if op.page == "003"} <= named

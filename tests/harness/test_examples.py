@@ -20,7 +20,8 @@ from points_conformance.examples import (
     extract_examples,
     load_index,
 )
-from points_conformance.spec import Spec, load_spec, specs_dir
+from points_conformance.settings import specs_dir
+from points_conformance.spec import Spec, load_spec
 
 INDEX = load_index()
 

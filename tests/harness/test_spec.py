@@ -13,7 +13,10 @@ import pytest
 from openapi_spec_validator import validate
 
 from points_conformance.examples import load_index
-from points_conformance.spec import SPEC_FILE, Spec, SpecError, load_spec, specs_dir
+from points_conformance.locations import SPEC_FILE
+from points_conformance.operations import TABLE
+from points_conformance.settings import SPECS_DIR_ENV, specs_dir
+from points_conformance.spec import Spec, SpecError, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 ARCHITECTURE = REPO / "ARCHITECTURE.md"
@@ -531,7 +534,12 @@ def test_missing_or_non_openapi_file_raises_spec_error(tmp_path: Path) -> None:
 
 
 def test_specs_dir_honours_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("POINTS_CONFORMANCE_SPECS_DIR", str(tmp_path))
+    monkeypatch.setenv(SPECS_DIR_ENV, str(tmp_path))
     assert specs_dir() == tmp_path
-    monkeypatch.delenv("POINTS_CONFORMANCE_SPECS_DIR")
+    monkeypatch.delenv(SPECS_DIR_ENV)
     assert specs_dir() == REPO / "specs"
+
+
+def test_the_operations_table_is_the_openapi_descriptions() -> None:
+    described = {op.operation_id: (op.method, op.path) for op in load_spec().operations.values()}
+    assert described == {op.id: (op.method, op.path) for op in TABLE}

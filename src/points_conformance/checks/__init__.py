@@ -44,7 +44,7 @@ from points_conformance.checks.transfer import (
     compare_reversal_balance,
     compare_transfer,
 )
-from points_conformance.model import OPERATIONS
+from points_conformance.operations import OPERATIONS
 
 __all__ = [
     "OPERATIONS",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from points_conformance.model import OPERATIONS, Exchange, Finding
+from points_conformance.model import Exchange, Finding
+from points_conformance.operations import OPERATIONS
 
 # Requirement-ID area of each operation (ARCHITECTURE.md, "Requirement IDs").
 AREA: dict[str, str] = {

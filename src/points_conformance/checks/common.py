@@ -13,8 +13,8 @@ from points_conformance.checks.base import (
     finding,
 )
 from points_conformance.checks.values import body, describe, success_object
-from points_conformance.docs import POINTS_OPERATIONS
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import POINTS_OPERATIONS
 
 # A rate limiter answers before the API does; the pages describe its limits on another page
 # and give its answer no shape.

@@ -23,7 +23,8 @@ from points_conformance.checks.base import (
 )
 from points_conformance.checks.cross_member import CML_OPERATION, cml_body
 from points_conformance.checks.values import body, is_success
-from points_conformance.model import OPERATIONS, Exchange, Finding
+from points_conformance.model import Exchange, Finding
+from points_conformance.operations import OPERATIONS
 
 MAX_LISTED_ERRORS = 10
 CREDIT_SAMPLE = 10  # list items looked at for a value when crediting a place

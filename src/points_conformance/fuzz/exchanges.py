@@ -7,29 +7,20 @@ is masked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import schemathesis
 from schemathesis import Case
 
-from points_conformance.model import MASK, Exchange, RequestInfo, ResponseInfo
+from points_conformance.model import Exchange, RequestInfo, ResponseInfo
+from points_conformance.redaction import without_credentials
 
 
 def operation_id_of(case: Case[Any]) -> str:
     """The operationId of the operation a case was generated for ("unknown" without one)."""
     raw = case.operation.definition.raw
     return str(raw.get("operationId") or "unknown") if isinstance(raw, Mapping) else "unknown"
-
-
-def _masked(headers: Iterable[tuple[str, str | bytes]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, raw in headers:
-        value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
-        if key.lower() == "authorization":
-            value = f"{value.split(' ', 1)[0]} {MASK}"
-        out[key] = value
-    return out
 
 
 def _body_of(raw: Any) -> Any:
@@ -50,7 +41,7 @@ def exchange_of(case: Case[Any], response: schemathesis.Response) -> Exchange:
     request = RequestInfo(
         str(sent.method or case.method),
         str(sent.url),
-        _masked(sent.headers.items()),
+        without_credentials(sent.headers.items()),
         _body_of(sent.body),
     )
     headers = {key: ", ".join(values) for key, values in response.headers.items()}

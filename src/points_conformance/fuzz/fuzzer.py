@@ -32,8 +32,9 @@ from points_conformance.fuzz.judging import DomainFindings, findings_of
 from points_conformance.fuzz.known_data import KnownData
 from points_conformance.fuzz.outcomes import FuzzOutcome, OperationStats, Step
 from points_conformance.fuzz.schema import load_schema
-from points_conformance.model import MASK, Finding
+from points_conformance.model import Finding
 from points_conformance.operations import WRITE_OPERATIONS
+from points_conformance.redaction import MASK
 from points_conformance.settings import Settings
 
 # Percentage of the budget generated positive (the rest negative).

@@ -8,22 +8,18 @@ render  the HTML, Markdown and JUnit files again from a conformance.json
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from points_conformance.report.collect import DEFAULT_REPORT_DIR, REPORT_DIR_ENV
+from points_conformance.locations import DEFAULT_REPORT_DIR
 from points_conformance.report.diff import diff_reports
 from points_conformance.report.merge import merge_reports
 from points_conformance.report.model import ReportFormatError, load_report
 from points_conformance.report.output import write_all
+from points_conformance.settings import REPORT_DIR_ENV, default_report_dir
 
 PROG = "points-conformance report"
-
-
-def _default_dir() -> str:
-    return os.environ.get(REPORT_DIR_ENV) or DEFAULT_REPORT_DIR
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "merge":
             reports = [load_report(path) for path in args.reports]
             merged = merge_reports(reports, [str(p) for p in args.reports])
-            paths = write_all(merged, args.out or _default_dir())
+            paths = write_all(merged, args.out or default_report_dir())
             c = merged["counts"]
             print(
                 f"merged {len(reports)} reports: {merged['verdict']} - {c['failed']} failed, "

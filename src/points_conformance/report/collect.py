@@ -34,9 +34,7 @@ exercised.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import os
 import platform
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -45,11 +43,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from points_conformance.report.masking import masked_settings, scrub, secret_values
+from points_conformance.operations import OPERATIONS
+from points_conformance.redaction import masked_settings, scrub, secret_values
 from points_conformance.report.model import (
     FAILED,
     FORMAT,
-    KNOWN_OPERATIONS,
     MAX_FINDINGS,
     NOT_EXERCISED,
     PASSED,
@@ -61,15 +59,13 @@ from points_conformance.report.model import (
     new_record,
     one_line,
 )
+from points_conformance.settings import default_report_dir, specs_dir
 
 if TYPE_CHECKING:
     import pytest
 
     from points_conformance.report.progress import ProgressPlugin
 
-REPORT_DIR_ENV = "POINTS_CONFORMANCE_REPORT_DIR"
-DEFAULT_REPORT_DIR = "reports"
-SPECS_DIR_ENV = "POINTS_CONFORMANCE_SPECS_DIR"
 PROGRESS_PLUGIN = "points-conformance-progress"
 
 # pytest's assertion rewriting adds explanation lines under the failing line; they explain
@@ -104,7 +100,7 @@ def requirement_meta(requirement: Any) -> dict[str, Any]:
     """The catalogue's description of a requirement, as plain data for a report."""
     operations = _get(requirement, "operations") or []
     if isinstance(operations, str):
-        operations = list(KNOWN_OPERATIONS) if operations in ("*", "all") else [operations]
+        operations = list(OPERATIONS) if operations in ("*", "all") else [operations]
     source = _get(requirement, "source") or {}
     if isinstance(source, str):
         page, heading = source, ""
@@ -175,22 +171,9 @@ def load_catalogue_meta(
     )
 
 
-def specs_directory() -> Path | None:
-    env = os.environ.get(SPECS_DIR_ENV)
-    if env:
-        return Path(env)
-    repo_specs = Path(__file__).resolve().parents[3] / "specs"
-    if repo_specs.is_dir():
-        return repo_specs
-    spec = importlib.util.find_spec("points_conformance_specs")
-    if spec is not None and spec.origin:
-        return Path(spec.origin).parent
-    return None
-
-
 def spec_version(directory: Path | None = None) -> str:
     """A digest of specs/*.yaml: two runs with the same value checked the same rules."""
-    directory = directory or specs_directory()
+    directory = directory or specs_dir()
     files = sorted(directory.glob("*.yaml")) if directory and directory.is_dir() else []
     if not files:
         return "unknown"
@@ -607,7 +590,7 @@ def _iso(moment: datetime) -> str:
 
 def report_dir(settings: Any) -> Path:
     configured = getattr(settings, "report_dir", None)
-    return Path(configured or os.environ.get(REPORT_DIR_ENV) or DEFAULT_REPORT_DIR)
+    return Path(configured) if configured else default_report_dir()
 
 
 def base_url(settings: Any) -> str:

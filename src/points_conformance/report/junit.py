@@ -11,7 +11,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from points_conformance.report.model import FAILED, KNOWN_OPERATIONS, LABELS, NOT_EXERCISED, SKIPPED
+from points_conformance.operations import OPERATIONS
+from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, SKIPPED
 
 # Characters XML 1.0 forbids; response bodies may contain any of them.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -27,7 +28,7 @@ def classname(record: Mapping[str, Any]) -> str:
         return "unassigned"
     if len(ops) == 1:
         return str(ops[0])
-    if set(KNOWN_OPERATIONS) <= set(ops):
+    if set(OPERATIONS) <= set(ops):
         return "all operations"
     return ",".join(str(op) for op in ops)
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from points_conformance.locations import DRY_RUN_FILE, REPORT_HTML, REPORT_JSON
 from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, PASSED, SKIPPED, STATUSES
 
 # Beyond this, a comment stops being short; the rest are named on one line.
@@ -123,7 +124,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ]
     lines += _traffic(report)
-    lines.append("Details: `conformance.html` (open in a browser), data: `conformance.json`.")
+    lines.append(f"Details: `{REPORT_HTML}` (open in a browser), data: `{REPORT_JSON}`.")
     return "\n".join(lines) + "\n"
 
 
@@ -146,7 +147,7 @@ def _traffic(report: dict[str, Any]) -> list[str]:
         request = f"{write.get('method', '')} {write.get('url', '')}"
         lines.append(f"  - {code_span(request)}")
     if len(writes) > MAX_DETAILED:
-        lines.append(f"  - … and {len(writes) - MAX_DETAILED} more (see `conformance.json`).")
+        lines.append(f"  - … and {len(writes) - MAX_DETAILED} more (see `{REPORT_JSON}`).")
     redirects = report.get("redirects") or []
     if redirects:
         lines.append(
@@ -158,6 +159,6 @@ def _traffic(report: dict[str, Any]) -> list[str]:
         planned = dry_run.get("requests") or []
         lines.append(
             f"- Dry run: no request was sent; {len(planned)} planned requests are listed in "
-            "`dry-run.txt`."
+            f"`{DRY_RUN_FILE}`."
         )
     return [*lines, ""]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from points_conformance.model import OPERATIONS
+from points_conformance.operations import OPERATIONS
 
 FORMAT = "points-conformance-report/1"
 
@@ -34,9 +34,6 @@ LABELS = {
 }
 
 UNTESTABLE_LABEL = "not checkable from outside a server"
-
-# The documented operations, in the order the architecture lists them; others sort after.
-KNOWN_OPERATIONS = OPERATIONS
 
 # Findings kept per requirement; fuzzing can produce thousands that say the same thing.
 MAX_FINDINGS = 25
@@ -65,7 +62,8 @@ def one_line(text: object, limit: int = MAX_LINE) -> str:
 
 
 def operation_order(operations: Iterable[str]) -> list[str]:
-    known = {op: i for i, op in enumerate(KNOWN_OPERATIONS)}
+    """The documented operations in the table's order, then any others by name."""
+    known = {op: i for i, op in enumerate(OPERATIONS)}
     return sorted(set(operations), key=lambda op: (known.get(op, len(known)), op))
 
 

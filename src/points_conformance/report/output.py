@@ -8,18 +8,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from points_conformance.locations import (
+    DRY_RUN_FILE,
+    REPORT_HTML,
+    REPORT_JSON,
+    REPORT_JUNIT,
+    REPORT_MARKDOWN,
+)
 from points_conformance.report.html import render_html
 from points_conformance.report.json_report import render_json
 from points_conformance.report.junit import render_junit
 from points_conformance.report.markdown import render_markdown
 
 FILES: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
-    "json": ("conformance.json", render_json),
-    "html": ("conformance.html", render_html),
-    "markdown": ("summary.md", render_markdown),
-    "junit": ("junit.xml", render_junit),
+    "json": (REPORT_JSON, render_json),
+    "html": (REPORT_HTML, render_html),
+    "markdown": (REPORT_MARKDOWN, render_markdown),
+    "junit": (REPORT_JUNIT, render_junit),
 }
-DRY_RUN_FILE = "dry-run.txt"
 
 
 def render_dry_run(report: dict[str, Any]) -> str:

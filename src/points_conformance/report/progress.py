@@ -10,7 +10,6 @@ lines. `POINTS_CONFORMANCE_PROGRESS=off` turns it off, `=lines` forces the perio
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -18,17 +17,14 @@ from typing import Any
 
 import pytest
 
-PROGRESS_ENV = "POINTS_CONFORMANCE_PROGRESS"
+from points_conformance.settings import environment, in_ci, progress_mode
+
 LIVE_INTERVAL = 0.25
 LINE_INTERVAL = 30.0
 
 LIVE = "live"
 LINES = "lines"
 OFF = "off"
-
-
-def in_ci(environ: Mapping[str, str]) -> bool:
-    return environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 class ProgressPlugin:
@@ -44,7 +40,7 @@ class ProgressPlugin:
         self.config = config
         self.collector = collector
         self.clock = clock or time.monotonic
-        self.environ = os.environ if environ is None else environ
+        self.environ = environment() if environ is None else environ
         self.mode = OFF
         self.session: Any = None
         self._started = self.clock()
@@ -57,7 +53,7 @@ class ProgressPlugin:
         return self.config.pluginmanager.get_plugin("terminalreporter")
 
     def decide_mode(self) -> str:
-        wanted = self.environ.get(PROGRESS_ENV, "").strip().lower()
+        wanted = progress_mode(self.environ)
         terminal = self._terminal()
         if wanted in ("0", "off", "no", "false") or terminal is None:
             return OFF

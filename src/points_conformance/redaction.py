@@ -1,18 +1,24 @@
-"""Keeps credentials out of reports: settings are shown with secrets masked, and any secret value
-that a server echoed back (in a body excerpt, a message) is scrubbed from every string."""
+"""Keeps credentials out of everything the harness shows: exchanges, reports, messages.
+
+Recorded exchanges carry the Authorization scheme but never its value; settings are shown with
+secrets masked; and any secret value that a server echoed back (in a body excerpt, a message)
+is scrubbed from every string. Every masked value reads `MASK`.
+"""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
 import enum
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
 MASK = "****"
+
+# Headers whose values never leave the process unmasked.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 # Keys whose values are credentials. Keys ending in these suffixes name where a secret lives
 # (an environment variable, a header), which a reader needs in order to reproduce a run.
@@ -21,16 +27,54 @@ _SECRET_KEY = re.compile(
 )
 _NAME_SUFFIXES = ("_env", "_header", "_var", "_variable")
 
-# Variables the curl repros refer to; a reader exports them, so the values may be in the
-# environment of the run that writes the report.
-CREDENTIAL_VARIABLES = (
-    "POINTS_CONFORMANCE_USER",
-    "POINTS_CONFORMANCE_PASSWORD",
-    "POINTS_CONFORMANCE_BEARER",
-)
-
 # Shorter values are too likely to occur by chance in ordinary text to be scrubbed.
 _MIN_SCRUB = 3
+
+
+def without_credentials(headers: Iterable[tuple[str, str | bytes]]) -> dict[str, str]:
+    """Headers as an exchange records them: Authorization keeps its scheme, not its value.
+
+    The scheme stays so that a curl repro knows which credentials to ask for.
+    """
+    out: dict[str, str] = {}
+    for key, raw in headers:
+        value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+        if key.lower() == "authorization":
+            value = f"{value.split(' ', 1)[0]} {MASK}"
+        out[key] = value
+    return out
+
+
+def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with the value of every secret header (`SECRET_HEADERS`) masked."""
+    return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def leak_forms(
+    secrets: Iterable[str], *, users: Iterable[str] = (), passwords: Iterable[str] = ()
+) -> list[str]:
+    """Every form in which credentials could leak into text, longest first.
+
+    The secrets and passwords themselves, and each `user:password` pair with its base64 (the
+    forms a server may echo from a Basic header).
+    """
+    found = {s for s in secrets if s}
+    password_list = [p for p in passwords if p]
+    found.update(password_list)
+    for user in users:
+        for password in password_list:
+            pair = f"{user}:{password}"
+            found.add(pair)
+            found.add(base64.b64encode(pair.encode()).decode("ascii"))
+    return sorted((s for s in found if len(s) >= _MIN_SCRUB), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every occurrence of each secret replaced by `MASK`."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def is_secret_key(key: str) -> bool:
@@ -94,7 +138,11 @@ def secret_values(settings: Any, environ: Mapping[str, str] | None = None) -> li
     name for them (`*_env`), and from the variables the curl repros refer to. The forms a
     server may echo (`user:password` and its base64) are included.
     """
-    env = os.environ if environ is None else environ
+    # `settings` imports this module for MASK, so its readers of the environment are imported
+    # only when a report is written.
+    from points_conformance.settings import credential_values, environment
+
+    env = environment() if environ is None else environ
     secrets: set[str] = set()
     users: set[str] = set()
     passwords: set[str] = set()
@@ -129,18 +177,11 @@ def secret_values(settings: Any, environ: Mapping[str, str] | None = None) -> li
             secrets.update(str(value) for value in own() if value)
         except Exception:  # a report is still written; the fields above were collected
             pass
-    for name in CREDENTIAL_VARIABLES:
-        value = env.get(name)
-        if value:
-            (users if name.endswith("_USER") else secrets).add(value)
-            if name.endswith("_PASSWORD"):
-                passwords.add(value)
-    for user in users:
-        for password in passwords:
-            pair = f"{user}:{password}"
-            secrets.add(pair)
-            secrets.add(base64.b64encode(pair.encode()).decode("ascii"))
-    return sorted((s for s in secrets if len(s) >= _MIN_SCRUB), key=len, reverse=True)
+    user, password, bearer = credential_values(env)
+    users.update(v for v in (user,) if v)
+    passwords.update(v for v in (password,) if v)
+    secrets.update(v for v in (bearer,) if v)
+    return leak_forms(secrets, users=users, passwords=passwords)
 
 
 def scrub(value: Any, secrets: list[str]) -> Any:
@@ -148,10 +189,7 @@ def scrub(value: Any, secrets: list[str]) -> Any:
     if not secrets:
         return value
     if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
+        return redact(value, secrets)
     if isinstance(value, dict):
         return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
