@@ -10,10 +10,9 @@ import pytest
 import yaml
 
 from points_conformance.checks import (
-    OPERATIONS,
     CheckContext,
-    base,
     check,
+    discrepancies,
     expect_auth_rejected,
     expect_error,
     registered_checks,
@@ -21,6 +20,7 @@ from points_conformance.checks import (
     run_checks,
 )
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import OPERATIONS
 
 from .test_checks_support import LENIENT, STRICT, findings, make_exchange, requirements
 
@@ -187,7 +187,10 @@ def test_warning_answer_is_the_lenient_reading_only() -> None:
 def test_strict_status_is_filed_under_common_err_status_with_its_discrepancy() -> None:
     ex = make_exchange("getCustomerLedgerInfo", ENVELOPE, status=422)
     (found,) = expect_error(STRICT, ex, codes={8015}, requirement="LEDGER-ERR-8015")
-    assert (found.requirement, found.discrepancy) == ("COMMON-ERR-STATUS", base.D_ERROR_STATUS)
+    assert (found.requirement, found.discrepancy) == (
+        "COMMON-ERR-STATUS",
+        discrepancies.D_ERROR_STATUS,
+    )
     assert "HTTP 400" in found.expected
     assert expect_error(LENIENT, ex, codes={8015}, requirement="LEDGER-ERR-8015") == []
 
@@ -198,7 +201,7 @@ def test_strict_status_is_filed_under_common_err_status_with_its_discrepancy() -
         (3802, LENIENT, False, None),
         (812, LENIENT, False, None),
         (3802, STRICT, False, None),
-        (812, STRICT, True, base.D_ALREADY_REVERSED),
+        (812, STRICT, True, discrepancies.D_ALREADY_REVERSED),
         (901, LENIENT, True, None),
     ],
 )
@@ -211,7 +214,7 @@ def test_lenient_codes_are_accepted_only_in_the_default_run(
         ex,
         codes={3802},
         lenient_codes={812},
-        discrepancy=base.D_ALREADY_REVERSED,
+        discrepancy=discrepancies.D_ALREADY_REVERSED,
         requirement="REV-STATE-TWICE",
     )
     assert bool(found) is flagged
@@ -460,10 +463,10 @@ CITED = {
 
 def test_cited_register_entries_are_the_ones_meant() -> None:
     titles = {e["id"]: e["title"] for e in yaml.safe_load(REGISTER.read_text(encoding="utf-8"))}
-    constants = {name for name in vars(base) if name.startswith("D_")}
+    constants = {name for name in vars(discrepancies) if name.startswith("D_")}
     assert constants == set(CITED)
     for name, words in CITED.items():
-        entry = getattr(base, name)
+        entry = getattr(discrepancies, name)
         assert entry in titles, (name, entry)
         assert words in titles[entry], (name, entry, titles[entry])
 
@@ -472,4 +475,4 @@ def test_strict_401_body_findings_name_their_register_entry() -> None:
     ex = make_exchange("reversePoints", text="", status=401)
     (auth,) = expect_auth_rejected(STRICT, ex)
     (envelope,) = findings(STRICT, ex, "COMMON-ERR-ENVELOPE")
-    assert auth.discrepancy == envelope.discrepancy == base.D_AUTH_BODY
+    assert auth.discrepancy == envelope.discrepancy == discrepancies.D_AUTH_BODY

@@ -18,15 +18,16 @@ from typing import Any, Literal
 import pytest
 
 from points_conformance.bodypaths import PathPattern, Place, Route, route
-from points_conformance.checks import CheckContext, base, run_checks
+from points_conformance.checks import CheckContext, discrepancies, run_checks
 from points_conformance.checks import schema as schema_check
-from points_conformance.checks.base import credit, crediting, crediting_open
-from points_conformance.checks.common import success_without_errors
+from points_conformance.checks.all_operations import success_without_errors
 from points_conformance.checks.cross_member import arithmetic as cml_arithmetic
-from points_conformance.checks.cross_member import reversal_status, unwrapped
+from points_conformance.checks.cross_member import unwrapped
+from points_conformance.checks.cross_member_events import reversal_status
 from points_conformance.checks.ledger import arithmetic as ledger_arithmetic
+from points_conformance.checks.registry import credit, crediting, crediting_open, registered_checks
 from points_conformance.checks.schema import response_schema
-from points_conformance.checks.transfer import (
+from points_conformance.checks.transfer_state import (
     BalanceReading,
     check_warning_reversal,
     compare_concurrent_transfers,
@@ -962,7 +963,7 @@ def test_unwrapped_body_in_the_strict_reading(
     if flagged:
         (item,) = found
         assert item.requirement == "CML-SCHEMA-UNWRAPPED"
-        assert item.discrepancy == base.D_CML_WRAPPED == "D-013"
+        assert item.discrepancy == discrepancies.D_CML_WRAPPED == "D-013"
         assert "entity" in item.actual
 
 
@@ -1045,7 +1046,7 @@ def test_success_without_errors(
 
 
 def test_success_without_errors_is_registered_for_the_points_operations_only() -> None:
-    (entry,) = [c for c in base.registered_checks() if c.name == "common.success_without_errors"]
+    (entry,) = [c for c in registered_checks() if c.name == "common.success_without_errors"]
     assert entry.fn is success_without_errors
     assert entry.requirements == ("PTS-SUCCESS-800",)
     assert set(entry.operations) == set(POINTS_OPERATIONS)
