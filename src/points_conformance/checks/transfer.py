@@ -246,6 +246,7 @@ def reversed_points(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 
 
 def reversed_amount(ex: Exchange) -> Decimal | None:
+    """The points a reversal returned: pointsReversed as answered, else the amount asked for."""
     data = success_object(ex)
     shown = to_decimal(data.get("pointsReversed")) if data is not None else None
     return shown if shown is not None else to_decimal(request_body(ex).get("pointsToBeReversed"))

@@ -29,11 +29,7 @@ from points_conformance.checks.readers import (
 )
 from points_conformance.checks.registry import credit, declare
 from points_conformance.checks.rounding import half_unit, sum_agrees
-from points_conformance.checks.transfer import (
-    data_items,
-    reversed_amount,
-    transfer_amount,
-)
+from points_conformance.checks.transfer import data_items, reversed_amount, transfer_amount
 from points_conformance.model import Exchange, Finding
 
 declare("compare_transfer", ("XFER-STATE-CONSERVE", "XFER-STATE-REJECTED"))
