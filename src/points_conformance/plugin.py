@@ -668,7 +668,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    from points_conformance.checks.base import crediting
+    from points_conformance.checks.registry import crediting
 
     recorder = item.stash.get(_RECORDER_KEY, None)
     failure: str | None = None

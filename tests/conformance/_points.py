@@ -37,8 +37,8 @@ import pytest
 from points_conformance.checks import expect_error, run_checks
 from points_conformance.checks.cross_member import cml_body, cml_entries
 from points_conformance.checks.ledger import is_currency_row, signed_points
-from points_conformance.checks.transfer import BalanceReading, closing_balance
-from points_conformance.checks.values import dicts, header, success_object, to_decimal
+from points_conformance.checks.readers import dicts, header, success_object, to_decimal
+from points_conformance.checks.transfer_state import BalanceReading, closing_balance
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
 from points_conformance.target import Customer, Group, TargetData

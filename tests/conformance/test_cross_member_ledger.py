@@ -26,9 +26,10 @@ from typing import Any
 import pytest
 
 from points_conformance.checks import walk_pages
-from points_conformance.checks.base import D_CML_DEFAULT_SIZE
-from points_conformance.checks.cross_member import cml_body, cml_entries, cml_page, iso_moment
-from points_conformance.checks.values import as_dict, same_id
+from points_conformance.checks.cross_member import cml_body, cml_entries, cml_page
+from points_conformance.checks.cross_member_query import iso_moment
+from points_conformance.checks.discrepancies import D_CML_DEFAULT_SIZE
+from points_conformance.checks.readers import as_dict, same_id
 from points_conformance.model import Exchange, Finding
 from points_conformance.target import TargetData
 

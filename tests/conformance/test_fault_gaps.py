@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks.values import dicts, success_object, to_decimal
+from points_conformance.checks.readers import dicts, success_object, to_decimal
 from points_conformance.model import Exchange, Finding
 from points_conformance.target import TargetData
 

@@ -13,8 +13,8 @@ import pytest
 
 from points_conformance.checks import check_closing_balances
 from points_conformance.checks.ledger import is_currency_row, signed_points
-from points_conformance.checks.shared import sum_agrees
-from points_conformance.checks.values import to_decimal
+from points_conformance.checks.readers import to_decimal
+from points_conformance.checks.rounding import sum_agrees
 from points_conformance.model import Exchange, Finding
 
 from ._cases import Case, load_cases

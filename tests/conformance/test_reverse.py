@@ -19,8 +19,9 @@ from points_conformance.checks import (
     check_reversal_twice,
     check_warning_reversal,
 )
-from points_conformance.checks.shared import sum_agrees
-from points_conformance.checks.transfer import BalanceReading, reversed_amount
+from points_conformance.checks.rounding import sum_agrees
+from points_conformance.checks.transfer import reversed_amount
+from points_conformance.checks.transfer_state import BalanceReading
 from points_conformance.model import Exchange, Finding
 from points_conformance.target import Customer, TargetData
 

@@ -24,7 +24,7 @@ from points_conformance.checks import (
     compare_transfer,
     expect_error,
 )
-from points_conformance.checks.transfer import BalanceReading
+from points_conformance.checks.transfer_state import BalanceReading
 from points_conformance.model import Exchange, Finding
 from points_conformance.target import Customer, TargetData
 

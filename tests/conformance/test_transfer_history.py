@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks.values import as_dict, same_id
+from points_conformance.checks.readers import as_dict, same_id
 from points_conformance.model import Exchange, Finding
 from points_conformance.target import TargetData
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import CheckContext, base, check_scope_group
+from points_conformance.checks import CheckContext, check_scope_group, discrepancies
 from points_conformance.model import Exchange
 
 from .test_checks_support import LENIENT, STRICT, findings, make_exchange
@@ -235,7 +235,7 @@ def test_arithmetic(data: dict[str, Any], lenient: set[str], strict: set[str]) -
 
 def test_strict_rounding_findings_name_the_rounding_discrepancy() -> None:
     (found,) = findings(STRICT, cml(body([redemption(net="-110.001")])), "CML-ARITH-NET")
-    assert found.discrepancy == base.D_DISPLAY_ROUNDING
+    assert found.discrepancy == discrepancies.D_DISPLAY_ROUNDING
 
 
 STATUS_CASES: dict[str, tuple[list[dict[str, Any]], str | None, set[str]]] = {
@@ -389,7 +389,7 @@ def test_scope_and_role(case: tuple[Any, ...]) -> None:
 def test_group_role_finding_names_its_discrepancy() -> None:
     ex = cml(body([redemption(role="TRANSACTING")]), scope="group")
     (found,) = findings(STRICT, ex, "CML-USERROLE-PRESENCE")
-    assert found.discrepancy == base.D_CML_USERROLE
+    assert found.discrepancy == discrepancies.D_CML_USERROLE
 
 
 @pytest.mark.parametrize(
@@ -584,4 +584,4 @@ def test_a_null_counts_as_absent_only_in_the_default_run(
     ex = cml(body([entry]), **params)
     assert findings(LENIENT, ex, requirement) == []
     (found,) = findings(STRICT, ex, requirement)
-    assert found.discrepancy == base.D_NULL_AS_ABSENT
+    assert found.discrepancy == discrepancies.D_NULL_AS_ABSENT

@@ -1,4 +1,5 @@
-"""COMMON rules, expect_error / expect_auth_rejected, the schema check and the registry."""
+"""COMMON rules, PTS-SUCCESS-800, expect_error / expect_auth_rejected, the schema check and the
+registry."""
 
 from __future__ import annotations
 
@@ -10,19 +11,33 @@ import pytest
 import yaml
 
 from points_conformance.checks import (
-    OPERATIONS,
     CheckContext,
-    base,
     check,
+    discrepancies,
     expect_auth_rejected,
     expect_error,
     registered_checks,
     requirement_ids,
     run_checks,
 )
+from points_conformance.checks.all_operations import success_without_errors
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import OPERATIONS, POINTS_OPERATIONS
 
-from .test_checks_support import LENIENT, STRICT, findings, make_exchange, requirements
+from .test_checks_support import (
+    CML,
+    CORG,
+    ERROR_ENVELOPE,
+    LEDGER,
+    LENIENT,
+    STRICT,
+    TRANSFERRED,
+    credited_by,
+    findings,
+    ledger_example,
+    make_exchange,
+    requirements,
+)
 
 ENVELOPE = {"errors": [{"code": 8015, "message": "Identifier value missing or incorrect"}]}
 
@@ -187,7 +202,10 @@ def test_warning_answer_is_the_lenient_reading_only() -> None:
 def test_strict_status_is_filed_under_common_err_status_with_its_discrepancy() -> None:
     ex = make_exchange("getCustomerLedgerInfo", ENVELOPE, status=422)
     (found,) = expect_error(STRICT, ex, codes={8015}, requirement="LEDGER-ERR-8015")
-    assert (found.requirement, found.discrepancy) == ("COMMON-ERR-STATUS", base.D_ERROR_STATUS)
+    assert (found.requirement, found.discrepancy) == (
+        "COMMON-ERR-STATUS",
+        discrepancies.D_ERROR_STATUS,
+    )
     assert "HTTP 400" in found.expected
     assert expect_error(LENIENT, ex, codes={8015}, requirement="LEDGER-ERR-8015") == []
 
@@ -198,7 +216,7 @@ def test_strict_status_is_filed_under_common_err_status_with_its_discrepancy() -
         (3802, LENIENT, False, None),
         (812, LENIENT, False, None),
         (3802, STRICT, False, None),
-        (812, STRICT, True, base.D_ALREADY_REVERSED),
+        (812, STRICT, True, discrepancies.D_ALREADY_REVERSED),
         (901, LENIENT, True, None),
     ],
 )
@@ -211,7 +229,7 @@ def test_lenient_codes_are_accepted_only_in_the_default_run(
         ex,
         codes={3802},
         lenient_codes={812},
-        discrepancy=base.D_ALREADY_REVERSED,
+        discrepancy=discrepancies.D_ALREADY_REVERSED,
         requirement="REV-STATE-TWICE",
     )
     assert bool(found) is flagged
@@ -460,10 +478,10 @@ CITED = {
 
 def test_cited_register_entries_are_the_ones_meant() -> None:
     titles = {e["id"]: e["title"] for e in yaml.safe_load(REGISTER.read_text(encoding="utf-8"))}
-    constants = {name for name in vars(base) if name.startswith("D_")}
+    constants = {name for name in vars(discrepancies) if name.startswith("D_")}
     assert constants == set(CITED)
     for name, words in CITED.items():
-        entry = getattr(base, name)
+        entry = getattr(discrepancies, name)
         assert entry in titles, (name, entry)
         assert words in titles[entry], (name, entry, titles[entry])
 
@@ -472,4 +490,70 @@ def test_strict_401_body_findings_name_their_register_entry() -> None:
     ex = make_exchange("reversePoints", text="", status=401)
     (auth,) = expect_auth_rejected(STRICT, ex)
     (envelope,) = findings(STRICT, ex, "COMMON-ERR-ENVELOPE")
-    assert auth.discrepancy == envelope.discrepancy == base.D_AUTH_BODY
+    assert auth.discrepancy == envelope.discrepancy == discrepancies.D_AUTH_BODY
+
+
+# --------------------------------------------------------------------------------------------
+# PTS-SUCCESS-800: no errors in a 2xx answer of the points operations
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "body", "flagged", "credited"),
+    [
+        ("transferPoints", 200, {**TRANSFERRED, "errors": []}, False, True),
+        ("transferPoints", 200, {**TRANSFERRED, "errors": None}, False, True),
+        ("transferPoints", 200, TRANSFERRED, False, False),
+        (
+            "transferPoints",
+            200,
+            {**TRANSFERRED, "errors": [{"code": 804, "message": "Insufficient points"}]},
+            "804",
+            True,
+        ),
+        (
+            "reversePoints",
+            200,
+            {"redemptionId": "54ZNkA", "errors": [{"code": "3802", "message": "reversed"}]},
+            "3802",
+            True,
+        ),
+        ("isTransferrable", 201, {"data": [], "errors": ["not transferrable"]}, "errors", True),
+        ("getPointsTransfers", 200, {"data": [], "errors": [], "warnings": []}, False, True),
+        ("transferPoints", 400, {"data": [], **ERROR_ENVELOPE}, False, False),
+        # not a points operation: the rule does not apply
+        (LEDGER, 200, {**ledger_example(), **ERROR_ENVELOPE}, False, False),
+    ],
+    ids=[
+        "empty",
+        "null",
+        "no errors key",
+        "error code",
+        "string code",
+        "error text",
+        "history",
+        "refusal",
+        "ledger",
+    ],
+)
+def test_success_without_errors(
+    operation: str, status: int, body: dict[str, Any], flagged: str | bool, credited: bool
+) -> None:
+    ex = make_exchange(operation, body, status=status)
+    got, found = credited_by(lambda: run_checks(LENIENT, ex))
+    mine = [f for f in found if f.requirement == "PTS-SUCCESS-800"]
+    assert ("PTS-SUCCESS-800" in got) is credited
+    if flagged:
+        (item,) = mine
+        assert str(flagged) in item.message
+        assert str(status) in item.message
+        assert item.exchange is ex
+    else:
+        assert mine == []
+
+
+def test_success_without_errors_is_registered_for_the_points_operations_only() -> None:
+    (entry,) = [c for c in registered_checks() if c.name == "common.success_without_errors"]
+    assert entry.fn is success_without_errors
+    assert entry.requirements == ("PTS-SUCCESS-800",)
+    assert set(entry.operations) == set(POINTS_OPERATIONS)
+    assert not {LEDGER, CORG, CML, "getCustomerLedgerBalance"} & set(entry.operations)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import CheckContext, base, check_store_filter, walk_pages
+from points_conformance.checks import CheckContext, check_store_filter, discrepancies, walk_pages
 
 from .test_checks_support import (
     LENIENT,
@@ -169,7 +169,7 @@ def test_doc_examples_pass_every_rule_but_the_recorded_contradictions(case: Case
 def test_the_storeid_example_fails_strict_arithmetic_only_by_display_rounding() -> None:
     ex = exchange(next(c for c in CASES if c.stem == "001-08"))
     (found,) = findings(STRICT, ex, "LEDGER-ARITH-NET")
-    assert found.discrepancy == base.D_DISPLAY_ROUNDING
+    assert found.discrepancy == discrepancies.D_DISPLAY_ROUNDING
     assert "46.688" in found.actual and "311.034" in found.actual
 
 
@@ -206,5 +206,5 @@ def test_store_filter_examples_hold_only_the_codes_they_name(
 def test_the_balance_example_is_a_short_first_page() -> None:
     ex = example_exchange("003-12", "getCustomerLedgerBalance")
     (found,) = walk_pages(LENIENT, [ex], operation="getCustomerLedgerBalance")
-    assert (found.requirement, found.discrepancy) == ("BAL-PAGE-WALK", base.D_SHORT_PAGES)
+    assert (found.requirement, found.discrepancy) == ("BAL-PAGE-WALK", discrepancies.D_SHORT_PAGES)
     assert "6 entries, expected 10" in found.actual

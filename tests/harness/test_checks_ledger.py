@@ -8,9 +8,9 @@ import pytest
 
 from points_conformance.checks import (
     CheckContext,
-    base,
     check_closing_balances,
     check_store_filter,
+    discrepancies,
     expect_currency_rows,
 )
 from points_conformance.checks.ledger import RULE_PREFIX
@@ -150,10 +150,15 @@ def test_paging(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
             page(3, page_size=3, total=3, page_count=1),
             {},
             "LEDGER-DEFAULT-LIMIT",
-            base.D_LEDGER_PAGE_SIZE,
+            discrepancies.D_LEDGER_PAGE_SIZE,
         ),
-        (page(0, total=5, page_number=3), {"offset": 3}, "LEDGER-ERR-11003", base.D_PAST_END),
-        (page(7, total=25), {}, "LEDGER-PAGE-SIZE", base.D_SHORT_PAGES),
+        (
+            page(0, total=5, page_number=3),
+            {"offset": 3},
+            "LEDGER-ERR-11003",
+            discrepancies.D_PAST_END,
+        ),
+        (page(7, total=25), {}, "LEDGER-PAGE-SIZE", discrepancies.D_SHORT_PAGES),
     ],
 )
 def test_paging_findings_that_depend_on_a_reading_name_it(
@@ -264,7 +269,7 @@ def test_net_points(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
 def test_strict_rounding_finding_names_the_rounding_discrepancy_and_the_numbers() -> None:
     ex = ledger(one_event([row("CREDIT", "46.69")], "46.688"))
     (found,) = findings(STRICT, ex, "LEDGER-ARITH-NET")
-    assert found.discrepancy == base.D_DISPLAY_ROUNDING
+    assert found.discrepancy == discrepancies.D_DISPLAY_ROUNDING
     assert "46.69" in found.actual and "46.688" in found.actual
     (lenient_fail,) = findings(
         LENIENT, ledger(one_event([row("CREDIT", "46.69")], "46.680")), "LEDGER-ARITH-NET"
@@ -726,7 +731,7 @@ def test_connected_org_scope(
 def test_strict_wants_310144_without_data_scope() -> None:
     ex = make_exchange("getCustomerLedgerInfoConnectedOrgs", org_page(50406))
     (found,) = findings(STRICT, ex, "CORG-SCOPE-MISSING")
-    assert found.discrepancy == base.D_SCOPE_MISSING and "310144" in found.expected
+    assert found.discrepancy == discrepancies.D_SCOPE_MISSING and "310144" in found.expected
     scoped = make_exchange(
         "getCustomerLedgerInfoConnectedOrgs", org_page(50406), headers={"DATA-SCOPE": "SELF"}
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import base, walk_pages
+from points_conformance.checks import discrepancies, walk_pages
 from points_conformance.model import Exchange
 
 from .test_checks_support import LENIENT, STRICT, credit, ledger_body, make_exchange
@@ -238,5 +238,5 @@ def test_balance_walks(pages: list[Exchange], problems: int) -> None:
 def test_balance_walk_findings_name_the_register_entry() -> None:
     pages = [balance_page(MAIN[:6], 0, 17), balance_page(MAIN[6:], 1, 17)]
     assert {f.discrepancy for f in walk_pages(LENIENT, pages, operation=BAL)} == {
-        base.D_SHORT_PAGES
+        discrepancies.D_SHORT_PAGES
     }

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from points_conformance.checks import (
-    OPERATIONS,
     BalanceReading,
     CheckContext,
     check_closing_balances,
@@ -28,6 +27,7 @@ from points_conformance.checks import (
     walk_pages,
 )
 from points_conformance.model import Exchange, ResponseInfo
+from points_conformance.operations import OPERATIONS
 
 from .test_checks_support import LENIENT, STRICT, NoSchemaErrors, make_exchange
 

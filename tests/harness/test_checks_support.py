@@ -1,8 +1,11 @@
-"""Builders the check tests share: exchanges from dicts, ledger bodies, and the docs' examples."""
+"""Builders the check tests share: exchanges from dicts, ledger bodies, the docs' examples, body
+mutations, and the credits a call records."""
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -10,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from points_conformance.checks import CheckContext, run_checks
+from points_conformance.checks.registry import crediting
 from points_conformance.model import Exchange, Finding, RequestInfo, ResponseInfo
 
 BASE = "http://points.test"
@@ -168,6 +172,83 @@ def example_exchange(
 ) -> Exchange:
     text = example_text(stem)
     return make_exchange(operation, params=params, text=text, **kw)
+
+
+LEDGER = "getCustomerLedgerInfo"
+CORG = "getCustomerLedgerInfoConnectedOrgs"
+CML = "getCrossMemberLedger"
+
+# The real specs and catalogue: the schema check routes by the catalogue's `paths`.
+REAL_LENIENT = CheckContext(strict=False, org_id=50406)
+REAL_STRICT = CheckContext(strict=True, org_id=50406)
+REAL = {"lenient": REAL_LENIENT, "strict": REAL_STRICT}
+
+ERROR_ENVELOPE = {"errors": [{"code": 8015, "message": "Identifier value missing or incorrect"}]}
+# 003's documented answer to a transfer.
+TRANSFERRED = {
+    "data": [
+        {
+            "pointsTransferDate": "2021-07-16 15:53:42",
+            "pointsTransferred": 15.0,
+            "transferId": 100,
+            "transferType": "DEDUCTION",
+            "notes": "Transfer points to James",
+            "programName": "Nightly_ApiAutoDefaultProgram",
+        }
+    ],
+    "warnings": [],
+}
+
+
+def example_body(stem: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(example_text(stem))
+    return body
+
+
+def ledger_example() -> dict[str, Any]:
+    """001's documented customer ledger page: two AllocateGoodwillPoints entries."""
+    return example_body("001-01")
+
+
+def cml_example() -> dict[str, Any]:
+    """002's documented cross-member page: one partially reversed redemption, four members."""
+    return example_body("002-01")
+
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def put(path: tuple[str | int, ...], value: Any) -> Mutation:
+    def apply(body: dict[str, Any]) -> None:
+        node: Any = body
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+
+    return apply
+
+
+def drop(path: tuple[str | int, ...]) -> Mutation:
+    def apply(body: dict[str, Any]) -> None:
+        node: Any = body
+        for part in path[:-1]:
+            node = node[part]
+        del node[path[-1]]
+
+    return apply
+
+
+def mutated(body: dict[str, Any], *mutations: Mutation) -> dict[str, Any]:
+    result = copy.deepcopy(body)
+    for mutation in mutations:
+        mutation(result)
+    return result
+
+
+def credited_by(fn: Callable[[], list[Finding]]) -> tuple[set[str], list[Finding]]:
+    with crediting() as credited:
+        found = fn()
+    return set(credited), found
 
 
 def test_make_exchange_builds_a_parsed_json_response() -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from points_conformance.checks import (
     BalanceReading,
-    base,
     check_reversal_ledger,
     check_reversal_twice,
     check_transfer_history,
@@ -18,6 +17,7 @@ from points_conformance.checks import (
     closing_balance,
     compare_reversal_balance,
     compare_transfer,
+    discrepancies,
 )
 from points_conformance.model import Exchange
 
@@ -81,7 +81,7 @@ def test_transferrable_answer(data: dict[str, Any], flagged: bool) -> None:
     ("operation", "answered", "requested", "requirement", "discrepancy"),
     [
         ("isTransferrable", 10, 10, "XFERCHK-ARITH-ECHO", None),
-        ("isTransferrableUserGroup", 10.0, 10.5, "XFERCHK-ARITH-ECHO", base.D_ECHO_GROUP),
+        ("isTransferrableUserGroup", 10.0, 10.5, "XFERCHK-ARITH-ECHO", discrepancies.D_ECHO_GROUP),
     ],
 )
 def test_check_echo_is_strict_only(
@@ -207,7 +207,7 @@ def test_reverse_answer(shown: dict[str, Any], lenient: set[str], strict: set[st
 
 def test_partial_reversal_is_marked_as_the_strict_reading() -> None:
     (found,) = findings(STRICT, reverse({**SENT, "pointsReversed": 4.0}, SENT), "REV-ARITH-BOUND")
-    assert found.discrepancy == base.D_REVERSED
+    assert found.discrepancy == discrepancies.D_REVERSED
 
 
 def reading(value: str) -> BalanceReading:

@@ -1,7 +1,7 @@
 """Rules for one page of the ledger balance (getCustomerLedgerBalance, 003).
 
 The paginated list is `ledgerDetails.ledgerClosingBalance`: one closing balance per program and
-points category. Whole walks (full pages, totalEntries balances) are checked in pagination.py.
+points category. Whole walks (full pages, totalEntries balances) are checked in walks.py.
 """
 
 from __future__ import annotations
@@ -10,29 +10,22 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from points_conformance.checks.base import (
+from points_conformance.checks.context import CheckContext
+from points_conformance.checks.discrepancies import (
     D_BALANCE_LIMIT,
     D_DISPLAY_ROUNDING,
     D_LEDGER_PAGE_SIZE,
-    CheckContext,
-    capped,
-    check,
-    declare,
-    finding,
 )
-from points_conformance.checks.ledger import (
-    CATEGORY_OF,
-    LedgerPage,
-    entries,
+from points_conformance.checks.findings import capped, finding
+from points_conformance.checks.ledger import CATEGORY_OF, entries, is_currency_row, signed_points
+from points_conformance.checks.paging import (
+    Page,
     identity_size,
-    is_currency_row,
     page_count_findings,
     read_page,
     requested_size,
-    signed_points,
 )
-from points_conformance.checks.shared import sum_agrees
-from points_conformance.checks.values import (
+from points_conformance.checks.readers import (
     dicts,
     has_param,
     int_param,
@@ -40,6 +33,8 @@ from points_conformance.checks.values import (
     success_object,
     to_decimal,
 )
+from points_conformance.checks.registry import check, declare
+from points_conformance.checks.rounding import sum_agrees
 from points_conformance.model import Exchange, Finding
 
 BALANCE_OPERATION = "getCustomerLedgerBalance"
@@ -47,7 +42,7 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 10
 
 
-def balance_page(ex: Exchange) -> LedgerPage | None:
+def balance_page(ex: Exchange) -> Page | None:
     data = success_object(ex)
     if data is None:
         return None

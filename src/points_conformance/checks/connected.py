@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from points_conformance.checks.base import D_SCOPE_MISSING, CheckContext, capped, check, finding
+from points_conformance.checks.context import CheckContext
+from points_conformance.checks.discrepancies import D_SCOPE_MISSING
+from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.ledger import entries, entry_label
-from points_conformance.checks.values import header, same_id, success_object
+from points_conformance.checks.readers import header, same_id, success_object
+from points_conformance.checks.registry import check
 from points_conformance.model import Exchange, Finding
 
 OPERATION = "getCustomerLedgerInfoConnectedOrgs"

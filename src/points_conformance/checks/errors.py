@@ -11,22 +11,18 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from points_conformance.checks.base import (
-    D_AUTH_BODY,
-    D_ERROR_STATUS,
-    CheckContext,
-    credit,
-    declare,
-    finding,
-)
-from points_conformance.checks.common import (
+from points_conformance.checks.all_operations import (
     envelope_codes,
     envelope_problem,
     error_envelope,
     server_error,
     status_finding,
 )
-from points_conformance.checks.values import body
+from points_conformance.checks.context import CheckContext
+from points_conformance.checks.discrepancies import D_AUTH_BODY, D_ERROR_STATUS
+from points_conformance.checks.findings import finding
+from points_conformance.checks.readers import body
+from points_conformance.checks.registry import credit, declare
 from points_conformance.model import Exchange, Finding
 
 declare("expect_auth_rejected", ("COMMON-AUTH-401",))
@@ -53,6 +49,7 @@ def warning_codes(value: Any) -> list[int]:
     return envelope_codes({"errors": value.get("warnings")})
 
 
+# Over 80 lines: one table from an answer's status and codes to findings; its rows share the locals.
 def expect_error(
     ctx: CheckContext,
     ex: Exchange,

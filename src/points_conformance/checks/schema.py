@@ -11,30 +11,19 @@ from collections.abc import Sequence
 from functools import cache
 
 from points_conformance.bodypaths import PathPattern, Place, Route, route
-from points_conformance.checks.base import (
-    AREA,
-    CheckContext,
-    SchemaErrorLike,
-    check,
-    credit,
-    credited_already,
-    crediting_open,
-    finding,
-)
+from points_conformance.checks.context import CheckContext, SchemaErrorLike
 from points_conformance.checks.cross_member import CML_OPERATION, cml_body
-from points_conformance.checks.values import body, is_success
+from points_conformance.checks.findings import finding
+from points_conformance.checks.readers import body, is_success
+from points_conformance.checks.registry import check, credit, credited_already, crediting_open
 from points_conformance.model import Exchange, Finding
-from points_conformance.operations import OPERATIONS
+from points_conformance.operations import AREA, OPERATIONS, schema_requirement
 
 MAX_LISTED_ERRORS = 10
 CREDIT_SAMPLE = 10  # list items looked at for a value when crediting a place
 # 002's quick-reference tree wraps the cross-member body in `entity` (D-013); the places the
 # catalogue names are those of the unwrapped body.
 _WRAPPER = "entity"
-
-
-def schema_requirement(operation: str) -> str:
-    return f"{AREA[operation]}-SCHEMA-RESPONSE"
 
 
 @cache

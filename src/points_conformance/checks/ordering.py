@@ -1,41 +1,16 @@
-"""Arithmetic and ordering primitives that several areas' rules are built from.
+"""Newest-first or oldest-first order of dated entries, on one page or across a page boundary.
 
-The pages state the same kinds of rule for several operations (a page count computed from the
-total, a net that is a sum of rows, newest-first ordering); each is computed here once so that
-every area applies it the same way.
+Ledger and cross-member pages state the same ordering rule over different date fields; each
+finds its breaks here, so both say the same thing about an entry out of order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 
-from points_conformance.checks.values import half_unit
-
-
-def sum_tolerance(shown: Decimal, parts: Sequence[Decimal]) -> Decimal:
-    """How far a shown total may lie from the sum of shown parts when each is display-rounded.
-
-    Every shown number may differ from its true value by half a unit of its last shown digit,
-    so the worst case is the sum of those half-units over the parts and the total.
-    """
-    return half_unit(shown) + sum((half_unit(p) for p in parts), Decimal(0))
-
-
-def sum_agrees(shown: Decimal, parts: Sequence[Decimal], *, strict: bool) -> bool:
-    """Whether `shown` equals the sum of `parts`: exactly (strict) or up to display rounding."""
-    total = sum(parts, Decimal(0))
-    if strict:
-        return shown == total
-    return abs(shown - total) <= sum_tolerance(shown, parts)
-
-
-def expected_page_count(total: int, size: int) -> int:
-    """ceil(total / size); a page size of zero has no pages."""
-    if size <= 0:
-        return 0
-    return -(-total // size)
+from points_conformance.checks.findings import capped, finding
+from points_conformance.model import Exchange, Finding
 
 
 def comparable(moment: datetime) -> datetime | None:
@@ -72,3 +47,31 @@ def order_breaks(moments: Sequence[datetime | None], *, descending: bool) -> lis
                 breaks.append((previous[0], index))
         previous = (index, current)
     return breaks
+
+
+def order_finding(
+    ex: Exchange,
+    requirement: str,
+    descending: bool,
+    labels: list[str],
+    moments: list[datetime | None],
+    field_name: str,
+    where: str = "",
+    discrepancy: str | None = None,
+) -> list[Finding]:
+    breaks = order_breaks(moments, descending=descending)
+    if not breaks:
+        return []
+    direction = "newest first" if descending else "oldest first"
+    shown = [f"{labels[i]} ({moments[i]}) then {labels[j]} ({moments[j]})" for i, j in breaks]
+    return [
+        finding(
+            requirement,
+            f"entries are not ordered {direction} by {field_name}{where}",
+            expected=f"{field_name} {'non-increasing' if descending else 'non-decreasing'} "
+            "from one entry to the next (ties allowed)",
+            actual=capped(shown, 3),
+            exchange=ex,
+            discrepancy=discrepancy,
+        )
+    ]

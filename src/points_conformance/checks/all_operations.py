@@ -1,18 +1,15 @@
-"""Rules every operation shares: no server errors, JSON labelled as JSON, the error envelope."""
+"""Rules every operation's answers are held to: no server errors, JSON labelled as JSON, the
+error envelope, and (003's operations) no errors in a successful answer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from points_conformance.checks.base import (
-    D_AUTH_BODY,
-    D_ERROR_STATUS,
-    CheckContext,
-    check,
-    credit,
-    finding,
-)
-from points_conformance.checks.values import body, describe, success_object
+from points_conformance.checks.context import CheckContext
+from points_conformance.checks.discrepancies import D_AUTH_BODY, D_ERROR_STATUS
+from points_conformance.checks.findings import finding
+from points_conformance.checks.readers import body, describe, success_object
+from points_conformance.checks.registry import check, credit
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import POINTS_OPERATIONS
 

@@ -105,13 +105,6 @@ def to_decimal(value: Any) -> Decimal | None:
     return number
 
 
-def half_unit(number: Decimal) -> Decimal:
-    """Half a unit of the last digit shown: 46.69 -> 0.005, 137 -> 0.5."""
-    exponent = number.as_tuple().exponent
-    assert isinstance(exponent, int)  # to_decimal admits finite numbers only
-    return Decimal(5).scaleb(exponent - 1)
-
-
 def same_id(value: Any, expected: str | int | None) -> bool:
     """Whether an id shown as a JSON integer or string equals `expected`."""
     if expected is None or value is None or isinstance(value, bool):

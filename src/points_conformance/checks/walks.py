@@ -17,10 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from points_conformance.checks import balance, cross_member, ledger
-from points_conformance.checks.base import D_SHORT_PAGES, CheckContext, capped, declare, finding
-from points_conformance.checks.ledger import LedgerPage, order_finding, page_share
-from points_conformance.checks.values import has_param
+from points_conformance.checks import balance, cross_member, cross_member_query, ledger
+from points_conformance.checks.context import CheckContext
+from points_conformance.checks.discrepancies import D_SHORT_PAGES
+from points_conformance.checks.findings import capped, finding
+from points_conformance.checks.ledger_query import created_dates, sort_requirement
+from points_conformance.checks.ordering import order_finding
+from points_conformance.checks.paging import Page, page_share, requested_size
+from points_conformance.checks.readers import has_param
+from points_conformance.checks.registry import declare
 from points_conformance.model import Exchange, Finding
 
 declare(
@@ -37,7 +42,7 @@ declare(
 class _Walk:
     """How one operation pages, and which walk rules apply to it."""
 
-    read: Callable[[Exchange], LedgerPage | None]
+    read: Callable[[Exchange], Page | None]
     first_index: int
     size_param: str
     max_size: int
@@ -60,11 +65,11 @@ def balance_key(item: dict[str, Any]) -> str:
 
 
 def _ledger_moment(item: dict[str, Any]) -> datetime | None:
-    return ledger.created_dates([item])[0]
+    return created_dates([item])[0]
 
 
 def _cml_moment(item: dict[str, Any]) -> datetime | None:
-    return cross_member.iso_moment(item.get("createdDateISO"))
+    return cross_member_query.iso_moment(item.get("createdDateISO"))
 
 
 _LEDGER_WALK = _Walk(
@@ -74,7 +79,7 @@ _LEDGER_WALK = _Walk(
     ledger.MAX_LIMIT,
     False,
     content_key,
-    ledger.sort_requirement,
+    sort_requirement,
     _ledger_moment,
     "ledgerCreatedDate",
 )
@@ -91,13 +96,13 @@ WALKS: dict[str, _Walk] = {
         cross_member.MAX_PAGE_SIZE,
         True,
         content_key,
-        cross_member.sort_rule,
+        cross_member_query.sort_rule,
         _cml_moment,
         "createdDateISO",
     ),
 }
 
-_Pages = list[tuple[Exchange, LedgerPage]]
+_Pages = list[tuple[Exchange, Page]]
 
 
 def _prefix(operation: str) -> str:
@@ -150,8 +155,8 @@ def walk_pages(
             for n, (_, p) in enumerate(pages)
             for i, item in enumerate(p.items or [])
         ]
-        found += cross_member.eventlog_finding(
-            pages[0][0], cross_member.eventlog_conflicts(items, across_pages=True)
+        found += cross_member_query.eventlog_finding(
+            pages[0][0], cross_member_query.eventlog_conflicts(items, across_pages=True)
         )
     return found
 
@@ -243,7 +248,7 @@ def _full_pages(requirement: str, prefix: str, walk: _Walk, pages: _Pages) -> li
     first_ex, first = pages[0]
     if prefix == "CML" and has_param(first_ex, "eventName"):
         return []  # totalEntries is only an upper bound there
-    size = ledger.requested_size(first_ex, walk.size_param, None, walk.max_size)
+    size = requested_size(first_ex, walk.size_param, None, walk.max_size)
     size = size or first.page_size
     if size is None or size <= 0 or first.total is None:
         return []

@@ -1,0 +1,31 @@
+"""The register entries (specs/discrepancies.yaml) that findings depend on.
+
+A finding that only one reading of a contradiction in the pages produces names its entry, so a
+report says which reading failed and why.
+"""
+
+from __future__ import annotations
+
+D_CML_PAGE_SIZE = "D-012"  # pageDetails.pageSize: requested size, or the count on the page
+D_CML_WRAPPED = (
+    "D-013"  # crossMemberLedger body: with or without `entity` (lenient), unwrapped (strict)
+)
+D_GROUP_TYPE = (
+    "D-028"  # a group ledger's entityType: USERGROUP2 or FLEET, or the type asked (strict)
+)
+D_BALANCE_LIMIT = "D-047"  # balance limit above 10: refused, or capped at 10; 11029 (strict)
+D_ERROR_STATUS = "D-016"  # strict: HTTP 400 for documented codes, 401 for credentials
+D_DEFAULT_ORDER = "D-018"  # newest first by default; 003's example is oldest first
+D_REVERSED = "D-019"  # pointsReversed: within the request (lenient) or equal to it (strict)
+D_ECHO_GROUP = "D-022"  # echoed transfer amounts: not compared (lenient) or equal (strict)
+D_ECHO_TRANSFER = "D-023"  # pointsTransferred echo: not compared (lenient) or equal (strict)
+D_PAST_END = "D-030"  # offset past the last page: 200 with no entries, or 11003 (strict)
+D_SCOPE_MISSING = "D-032"  # no DATA-SCOPE: answered as SELF, or 310144 (strict)
+D_CML_DEFAULT_SIZE = "D-038"  # crossMemberLedger default pageSize: any, or 20 (strict)
+D_DISPLAY_ROUNDING = "D-045"  # a sum may differ from its parts by display rounding
+D_SHORT_PAGES = "D-046"  # every page but the last is full; 003's example pages are not
+D_ALREADY_REVERSED = "D-050"  # second reversal: 3802 or 812, or 3802 (strict)
+D_LEDGER_PAGE_SIZE = "D-057"  # ledger pageSize: the limit, or the count on the page
+D_CML_USERROLE = "D-058"  # scope=group: userRole tolerated, or absent (strict)
+D_AUTH_BODY = "D-060"  # 401: any body, or the envelope with code 401 (strict)
+D_NULL_AS_ABSENT = "D-061"  # "only present" fields: null counts as absent, or the key is gone

@@ -1,0 +1,106 @@
+"""The paging fields of one page of a paginated list, and the rules every such list shares.
+
+The ledger (001, 000), the ledger balance (003) and the cross-member ledger (002) page their
+lists alike: a details object with pageNumber, pageSize, totalEntries and pageCount beside the
+page's items. Reading a page, the page size a request asked for and the page-count identity are
+written once here; each area's paging check (its defaults and limits) sits with its other
+rules, and rules over every page of a query are in walks.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from points_conformance.checks.findings import finding
+from points_conformance.checks.readers import as_dict, as_int, dicts, has_param, int_param
+from points_conformance.checks.registry import credit
+from points_conformance.model import Exchange, Finding
+
+
+@dataclass(frozen=True)
+class Page:
+    """The paging fields and items of a paginated body; None where unreadable."""
+
+    page_number: int | None
+    page_size: int | None
+    total: int | None
+    page_count: int | None
+    items: list[dict[str, Any]] | None
+
+
+def read_page(body: dict[str, Any], details_key: str, items_key: str) -> Page:
+    details = as_dict(body.get(details_key)) or {}
+    container = body if items_key in body else details
+    raw_items = container.get(items_key)
+    return Page(
+        page_number=as_int(details.get("pageNumber")),
+        page_size=as_int(details.get("pageSize")),
+        total=as_int(details.get("totalEntries")),
+        page_count=as_int(details.get("pageCount")),
+        items=dicts(raw_items) if isinstance(raw_items, list) else None,
+    )
+
+
+def expected_page_count(total: int, size: int) -> int:
+    """ceil(total / size); a page size of zero has no pages."""
+    if size <= 0:
+        return 0
+    return -(-total // size)
+
+
+def page_share(total: int, size: int, index: int) -> int:
+    """Entries on the 0-based page `index`: a full page, the remainder on the last, else none."""
+    if index < 0:
+        return 0
+    return max(0, min(size, total - index * size))
+
+
+def page_count_findings(
+    ex: Exchange, requirement: str, page: Page, size: int | None
+) -> list[Finding]:
+    """The page-count identity, pageCount = ceil(totalEntries / pageSize), with `size` the page
+    size it is computed with (None when the page leaves it unknown; 0 has no pages)."""
+    if size is None or page.total is None or page.page_count is None:
+        return []
+    credit(requirement)
+    pages = expected_page_count(page.total, size)
+    if page.page_count == pages:
+        return []
+    return [
+        finding(
+            requirement,
+            "pageCount is not ceil(totalEntries / pageSize)",
+            expected=f"pageCount {pages} = ceil({page.total} / {size})",
+            actual=f"pageCount {page.page_count}",
+            exchange=ex,
+        )
+    ]
+
+
+def requested_size(ex: Exchange, name: str, default: int | None, maximum: int) -> int | None:
+    """The page size a request asked for: its default when absent, None when not usable."""
+    if not has_param(ex, name):
+        return default
+    value = int_param(ex, name)
+    if value is None or not 1 <= value <= maximum:
+        return None
+    return value
+
+
+def requested_index(ex: Exchange, name: str, default: int) -> int | None:
+    if not has_param(ex, name):
+        return default
+    value = int_param(ex, name)
+    return value if value is not None and value >= 0 else None
+
+
+def identity_size(reported: int | None, requested: int | None, count: int | None) -> int | None:
+    """The page size the page-count identity is computed with.
+
+    000 and 003 call pageSize the "number of entries shown on the current page", 001 the page
+    size; when a page shows its count there, the identity still uses the requested size.
+    """
+    if requested is not None and reported in (requested, count):
+        return requested
+    return reported

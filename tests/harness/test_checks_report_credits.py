@@ -1,0 +1,195 @@
+"""How the report settles a requirement a test only exercised (a credit), on the operations it
+was evaluated on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+
+from points_conformance.model import Finding
+from points_conformance.report import collect
+from points_conformance.report.model import FAILED, PASSED, SKIPPED
+
+from .test_checks_support import CORG, LEDGER
+
+# --------------------------------------------------------------------------------------------
+# the report: requirements a test only exercised
+
+
+CATALOGUE_OPS = {
+    "LEDGER-ARITH-NET": [LEDGER, CORG],
+    "LEDGER-LIMIT-MAX": [LEDGER],
+    "LEDGER-SCHEMA-RESPONSE": [LEDGER],
+    "XFER-STATE-CONSERVE": ["transferPoints", "transferPointsUserGroup"],
+}
+
+
+def settled(
+    outcome: str,
+    properties: list[tuple[str, Any]],
+    *,
+    message: str = "",
+    skip_reason: str = "",
+) -> dict[str, tuple[str, dict[str, str], list[dict[str, Any]]]]:
+    result = collect.TestResult(
+        "tests/conformance/test_ledger.py::test_x",
+        outcome=outcome,
+        message=message,
+        skip_reason=skip_reason,
+        user_properties=properties,
+    )
+    return collect.verdicts(result, result.properties, CATALOGUE_OPS)
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        (
+            ["LEDGER-ARITH-NET", "LEDGER-SCHEMA-RESPONSE"],
+            ["LEDGER-ARITH-NET", "LEDGER-SCHEMA-RESPONSE"],
+        ),
+        (("LEDGER-ARITH-NET",), ["LEDGER-ARITH-NET"]),
+        ("LEDGER-ARITH-NET", ["LEDGER-ARITH-NET"]),
+        (["A", "", None, "A", "B"], ["A", "B"]),
+        ([], []),
+        (None, []),
+    ],
+)
+def test_properties_parse_exercised(value: Any, parsed: list[str]) -> None:
+    props = collect.TestProperties.parse([("pc_requirements", ["R-1"]), ("pc_exercised", value)])
+    assert props.exercised == parsed
+    assert props.requirements == ["R-1"]
+
+
+def test_properties_merge_several_exercised_entries_in_order() -> None:
+    props = collect.TestProperties.parse(
+        [("pc_exercised", ["B", "A"]), ("pc_operations", [LEDGER]), ("pc_exercised", ["A", "C"])]
+    )
+    assert props.exercised == ["B", "A", "C"]
+    assert props.requirements == []
+
+
+@pytest.mark.parametrize(
+    ("outcome", "extra"),
+    [
+        (PASSED, {}),
+        ("failed", {"message": "RuntimeError: target unreachable"}),
+        ("error", {"message": "RuntimeError: fixture failed"}),
+        (SKIPPED, {"skip_reason": "no customer in the target file"}),
+    ],
+)
+def test_an_exercised_requirement_passes_whatever_became_of_the_test(
+    outcome: str, extra: dict[str, str]
+) -> None:
+    out = settled(
+        outcome,
+        [
+            ("pc_requirements", ["LEDGER-LIMIT-MAX"]),
+            ("pc_exercised", ["LEDGER-ARITH-NET"]),
+            ("pc_operations", [LEDGER]),
+        ],
+        **extra,
+    )
+    assert out["LEDGER-ARITH-NET"] == (PASSED, {LEDGER: PASSED}, [])
+    named = {PASSED: PASSED, "failed": FAILED, "error": FAILED, SKIPPED: SKIPPED}[outcome]
+    assert out["LEDGER-LIMIT-MAX"][0] == named
+
+
+def test_a_finding_outweighs_the_credit() -> None:
+    finding = Finding("LEDGER-ARITH-NET", "netPointsOnEvent disagrees", "350", "360").to_dict()
+    out = settled(
+        "failed",
+        [
+            ("pc_exercised", ["LEDGER-ARITH-NET", "LEDGER-SCHEMA-RESPONSE"]),
+            ("pc_findings", [finding]),
+            ("pc_operations", [LEDGER]),
+        ],
+        message="findings",
+    )
+    verdict, ops, findings = out["LEDGER-ARITH-NET"]
+    assert verdict == FAILED
+    assert ops == {LEDGER: FAILED}
+    assert [f["message"] for f in findings] == ["netPointsOnEvent disagrees"]
+    assert out["LEDGER-SCHEMA-RESPONSE"] == (PASSED, {LEDGER: PASSED}, [])
+
+
+def test_a_named_requirement_is_not_passed_by_its_credit() -> None:
+    out = settled(
+        "failed",
+        [
+            ("pc_requirements", ["LEDGER-ARITH-NET"]),
+            ("pc_exercised", ["LEDGER-ARITH-NET"]),
+            ("pc_operations", [LEDGER]),
+        ],
+        message="AssertionError: boom",
+    )
+    verdict, ops, findings = out["LEDGER-ARITH-NET"]
+    assert verdict == FAILED and ops == {LEDGER: FAILED}
+    assert findings[0]["message"] == "AssertionError: boom"
+
+
+@pytest.mark.parametrize(
+    ("rid", "test_ops", "ops"),
+    [
+        # the rule's operations that the test exercised
+        ("LEDGER-ARITH-NET", [LEDGER, "transferPoints"], [LEDGER]),
+        ("LEDGER-ARITH-NET", [CORG, LEDGER], [CORG, LEDGER]),
+        ("XFER-STATE-CONSERVE", ["getCustomerLedgerBalance", "transferPoints"], ["transferPoints"]),
+        # a test that recorded no operations: the rule's own
+        ("LEDGER-ARITH-NET", [], [LEDGER, CORG]),
+        # a requirement the catalogue does not know: the test's operations
+        ("NOT-IN-CATALOGUE", [LEDGER], [LEDGER]),
+    ],
+)
+def test_exercised_operations_are_the_rule_operations_the_test_used(
+    rid: str, test_ops: list[str], ops: list[str]
+) -> None:
+    out = settled(PASSED, [("pc_exercised", [rid]), ("pc_operations", test_ops)])
+    verdict, by_op, findings = out[rid]
+    assert verdict == PASSED and findings == []
+    assert list(by_op) == ops
+    assert set(by_op.values()) == {PASSED}
+
+
+Phase = Literal["setup", "call", "teardown"]
+Outcome = Literal["passed", "failed", "skipped"]
+
+
+def test_exercised_requirements_reach_the_collector_records() -> None:
+    collector = collect.Collector()
+    nodeid = "tests/conformance/test_ledger.py::test_walk"
+    loc = ("tests/conformance/test_ledger.py", 1, "test_walk")
+    named = [("pc_requirements", ["LEDGER-LIMIT-MAX"]), ("pc_operations", [LEDGER])]
+    call = [*named, ("pc_exercised", ["LEDGER-ARITH-NET"])]
+    phases: list[tuple[Phase, list[tuple[str, Any]], Outcome]] = [
+        ("setup", named, "passed"),
+        ("call", call, "skipped"),
+        ("teardown", call, "passed"),
+    ]
+    for when, props, outcome in phases:
+        longrepr = ("file", 1, "Skipped: no data") if outcome == "skipped" else None
+        collector.add(
+            pytest.TestReport(nodeid, loc, {}, outcome, longrepr, when, user_properties=props)
+        )
+    records, tests = collector.records(
+        {rid: {"operations": ops} for rid, ops in CATALOGUE_OPS.items()}
+    )
+    assert tests[nodeid]["outcome"] == SKIPPED
+    assert records["LEDGER-ARITH-NET"]["tests"][0]["verdict"] == PASSED
+    assert records["LEDGER-ARITH-NET"]["tests"][0]["operations"] == {LEDGER: PASSED}
+    assert records["LEDGER-LIMIT-MAX"]["tests"][0]["verdict"] == SKIPPED
+
+
+def test_an_exercised_requirement_is_passed_on_the_operations_it_was_evaluated_on() -> None:
+    out = settled(
+        "passed",
+        [
+            ("pc_requirements", ["LEDGER-LIMIT-MAX"]),
+            ("pc_operations", [LEDGER, CORG]),
+            ("pc_exercised", {"LEDGER-ARITH-NET": [CORG]}),
+        ],
+    )
+    verdict, ops, _ = out["LEDGER-ARITH-NET"]
+    assert (verdict, ops) == ("passed", {CORG: "passed"})
