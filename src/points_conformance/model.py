@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from points_conformance.redaction import MASK, SECRET_HEADERS, masked_headers
-from points_conformance.settings import BEARER_ENV, PASSWORD_ENV, USER_ENV
+from points_conformance.variables import BEARER_ENV, PASSWORD_ENV, USER_ENV
 
 
 @dataclass(frozen=True)

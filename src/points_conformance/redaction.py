@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
+from points_conformance.variables import CREDENTIAL_VARIABLES
+
 MASK = "****"
 
 # Headers whose values never leave the process unmasked.
@@ -131,18 +133,14 @@ def _plain(value: Any, key: str, depth: int) -> Any:
     return str(value)
 
 
-def secret_values(settings: Any, environ: Mapping[str, str] | None = None) -> list[str]:
+def secret_values(settings: Any, environ: Mapping[str, str]) -> list[str]:
     """Every credential value a report must never contain, longest first.
 
     Taken from the settings' credential fields, from the environment variables the settings
     name for them (`*_env`), and from the variables the curl repros refer to. The forms a
     server may echo (`user:password` and its base64) are included.
     """
-    # `settings` imports this module for MASK, so its readers of the environment are imported
-    # only when a report is written.
-    from points_conformance.settings import credential_values, environment
-
-    env = environment() if environ is None else environ
+    env = environ
     secrets: set[str] = set()
     users: set[str] = set()
     passwords: set[str] = set()
@@ -177,7 +175,7 @@ def secret_values(settings: Any, environ: Mapping[str, str] | None = None) -> li
             secrets.update(str(value) for value in own() if value)
         except Exception:  # a report is still written; the fields above were collected
             pass
-    user, password, bearer = credential_values(env)
+    user, password, bearer = (env.get(name) or None for name in CREDENTIAL_VARIABLES)
     users.update(v for v in (user,) if v)
     passwords.update(v for v in (password,) if v)
     secrets.update(v for v in (bearer,) if v)

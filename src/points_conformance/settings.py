@@ -5,9 +5,9 @@ resolved once with the precedence CLI flags > environment (`POINTS_CONFORMANCE_*
 file > defaults. Problems are reported as a one-line `SettingsError` that names the flag,
 variable or key at fault and never echoes a credential.
 
-This is the only module that reads the environment, and the home of every variable's name;
-the small functions below (`specs_dir`, `default_report_dir`, `progress_mode`, `in_ci`,
-`credential_values`) answer the questions other modules used to ask `os.environ` themselves.
+This is the only module that reads the environment (the variables' names are in `variables`);
+the small functions below (`environment`, `specs_dir`, `default_report_dir`, `progress_mode`,
+`in_ci`) answer the questions other modules would otherwise ask `os.environ` themselves.
 """
 
 from __future__ import annotations
@@ -21,39 +21,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from points_conformance import locations
+from points_conformance import locations, variables
 from points_conformance.redaction import leak_forms, redact
 from points_conformance.target import TargetData, TargetFileError, load_target
 
-ENV_PREFIX = "POINTS_CONFORMANCE_"
-
 # Option name (as `resolve_settings` receives it) -> (CLI flag, environment variable).
 OPTIONS: dict[str, tuple[str, str]] = {
-    "base_url": ("--base-url", ENV_PREFIX + "BASE_URL"),
-    "target": ("--target", ENV_PREFIX + "TARGET"),
-    "auth": ("--auth", ENV_PREFIX + "AUTH"),
-    "bearer": ("--bearer", ENV_PREFIX + "BEARER"),
-    "strict": ("--strict", ENV_PREFIX + "STRICT"),
-    "allow_writes": ("--allow-writes", ENV_PREFIX + "ALLOW_WRITES"),
-    "rate_limit": ("--rate-limit", ENV_PREFIX + "RATE_LIMIT"),
-    "timeout": ("--timeout", ENV_PREFIX + "TIMEOUT"),
-    "dry_run": ("--dry-run", ENV_PREFIX + "DRY_RUN"),
-    "report_dir": ("--report-dir", ENV_PREFIX + "REPORT_DIR"),
-    "fuzz_seed": ("--fuzz-seed", ENV_PREFIX + "FUZZ_SEED"),
-    "fuzz_examples": ("--fuzz-examples", ENV_PREFIX + "FUZZ_EXAMPLES"),
+    "base_url": ("--base-url", variables.BASE_URL_ENV),
+    "target": ("--target", variables.TARGET_ENV),
+    "auth": ("--auth", variables.AUTH_ENV),
+    "bearer": ("--bearer", variables.BEARER_ENV),
+    "strict": ("--strict", variables.STRICT_ENV),
+    "allow_writes": ("--allow-writes", variables.ALLOW_WRITES_ENV),
+    "rate_limit": ("--rate-limit", variables.RATE_LIMIT_ENV),
+    "timeout": ("--timeout", variables.TIMEOUT_ENV),
+    "dry_run": ("--dry-run", variables.DRY_RUN_ENV),
+    "report_dir": ("--report-dir", variables.REPORT_DIR_ENV),
+    "fuzz_seed": ("--fuzz-seed", variables.FUZZ_SEED_ENV),
+    "fuzz_examples": ("--fuzz-examples", variables.FUZZ_EXAMPLES_ENV),
 }
-
-# The variables other modules ask about (through the functions below): where the specs live,
-# how progress is shown, whether this is CI, the credentials curl repros refer to
-# (`$POINTS_CONFORMANCE_USER`...), and where reports go when no flag says.
-SPECS_DIR_ENV = ENV_PREFIX + "SPECS_DIR"
-PROGRESS_ENV = ENV_PREFIX + "PROGRESS"
-CI_ENV = "CI"
-USER_ENV = ENV_PREFIX + "USER"
-PASSWORD_ENV = ENV_PREFIX + "PASSWORD"
-BEARER_ENV = OPTIONS["bearer"][1]
-CREDENTIAL_VARIABLES = (USER_ENV, PASSWORD_ENV, BEARER_ENV)
-REPORT_DIR_ENV = OPTIONS["report_dir"][1]
 
 # A shared server must not be hammered by a suite run that nobody asked to be gentle.
 REMOTE_RATE_LIMIT = 10.0
@@ -107,31 +93,22 @@ def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
 
 def specs_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The specs folder: `$POINTS_CONFORMANCE_SPECS_DIR`, else where `locations` finds it."""
-    return locations.specs_dir(_env(environ).get(SPECS_DIR_ENV) or None)
+    return locations.specs_dir(_env(environ).get(variables.SPECS_DIR_ENV) or None)
 
 
 def default_report_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The report folder when no flag names one: `$POINTS_CONFORMANCE_REPORT_DIR` or reports/."""
-    return Path(_env(environ).get(REPORT_DIR_ENV) or locations.DEFAULT_REPORT_DIR)
+    return Path(_env(environ).get(variables.REPORT_DIR_ENV) or locations.DEFAULT_REPORT_DIR)
 
 
 def progress_mode(environ: Mapping[str, str] | None = None) -> str:
     """`$POINTS_CONFORMANCE_PROGRESS`, lower-cased ("" when unset)."""
-    return _env(environ).get(PROGRESS_ENV, "").strip().lower()
+    return _env(environ).get(variables.PROGRESS_ENV, "").strip().lower()
 
 
 def in_ci(environ: Mapping[str, str] | None = None) -> bool:
     """True when `$CI` is set to anything but an empty or false value."""
-    return _env(environ).get(CI_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def credential_values(
-    environ: Mapping[str, str] | None = None,
-) -> tuple[str | None, str | None, str | None]:
-    """(user, password, bearer) of the variables curl repros refer to; None when unset or empty."""
-    env = _env(environ)
-    user, password, bearer = (env.get(name) or None for name in CREDENTIAL_VARIABLES)
-    return user, password, bearer
+    return _env(environ).get(variables.CI_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from points_conformance.report.diff import diff_reports
 from points_conformance.report.merge import merge_reports
 from points_conformance.report.model import ReportFormatError, load_report
 from points_conformance.report.output import write_all
-from points_conformance.settings import REPORT_DIR_ENV, default_report_dir
+from points_conformance.settings import default_report_dir
+from points_conformance.variables import REPORT_DIR_ENV
 
 PROG = "points-conformance report"
 

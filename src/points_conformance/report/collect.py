@@ -59,7 +59,7 @@ from points_conformance.report.model import (
     new_record,
     one_line,
 )
-from points_conformance.settings import default_report_dir, specs_dir
+from points_conformance.settings import default_report_dir, environment, specs_dir
 
 if TYPE_CHECKING:
     import pytest
@@ -727,7 +727,7 @@ class ReportPlugin:
         }
         report = json.loads(json.dumps(report, default=str))
         finalize(report)
-        scrubbed: dict[str, Any] = scrub(report, secret_values(self.settings))
+        scrubbed: dict[str, Any] = scrub(report, secret_values(self.settings, environment()))
         return scrubbed
 
 
