@@ -11,7 +11,8 @@ import pytest
 from points_conformance import docs
 from points_conformance.catalogue import load_catalogue
 from points_conformance.operations import OPERATIONS, TABLE
-from points_conformance.settings import SPECS_DIR_ENV, specs_dir
+from points_conformance.settings import specs_dir
+from points_conformance.variables import SPECS_DIR_ENV
 
 CATALOGUE = load_catalogue()
 COVERED = {ref for req in CATALOGUE.requirements.values() for ref in req.covers}

@@ -15,8 +15,9 @@ from openapi_spec_validator import validate
 from points_conformance.examples import load_index
 from points_conformance.locations import SPEC_FILE
 from points_conformance.operations import TABLE
-from points_conformance.settings import SPECS_DIR_ENV, specs_dir
+from points_conformance.settings import specs_dir
 from points_conformance.spec import Spec, SpecError, load_spec
+from points_conformance.variables import SPECS_DIR_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 ARCHITECTURE = REPO / "ARCHITECTURE.md"
