@@ -9,7 +9,8 @@ and compose with each other and with faults.
 
 The default run of the suite must pass against every reading; `--strict` should notice those
 whose entry is `enforced_by_strict`. `points-conformance selftest --readings` checks both. A
-reading's operations and requirements are those of its entry's `affects`.
+reading's operations and requirements are those of its entry's `affects`, which the harness
+reads from the register.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 
 from starlette.requests import Request
 
-from points_conformance.catalogue import Discrepancy, load_catalogue
 from points_conformance.reference import app as web
 from points_conformance.reference.behaviour import NO_BODY, Behaviour, Hooks
 from points_conformance.reference.faults import (
@@ -66,24 +66,6 @@ class ReadingVariant:
     discrepancy: str
     description: str
     function: ReadingFunction
-
-    def entry(self) -> Discrepancy:
-        """The register entry; KeyError when the register has no such entry."""
-        return load_catalogue().discrepancies[self.discrepancy]
-
-    @property
-    def requirements(self) -> tuple[str, ...]:
-        """The requirements the entry affects."""
-        return self.entry().affects
-
-    @property
-    def operations(self) -> tuple[str, ...]:
-        """The operations of the requirements the entry affects, in catalogue order."""
-        catalogue = load_catalogue().requirements
-        found = [
-            op for rid in self.requirements if rid in catalogue for op in catalogue[rid].operations
-        ]
-        return tuple(dict.fromkeys(found))
 
 
 _READINGS: Registry[ReadingVariant] = Registry("reading", "--list-readings")
