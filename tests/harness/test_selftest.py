@@ -16,8 +16,8 @@ import pytest
 
 from points_conformance import selftest
 from points_conformance.catalogue import load_catalogue
+from points_conformance.operations import OPERATIONS
 from points_conformance.reference import faults, readings, serve
-from points_conformance.reference.app import OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
 
 CATALOGUE = {rid: tuple(r.operations) for rid, r in load_catalogue().requirements.items()}

@@ -23,8 +23,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from points_conformance.reference import app as web
 from points_conformance.reference.behaviour import Behaviour, Hooks, ResponseHook
+from points_conformance.reference.formatting import error_body, fmt_points
 from points_conformance.reference.variants import (
     Registry,
     VariantFunction,
@@ -279,7 +279,7 @@ def _ledger_altcur_in_net(b: Behaviour, h: Hooks) -> FaultResult:
             for row in rows:
                 milli = _milli(row.get("points")) or 0
                 net += -milli if row.get("ledgerEntryType") == "DEBIT" else milli
-            entry["netPointsOnEvent"] = web.fmt_points(net, b.points_decimals)
+            entry["netPointsOnEvent"] = fmt_points(net, b.points_decimals)
 
     return h.then(response_hook=on_success(LEDGERS, add_all))
 
@@ -462,9 +462,7 @@ def _ledger_tillconcept_crash(b: Behaviour, h: Hooks) -> FaultResult:
             return status, body
         if (_value(params, "includeTillConceptEvents") or "").strip().lower() != "true":
             return status, body
-        return b.internal_status, web.error_body(
-            operation_id, b.err_internal, "Internal server error"
-        )
+        return b.internal_status, error_body(operation_id, b.err_internal, "Internal server error")
 
     return h.then(response_hook=respond((LEDGER,), crash))
 
@@ -684,10 +682,10 @@ def _cml_reversal_sign(b: Behaviour, h: Hooks) -> FaultResult:
                 continue
             for row in entry.get("entryDetails") or []:
                 if isinstance(row, dict) and _milli(row.get("points")) is not None:
-                    row["points"] = web.fmt_points(-abs(_milli(row["points"]) or 0))
+                    row["points"] = fmt_points(-abs(_milli(row["points"]) or 0))
             net = _milli(entry.get("netPointsOnEvent"))
             if net is not None:
-                entry["netPointsOnEvent"] = web.fmt_points(-abs(net))
+                entry["netPointsOnEvent"] = fmt_points(-abs(net))
 
     return h.then(response_hook=on_success((CML,), negative))
 

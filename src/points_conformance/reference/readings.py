@@ -22,7 +22,6 @@ from typing import Any
 
 from starlette.requests import Request
 
-from points_conformance.reference import app as web
 from points_conformance.reference.behaviour import NO_BODY, Behaviour, Hooks
 from points_conformance.reference.faults import (
     BALANCE,
@@ -37,6 +36,9 @@ from points_conformance.reference.faults import (
     FaultFunction,
     FaultResult,
 )
+from points_conformance.reference.formatting import error_body, fmt_points
+from points_conformance.reference.params import parse_int
+from points_conformance.reference.transfers import well_formed
 from points_conformance.reference.variants import (
     Registry,
     as_number,
@@ -148,7 +150,7 @@ _TRANSFER_KINDS = {"MOBILE": "mobile", "EMAIL": "email"}
 def _unknown_if_malformed(kind: str | None, value: Any) -> Any:
     if kind not in _NOBODY or not isinstance(value, str) or not value.strip():
         return value
-    return value if web.well_formed(kind, value) else _NOBODY[kind]
+    return value if well_formed(kind, value) else _NOBODY[kind]
 
 
 @reading(
@@ -461,7 +463,7 @@ def _ledger_unknown_id(b: Behaviour, h: Hooks) -> FaultResult:
         if error_codes(body) != [b.err_unknown_user_id]:
             return status, body
         message = "Identifier value missing or incorrect"
-        return status, web.error_body(operation_id, b.err_unknown_customer, message)
+        return status, error_body(operation_id, b.err_unknown_customer, message)
 
     return h.then(response_hook=respond(LEDGERS, as_8015))
 
@@ -476,7 +478,7 @@ def _balance_limit_capped(b: Behaviour, h: Hooks) -> FaultResult:
     def cap(params: dict[str, Any]) -> dict[str, Any]:
         query = []
         for k, v in query_pairs(params):
-            number = web.parse_int(v.strip()) if k == "limit" else None
+            number = parse_int(v.strip()) if k == "limit" else None
             too_big = number is not None and number > b.balance_max_limit
             query.append((k, str(b.balance_max_limit) if too_big else v))
         return with_query(params, query)
@@ -559,7 +561,7 @@ reading(
 def _cml_balances_strings(b: Behaviour, h: Hooks) -> FaultResult:
     def text(value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return web.fmt_points(round(value * 1000), b.points_decimals)
+            return fmt_points(round(value * 1000), b.points_decimals)
         return value
 
     def strings(body: dict[str, Any], request: Request) -> None:
@@ -584,11 +586,11 @@ def _cml_unknown_3301(b: Behaviour, h: Hooks) -> FaultResult:
     ) -> tuple[int, Any]:
         if error_codes(body) != [b.err_cml_other_org]:
             return status, body
-        customer_id = web.parse_int(str(request.path_params.get("id", "")).strip())
+        customer_id = parse_int(str(request.path_params.get("id", "")).strip())
         store = request.app.state.store
         if customer_id is not None and store.customer(customer_id) is not None:
             return status, body
         message = "The customer is not enrolled in a cross-member-eligible group."
-        return status, web.error_body(operation_id, b.err_cml_not_in_group, message)
+        return status, error_body(operation_id, b.err_cml_not_in_group, message)
 
     return h.then(response_hook=respond((CML,), not_in_group))
