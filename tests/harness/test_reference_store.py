@@ -13,12 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from points_conformance.reference.seed import (
-    EVENT_NAMES,
-    SeedSizeError,
-    parse_size,
-    seed_database,
-)
+from points_conformance.reference.seed import SeedSizeError, parse_size, seed_database
+from points_conformance.reference.seed_builder import EVENT_NAMES
 from points_conformance.reference.store import (
     ANCHOR_STEP,
     OWNER_CUSTOMER,
