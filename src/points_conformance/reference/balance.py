@@ -15,10 +15,7 @@ from points_conformance.reference.ledger import (
     validate_identity,
 )
 from points_conformance.reference.params import Query, parse_int
-from points_conformance.reference.store import (
-    fits_int64,
-    fmt_ts,
-)
+from points_conformance.reference.store_schema import fits_int64, fmt_ts
 
 # -- ledger balance ----------------------------------------------------------------------------
 

@@ -15,10 +15,7 @@ from points_conformance.reference.formatting import (
     points_number,
 )
 from points_conformance.reference.params import Query, parse_int
-from points_conformance.reference.store import (
-    OWNER_CUSTOMER,
-    fmt_ts,
-)
+from points_conformance.reference.store_schema import OWNER_CUSTOMER, fmt_ts
 
 # -- cross-member ledger -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 from points_conformance.reference.context import Ctx, Result
 from points_conformance.reference.formatting import fmt_points, ledger_date
 from points_conformance.reference.params import Query, canonical_names, parse_bool, parse_int
-from points_conformance.reference.store import (
+from points_conformance.reference.store_schema import (
     CATEGORIES,
     ENTRY_TYPES,
     OWNER_CUSTOMER,

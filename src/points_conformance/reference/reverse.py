@@ -7,9 +7,7 @@ from typing import Any
 from points_conformance.reference.context import Ctx, Result
 from points_conformance.reference.formatting import points_number
 from points_conformance.reference.params import canonical_names, json_number, text_value, to_milli
-from points_conformance.reference.store import (
-    StoreError,
-)
+from points_conformance.reference.store_schema import StoreError
 from points_conformance.reference.transfers import body_object
 
 # -- reverse -----------------------------------------------------------------------------------

@@ -51,11 +51,8 @@ from points_conformance.reference.seed_writes import (
     write_events,
     write_groups,
 )
-from points_conformance.reference.store import (
-    OWNER_CUSTOMER,
-    Store,
-    utcnow,
-)
+from points_conformance.reference.store import Store
+from points_conformance.reference.store_schema import OWNER_CUSTOMER, utcnow
 
 LARGE_ROWS = 1_000_000
 

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from points_conformance.reference.store import (
-    OWNER_CUSTOMER,
-)
+from points_conformance.reference.store_schema import OWNER_CUSTOMER
 
 MAIN_ORG = 50406
 PARENT_ORG = 50405

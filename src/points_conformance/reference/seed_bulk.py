@@ -16,11 +16,8 @@ from points_conformance.reference.seed_builder import (
     TRIGGER,
     fmt,
 )
-from points_conformance.reference.store import (
-    OWNER_CUSTOMER,
-    Store,
-    row_bit,
-)
+from points_conformance.reference.store import Store
+from points_conformance.reference.store_schema import OWNER_CUSTOMER, row_bit
 
 
 def add_bulk(store: Store, rng: random.Random, anchor: datetime, rows_wanted: int) -> int:

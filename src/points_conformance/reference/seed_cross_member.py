@@ -18,10 +18,8 @@ from points_conformance.reference.seed_builder import (
     registration,
     spread_times,
 )
-from points_conformance.reference.store import (
-    OWNER_CUSTOMER,
-    Store,
-)
+from points_conformance.reference.store import Store
+from points_conformance.reference.store_schema import OWNER_CUSTOMER
 
 
 @dataclass

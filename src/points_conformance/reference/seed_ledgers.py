@@ -24,10 +24,7 @@ from points_conformance.reference.seed_builder import (
     registration,
     spread_times,
 )
-from points_conformance.reference.store import (
-    OWNER_CUSTOMER,
-    OWNER_GROUP,
-)
+from points_conformance.reference.store_schema import OWNER_CUSTOMER, OWNER_GROUP
 
 
 def _rich_rows(

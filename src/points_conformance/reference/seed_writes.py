@@ -24,10 +24,8 @@ from points_conformance.reference.seed_builder import (
     fmt,
 )
 from points_conformance.reference.seed_ledgers import PROMOTION_IDS
-from points_conformance.reference.store import (
-    Store,
-    row_bit,
-)
+from points_conformance.reference.store import Store
+from points_conformance.reference.store_schema import row_bit
 
 
 def insert_reference_data(store: Store) -> None:

@@ -6,10 +6,7 @@ from typing import Any
 
 from points_conformance.reference.context import Ctx, Result
 from points_conformance.reference.params import Query, parse_int
-from points_conformance.reference.store import (
-    OWNER_CUSTOMER,
-    OWNER_GROUP,
-)
+from points_conformance.reference.store_schema import OWNER_CUSTOMER, OWNER_GROUP
 from points_conformance.reference.transfers import (
     GROUP_CUSTOMER_NAMES,
     located,

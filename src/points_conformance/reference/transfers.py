@@ -11,11 +11,11 @@ from points_conformance.reference.behaviour import BODY_INVALID
 from points_conformance.reference.context import Ctx, Result
 from points_conformance.reference.formatting import org_zone, parse_stored, points_number
 from points_conformance.reference.params import json_number, parse_int, text_value, to_milli
-from points_conformance.reference.store import (
+from points_conformance.reference.store import Store
+from points_conformance.reference.store_schema import (
     OWNER_CUSTOMER,
     OWNER_GROUP,
     Entity,
-    Store,
     StoreError,
 )
 
