@@ -22,14 +22,14 @@ from typing import Any
 
 from starlette.requests import Request
 
+from points_conformance.operations import LEDGER_OPERATIONS
 from points_conformance.reference.behaviour import NO_BODY, Behaviour, Hooks
-from points_conformance.reference.faults import (
+from points_conformance.reference.fault_registry import (
     BALANCE,
     CHECK,
     CHECK_GROUP,
     CML,
     HISTORY,
-    LEDGERS,
     REVERSE,
     TRANSFER,
     TRANSFER_GROUP,
@@ -314,7 +314,7 @@ def _ledger_orgid_duplicated(b: Behaviour, h: Hooks) -> FaultResult:
             if "orgId" in entry:
                 entry["orgID"] = entry["orgId"]
 
-    return h.then(response_hook=on_success(LEDGERS, both))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, both))
 
 
 reading(
@@ -385,7 +385,7 @@ def _ledger_numbers(b: Behaviour, h: Hooks) -> FaultResult:
             if isinstance(row, dict):
                 row["closingBalance"] = as_number(row.get("closingBalance"))
 
-    return h.then(response_hook=on_success((*LEDGERS, BALANCE), numbers))
+    return h.then(response_hook=on_success((*LEDGER_OPERATIONS, BALANCE), numbers))
 
 
 def _iso(stored: Any) -> Any:
@@ -404,7 +404,7 @@ def _ledger_created_iso(b: Behaviour, h: Hooks) -> FaultResult:
             if "ledgerCreatedDate" in entry:
                 entry["ledgerCreatedDate"] = _iso(entry["ledgerCreatedDate"])
 
-    return h.then(response_hook=on_success(LEDGERS, iso))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
 
 
 @reading(
@@ -420,7 +420,7 @@ def _ledger_timestamps_iso(b: Behaviour, h: Hooks) -> FaultResult:
                 if isinstance(part, dict) and field in part:
                     part[field] = _iso(part[field])
 
-    return h.then(response_hook=on_success(LEDGERS, iso))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
 
 
 @reading(
@@ -435,7 +435,7 @@ def _ledger_userid_string(b: Behaviour, h: Hooks) -> FaultResult:
             if isinstance(details, dict) and isinstance(details.get("userId"), int):
                 details["userId"] = str(details["userId"])
 
-    return h.then(response_hook=on_success(LEDGERS, text))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, text))
 
 
 @reading(
@@ -449,7 +449,7 @@ def _ledger_group_entitytype(b: Behaviour, h: Hooks) -> FaultResult:
         if isinstance(details, dict) and details.get("entityType") == "FLEET":
             details["entityType"] = "USERGROUP2"
 
-    return h.then(response_hook=on_success(LEDGERS, usergroup))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, usergroup))
 
 
 @reading(
@@ -465,7 +465,7 @@ def _ledger_unknown_id(b: Behaviour, h: Hooks) -> FaultResult:
         message = "Identifier value missing or incorrect"
         return status, error_body(operation_id, b.err_unknown_customer, message)
 
-    return h.then(response_hook=respond(LEDGERS, as_8015))
+    return h.then(response_hook=respond(LEDGER_OPERATIONS, as_8015))
 
 
 @reading(
