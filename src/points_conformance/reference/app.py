@@ -81,23 +81,26 @@ class _SlashCollapse:
         await self.app(scope, receive, send)
 
 
-def create_app(
-    store: Store,
-    behaviour: Behaviour | None = None,
-    hooks: Hooks | None = None,
-    credentials: tuple[str, str] = DEFAULT_CREDENTIALS,
-    *,
-    org_id: int | None = None,
-) -> Starlette:
-    """The ASGI application serving `store` with the given rules, hooks and credentials."""
-    rules = behaviour if behaviour is not None else Behaviour()
-    taps = hooks if hooks is not None else Hooks()
-    user, password = credentials
-    caller: dict[str, Any] = {}
+class _Server:
+    """What every route shares: the store, the rules and hooks, the credentials, the caller."""
 
-    def caller_org() -> tuple[int, int | None]:
+    def __init__(
+        self,
+        store: Store,
+        rules: Behaviour,
+        taps: Hooks,
+        credentials: tuple[str, str],
+        org_id: int | None,
+    ) -> None:
+        self.store, self.rules, self.taps = store, rules, taps
+        self.user, self.password = credentials
+        self.org_id = org_id
+        self.caller: dict[str, Any] = {}
+
+    def caller_org(self) -> tuple[int, int | None]:
+        caller, store = self.caller, self.store
         if not caller:
-            org = org_id
+            org = self.org_id
             if org is None:
                 try:
                     org = int(store.seed_info().get("org_id", DEFAULT_ORG))
@@ -112,10 +115,11 @@ def create_app(
             caller["till"] = int(row[0]) if row and row[0] is not None else None
         return int(caller["org"]), caller["till"]
 
-    def run(operation_id: str, params: dict[str, Any]) -> Result:
+    def run(self, operation_id: str, params: dict[str, Any]) -> Result:
+        rules = self.rules
         handler = HANDLERS[operation_id]
         headers = params.get("headers") or {}
-        if not credentials_ok(headers.get("authorization"), user, password):
+        if not credentials_ok(headers.get("authorization"), self.user, self.password):
             return Result(
                 rules.auth_status,
                 error_body(
@@ -123,15 +127,17 @@ def create_app(
                 ),
                 {"WWW-Authenticate": 'Basic realm="points"'},
             )
-        org, till = caller_org()
-        ctx = Ctx(store, rules, org, till, store.now())
+        org, till = self.caller_org()
+        ctx = Ctx(self.store, rules, org, till, self.store.now())
         try:
             return handler(ctx, params)
         except ApiError as exc:
             status = exc.status if exc.status is not None else rules.error_status
             return Result(status, error_body(operation_id, exc.code, exc.message), {})
 
-    def endpoint(operation_id: str) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(self, operation_id: str) -> Callable[[Request], Awaitable[Response]]:
+        rules, taps = self.rules, self.taps
+
         async def handle(request: Request) -> Response:
             status: int
             body: Any
@@ -145,7 +151,7 @@ def create_app(
                     "body": parse_json(raw) if len(raw) <= MAX_BODY else BODY_INVALID,
                 }
                 params = taps.params_hook(operation_id, params)
-                result = await run_in_threadpool(run, operation_id, params)
+                result = await run_in_threadpool(self.run, operation_id, params)
                 status, body, headers = result.status, result.body, result.headers
             except Exception:
                 log.exception("unexpected error in %s", operation_id)
@@ -165,7 +171,8 @@ def create_app(
 
         return handle
 
-    async def http_error(request: Request, exc: Exception) -> Response:
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        rules = self.rules
         code = exc.status_code if isinstance(exc, HTTPException) else rules.internal_status
         if code == 404:
             body = error_body("", rules.err_not_found, f"No such resource: {request.url.path}")
@@ -177,17 +184,32 @@ def create_app(
             body = error_body("", code, "Request failed")
         return Response(dumps(body), status_code=code, media_type="application/json")
 
-    async def crash(request: Request, exc: Exception) -> Response:
+    async def crash(self, request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        body = error_body("", rules.err_internal, "Internal server error")
+        body = error_body("", self.rules.err_internal, "Internal server error")
         return Response(
-            dumps(body), status_code=rules.internal_status, media_type="application/json"
+            dumps(body), status_code=self.rules.internal_status, media_type="application/json"
         )
 
-    routes = [Route(op.path, endpoint(op.id), methods=[op.method], name=op.id) for op in TABLE]
+
+def create_app(
+    store: Store,
+    behaviour: Behaviour | None = None,
+    hooks: Hooks | None = None,
+    credentials: tuple[str, str] = DEFAULT_CREDENTIALS,
+    *,
+    org_id: int | None = None,
+) -> Starlette:
+    """The ASGI application serving `store` with the given rules, hooks and credentials."""
+    rules = behaviour if behaviour is not None else Behaviour()
+    taps = hooks if hooks is not None else Hooks()
+    server = _Server(store, rules, taps, credentials, org_id)
+    routes = [
+        Route(op.path, server.endpoint(op.id), methods=[op.method], name=op.id) for op in TABLE
+    ]
     app = Starlette(
         routes=routes,
-        exception_handlers={HTTPException: http_error, Exception: crash},
+        exception_handlers={HTTPException: server.http_error, Exception: server.crash},
         middleware=[Middleware(_SlashCollapse)],
     )
     app.state.store = store

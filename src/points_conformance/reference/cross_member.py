@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from points_conformance.reference.context import Ctx, Result
@@ -16,8 +17,6 @@ from points_conformance.reference.formatting import (
 )
 from points_conformance.reference.params import Query, parse_int
 from points_conformance.reference.store_schema import OWNER_CUSTOMER, fmt_ts
-
-# -- cross-member ledger -----------------------------------------------------------------------
 
 
 def _iso_utc(value: datetime) -> str:
@@ -40,10 +39,54 @@ def _aggregate_status(statuses: list[str]) -> str:
     return "PARTIALLY_REVERSED" if statuses else "ACTIVE"
 
 
-def cross_member_ledger(ctx: Ctx, params: dict[str, Any]) -> Result:
+@dataclass(frozen=True)
+class _Filters:
+    scope: str
+    event_names: tuple[str, ...] | None
+    start: datetime
+    end: datetime
+    page_number: int
+    page_size: int
+    sort: str
+    ref: str | None
+
+
+def _date(ctx: Ctx, q: Query, name: str) -> datetime | None:
     b = ctx.behaviour
-    store = ctx.store
-    q = Query(params["query"])
+    raw = q.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ctx.error(
+            b.err_cml_date_format,
+            "Invalid date format. Use ISO 8601 (e.g. 2026-03-25T11:00:00+05:30).",
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ctx.error(b.err_cml_date_format, "Invalid date format.") from None
+
+
+def _page_param(ctx: Ctx, q: Query, name: str, default: int, low: int, high: int | None) -> int:
+    raw = q.get(name)
+    if raw is None:
+        return default
+    value = parse_int(raw.strip())
+    if value is None or value < low or (high is not None and value > high):
+        raise ctx.error(
+            ctx.behaviour.err_cml_page,
+            "pageSize is outside the allowed range (1-100), or pageNumber is less than 1.",
+        )
+    return value
+
+
+def _filters(ctx: Ctx, q: Query) -> _Filters:
+    """The query parameters, checked in the order the documented errors are given."""
+    b = ctx.behaviour
     scope = q.get("scope")
     scope = b.cml_default_scope if scope is None else scope
     if scope not in b.cml_scopes:
@@ -59,26 +102,7 @@ def cross_member_ledger(ctx: Ctx, params: dict[str, Any]) -> Result:
                 " CROSS_MEMBER_REDEMPTION_REVERSAL)",
             )
         event_names = tuple(dict.fromkeys(names))
-
-    def parse_date(name: str) -> datetime | None:
-        raw = q.get(name)
-        if raw is None:
-            return None
-        try:
-            value = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            raise ctx.error(
-                b.err_cml_date_format,
-                "Invalid date format. Use ISO 8601 (e.g. 2026-03-25T11:00:00+05:30).",
-            ) from None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        try:
-            return value.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:
-            raise ctx.error(b.err_cml_date_format, "Invalid date format.") from None
-
-    start_given, end_given = parse_date("startDate"), parse_date("endDate")
+    start_given, end_given = _date(ctx, q, "startDate"), _date(ctx, q, "endDate")
     if start_given is not None and end_given is not None and end_given < start_given:
         raise ctx.error(b.err_cml_date_order, "endDate is before startDate.")
     end = end_given if end_given is not None else ctx.now
@@ -87,30 +111,23 @@ def cross_member_ledger(ctx: Ctx, params: dict[str, Any]) -> Result:
         if start_given is not None
         else ctx.now - timedelta(days=b.cml_default_window_days)
     )
-
-    def page_param(name: str, default: int, low: int, high: int | None) -> int:
-        raw = q.get(name)
-        if raw is None:
-            return default
-        value = parse_int(raw.strip())
-        if value is None or value < low or (high is not None and value > high):
-            raise ctx.error(
-                b.err_cml_page,
-                "pageSize is outside the allowed range (1-100), or pageNumber is less than 1.",
-            )
-        return value
-
-    page_number = page_param("pageNumber", b.cml_page_base, b.cml_page_base, None)
-    page_size = page_param(
-        "pageSize", b.cml_default_page_size, b.cml_min_page_size, b.cml_max_page_size
+    page_number = _page_param(ctx, q, "pageNumber", b.cml_page_base, b.cml_page_base, None)
+    page_size = _page_param(
+        ctx, q, "pageSize", b.cml_default_page_size, b.cml_min_page_size, b.cml_max_page_size
     )
     sort = q.get("sort")
     sort = b.cml_default_sort if sort is None else sort.strip()
     if sort not in b.cml_sort_values:
         raise ctx.invalid("sort must be createdDate:desc or createdDate:asc")
     ref = q.get("transactionRef")
-    ref = ref if ref else None
+    return _Filters(
+        scope, event_names, start, end, page_number, page_size, sort, ref if ref else None
+    )
 
+
+def _member_group(ctx: Ctx, params: dict[str, Any]) -> tuple[int, sqlite3.Row, int]:
+    """The customer of the path, its org and its cross-member group; or the documented error."""
+    b, store = ctx.behaviour, ctx.store
     raw_id = str(params["path"].get("id", "")).strip()
     customer_id = parse_int(raw_id)
     customer = store.customer(customer_id) if customer_id is not None else None
@@ -122,13 +139,86 @@ def cross_member_ledger(ctx: Ctx, params: dict[str, Any]) -> Result:
         raise ctx.error(
             b.err_cml_not_in_group, "The customer is not enrolled in a cross-member-eligible group."
         )
-    group_id = int(group["group_id"])
-    member_filter = customer_id if scope == "user" else None
-    start_s, end_s = fmt_ts(start), fmt_ts(end)
+    return customer_id, org, int(group["group_id"])
+
+
+def _entry(
+    ctx: Ctx,
+    ev: sqlite3.Row,
+    ev_rows: list[sqlite3.Row],
+    zone: tzinfo,
+    scope: str,
+    customer_id: int,
+) -> dict[str, Any]:
+    decimals = ctx.behaviour.points_decimals
+    is_redemption = ev["event_name"] == "CROSS_MEMBER_REDEMPTION"
+    created = parse_stored(ev["created"])
+    entry: dict[str, Any] = {
+        "eventLogId": int(ev["event_log_id"]),
+        "eventName": ev["event_name"],
+        "transactingCustomerId": int(ev["transacting_customer_id"]),
+        "transactionRef": ev["transaction_ref"],
+        "createdDate": created.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        "createdDateISO": _iso_utc(created),
+        "netPointsOnEvent": fmt_points(sum(int(r["points"]) for r in ev_rows), decimals),
+    }
+    details: list[dict[str, Any]] = []
+    statuses: list[str] = []
+    for r in ev_rows:
+        item: dict[str, Any] = {
+            "customerId": int(r["customer_id"]),
+            "points": fmt_points(int(r["points"]), decimals),
+        }
+        if is_redemption:
+            item["reversedAmount"] = fmt_points(int(r["reversed"]), decimals)
+        item["expiryBatchDate"] = r["expiry_batch_date"]
+        if is_redemption:
+            status = _row_status(int(r["points"]), int(r["reversed"]))
+            item["status"] = status
+            statuses.append(status)
+        details.append(item)
+    if is_redemption:
+        entry["status"] = _aggregate_status(statuses)
+    if scope == "user":
+        transacting = int(ev["transacting_customer_id"]) == customer_id
+        source = any(int(r["customer_id"]) == customer_id for r in ev_rows)
+        entry["userRole"] = (
+            "BOTH" if transacting and source else "TRANSACTING" if transacting else "SOURCE"
+        )
+    entry["entryDetails"] = details
+    return entry
+
+
+def _group_details(ctx: Ctx, group_id: int) -> dict[str, Any]:
+    store = ctx.store
+    members = store.group_members(group_id, active_only=True)
+    category = ctx.behaviour.cml_balance_category
+    balances = [
+        (
+            int(m["customer_id"]),
+            store.category_balance(OWNER_CUSTOMER, int(m["customer_id"]), category),
+        )
+        for m in members
+    ]
+    return {
+        "groupId": group_id,
+        "groupBalance": points_number(sum(bal for _, bal in balances)),
+        "memberCount": len(members),
+        "members": [{"customerId": cid, "balance": points_number(bal)} for cid, bal in balances],
+    }
+
+
+def cross_member_ledger(ctx: Ctx, params: dict[str, Any]) -> Result:
+    b = ctx.behaviour
+    store = ctx.store
+    f = _filters(ctx, Query(params["query"]))
+    customer_id, org, group_id = _member_group(ctx, params)
+    member_filter = customer_id if f.scope == "user" else None
+    start_s, end_s = fmt_ts(f.start), fmt_ts(f.end)
     total = 0
     if start_s <= end_s:
-        total = store.cml_count(group_id, start_s, end_s, member_filter, event_names, ref)
-    offset = (page_number - b.cml_page_base) * page_size
+        total = store.cml_count(group_id, start_s, end_s, member_filter, f.event_names, f.ref)
+    offset = (f.page_number - b.cml_page_base) * f.page_size
     events: list[sqlite3.Row] = []
     if offset < total:
         events = store.cml_page(
@@ -136,78 +226,24 @@ def cross_member_ledger(ctx: Ctx, params: dict[str, Any]) -> Result:
             start_s,
             end_s,
             member_filter,
-            event_names,
-            ref,
-            limit=page_size,
+            f.event_names,
+            f.ref,
+            limit=f.page_size,
             offset=offset,
-            ascending=sort.endswith(":asc"),
+            ascending=f.sort.endswith(":asc"),
         )
     rows = store.cml_rows([int(e["event_log_id"]) for e in events])
     zone = org_zone(str(org["timezone"]))
-    decimals = b.points_decimals
-    entries: list[dict[str, Any]] = []
-    for ev in events:
-        ev_rows = rows[int(ev["event_log_id"])]
-        is_redemption = ev["event_name"] == "CROSS_MEMBER_REDEMPTION"
-        created = parse_stored(ev["created"])
-        entry: dict[str, Any] = {
-            "eventLogId": int(ev["event_log_id"]),
-            "eventName": ev["event_name"],
-            "transactingCustomerId": int(ev["transacting_customer_id"]),
-            "transactionRef": ev["transaction_ref"],
-            "createdDate": created.replace(tzinfo=UTC)
-            .astimezone(zone)
-            .strftime("%Y-%m-%d %H:%M:%S"),
-            "createdDateISO": _iso_utc(created),
-            "netPointsOnEvent": fmt_points(sum(int(r["points"]) for r in ev_rows), decimals),
-        }
-        details: list[dict[str, Any]] = []
-        statuses: list[str] = []
-        for r in ev_rows:
-            item: dict[str, Any] = {
-                "customerId": int(r["customer_id"]),
-                "points": fmt_points(int(r["points"]), decimals),
-            }
-            if is_redemption:
-                item["reversedAmount"] = fmt_points(int(r["reversed"]), decimals)
-            item["expiryBatchDate"] = r["expiry_batch_date"]
-            if is_redemption:
-                status = _row_status(int(r["points"]), int(r["reversed"]))
-                item["status"] = status
-                statuses.append(status)
-            details.append(item)
-        if is_redemption:
-            entry["status"] = _aggregate_status(statuses)
-        if scope == "user":
-            transacting = int(ev["transacting_customer_id"]) == customer_id
-            source = any(int(r["customer_id"]) == customer_id for r in ev_rows)
-            entry["userRole"] = (
-                "BOTH" if transacting and source else "TRANSACTING" if transacting else "SOURCE"
-            )
-        entry["entryDetails"] = details
-        entries.append(entry)
-    members = store.group_members(group_id, active_only=True)
-    balances = [
-        (
-            int(m["customer_id"]),
-            store.category_balance(OWNER_CUSTOMER, int(m["customer_id"]), b.cml_balance_category),
-        )
-        for m in members
+    entries = [
+        _entry(ctx, ev, rows[int(ev["event_log_id"])], zone, f.scope, customer_id) for ev in events
     ]
     payload: dict[str, Any] = {
-        "groupDetails": {
-            "groupId": group_id,
-            "groupBalance": points_number(sum(bal for _, bal in balances)),
-            "memberCount": len(members),
-            "members": [
-                {"customerId": cid, "balance": points_number(bal)} for cid, bal in balances
-            ],
-        },
+        "groupDetails": _group_details(ctx, group_id),
         "pageDetails": {
-            "pageNumber": page_number,
-            "pageSize": page_size if b.cml_page_size_echoes_request else len(entries),
+            "pageNumber": f.page_number,
+            "pageSize": f.page_size if b.cml_page_size_echoes_request else len(entries),
             "totalEntries": total,
-            "pageCount": math.ceil(total / page_size),
+            "pageCount": math.ceil(total / f.page_size),
         },
         "entries": entries,
     }
