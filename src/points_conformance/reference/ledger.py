@@ -385,13 +385,25 @@ def _member_details(ctx: Ctx, group_id: int) -> dict[int, dict[str, Any]]:
     return out
 
 
-def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
+@dataclass(frozen=True)
+class _Filters:
+    limit: int
+    offset: int
+    sort: str
+    entry_type: str | None
+    category_type: str | None
+    include_currencies: bool
+    exclude_points: bool
+    till_concept: bool
+    currency_names: tuple[str, ...]
+    program_id: int | None
+    start: str | None
+    end: str | None
+
+
+def _filters(ctx: Ctx, q: Query) -> _Filters:
+    """Paging, sort and filters, checked in the order the documented errors are given."""
     b = ctx.behaviour
-    store = ctx.store
-    q = Query(params["query"])
-    orgs = _scope_orgs(ctx, params["headers"]) if connected else [ctx.org_id]
-    group_form = _is_group_form(ctx, q)
-    validate_identity(ctx, q, group_form=group_form)
     limit, offset = page_numbers(
         ctx,
         q,
@@ -427,44 +439,80 @@ def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
             "includeTillConceptEvents=true needs programId: invalid input combination"
         )
     start, end = _ledger_dates(ctx, q)
+    return _Filters(
+        limit,
+        offset,
+        sort,
+        entry_type,
+        category_type,
+        include_currencies,
+        exclude_points,
+        till_concept,
+        currency_names,
+        program_id,
+        start,
+        end,
+    )
+
+
+def _ledger_query(
+    ctx: Ctx,
+    f: _Filters,
+    owner: _Owner,
+    till_ids: tuple[int, ...] | None,
+    member_ids: tuple[int, ...] | None,
+) -> LedgerQuery:
+    """The rows the filters select; a category the owner never earned is the documented error."""
+    b, store = ctx.behaviour, ctx.store
+    currency_allowed = f.include_currencies or bool(f.currency_names)
+    if (
+        f.category_type is not None
+        and not (f.exclude_points and currency_allowed)
+        and b.ledger_category_needs_summary
+        and not store.has_points_category(owner.kind, owner.ids, b.category_map[f.category_type])
+    ):
+        raise ctx.error(b.err_no_points_summary, "No CPS entry for the given points type.")
+    currency_only = f.exclude_points and currency_allowed
+    category = None
+    if f.category_type is not None and not currency_only:
+        category = b.category_map[f.category_type]
+    program_id = f.program_id
+    return LedgerQuery(
+        owner_kind=owner.kind,
+        owner_ids=owner.ids,
+        start=f.start,
+        end=f.end,
+        till_ids=till_ids,
+        member_ids=member_ids,
+        mask=_row_mask(ctx, f.entry_type, category, not currency_only, currency_allowed),
+        program_id=program_id if program_id is None or fits_int64(program_id) else -1,
+        concept_till_ids=(
+            store.concept_till_ids(program_id) if f.till_concept and program_id is not None else ()
+        ),
+        currency_names=(None if f.include_currencies or not currency_allowed else f.currency_names),
+    )
+
+
+def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
+    b = ctx.behaviour
+    store = ctx.store
+    q = Query(params["query"])
+    orgs = _scope_orgs(ctx, params["headers"]) if connected else [ctx.org_id]
+    group_form = _is_group_form(ctx, q)
+    validate_identity(ctx, q, group_form=group_form)
+    f = _filters(ctx, q)
+    limit, offset = f.limit, f.offset
     till_ids = till_filter(ctx, q, orgs)
     owner = _resolve_owner(ctx, q, orgs, group_form)
     member_ids: tuple[int, ...] | None = None
     role = q.get("role")
     if owner.group_id is not None and role is not None and role.strip():
         member_ids = store.member_ids_with_role(owner.group_id, role.strip())
-
-    currency_allowed = include_currencies or bool(currency_names)
-    if (
-        category_type is not None
-        and not (exclude_points and currency_allowed)
-        and b.ledger_category_needs_summary
-        and not store.has_points_category(owner.kind, owner.ids, b.category_map[category_type])
-    ):
-        raise ctx.error(b.err_no_points_summary, "No CPS entry for the given points type.")
-    currency_only = exclude_points and currency_allowed
-    category = None
-    if category_type is not None and not currency_only:
-        category = b.category_map[category_type]
-    mask = _row_mask(ctx, entry_type, category, not currency_only, currency_allowed)
-    lq = LedgerQuery(
-        owner_kind=owner.kind,
-        owner_ids=owner.ids,
-        start=start,
-        end=end,
-        till_ids=till_ids,
-        member_ids=member_ids,
-        mask=mask,
-        program_id=program_id if program_id is None or fits_int64(program_id) else -1,
-        concept_till_ids=(
-            store.concept_till_ids(program_id) if till_concept and program_id is not None else ()
-        ),
-        currency_names=None if include_currencies or not currency_allowed else currency_names,
-    )
+    lq = _ledger_query(ctx, f, owner, till_ids, member_ids)
     no_rows = (
         (member_ids is not None and not member_ids)
         or (till_ids is not None and not till_ids)
-        or mask == 0
+        or lq.mask == 0
     )
     total = 0 if no_rows else store.ledger_count(lq)
     page_count = math.ceil(total / limit)
@@ -477,10 +525,9 @@ def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
     events: list[sqlite3.Row] = []
     if page_index < page_count:
         events = store.ledger_page(
-            lq, limit=limit, offset=page_index * limit, ascending=sort == "ASC"
+            lq, limit=limit, offset=page_index * limit, ascending=f.sort == "ASC"
         )
-    ids = [int(e["event_log_id"]) for e in events]
-    rows = store.rows_of_events(ids)
+    rows = store.rows_of_events([int(e["event_log_id"]) for e in events])
     programs = store.program_names()
     tills = store.till_details(int(e["till_id"]) for e in events if e["till_id"] is not None)
     members = _member_details(ctx, owner.group_id) if owner.group_id is not None else None
