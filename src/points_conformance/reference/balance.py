@@ -20,6 +20,30 @@ from points_conformance.reference.store_schema import fits_int64, fmt_ts
 # -- ledger balance ----------------------------------------------------------------------------
 
 
+def _end_date(ctx: Ctx, q: Query) -> datetime:
+    b = ctx.behaviour
+    raw_end = q.get("endDate")
+    if raw_end is None:
+        return ctx.now
+    try:
+        end = datetime.strptime(raw_end, b.ledger_date_format)
+    except ValueError:
+        raise ctx.invalid("endDate must be in YYYY-MM-DDThh:mm:ss format") from None
+    if end.strftime(b.ledger_date_format) != raw_end:
+        raise ctx.invalid("endDate must be in YYYY-MM-DDThh:mm:ss format")
+    return end
+
+
+def _customer_id(ctx: Ctx, name: str, value: str, source: str, account: str) -> int:
+    b = ctx.behaviour
+    customer = ctx.store.find_customer(ctx.org_id, name, value, source, account or None)
+    if customer is None:
+        if name == "id":
+            raise ctx.error(b.err_unknown_user_id, "Invalid userId passed in request")
+        raise ctx.error(b.err_unknown_customer, "Identifier value missing or incorrect")
+    return int(customer["customer_id"])
+
+
 def ledger_balance(ctx: Ctx, params: dict[str, Any]) -> Result:
     b = ctx.behaviour
     store = ctx.store
@@ -45,24 +69,11 @@ def ledger_balance(ctx: Ctx, params: dict[str, Any]) -> Result:
         program_id = parse_int((q.get("programId") or "").strip())
         if program_id is None:
             raise ctx.invalid("programId must be an integer")
-    raw_end = q.get("endDate")
-    end = ctx.now
-    if raw_end is not None:
-        try:
-            end = datetime.strptime(raw_end, b.ledger_date_format)
-        except ValueError:
-            raise ctx.invalid("endDate must be in YYYY-MM-DDThh:mm:ss format") from None
-        if end.strftime(b.ledger_date_format) != raw_end:
-            raise ctx.invalid("endDate must be in YYYY-MM-DDThh:mm:ss format")
+    end = _end_date(ctx, q)
     till_ids = None
     if q.present("tillId"):
         till_ids = till_filter(ctx, Query([("tillId", q.get("tillId") or "")]), [ctx.org_id])
-    customer = store.find_customer(ctx.org_id, name, value, source, account or None)
-    if customer is None:
-        if name == "id":
-            raise ctx.error(b.err_unknown_user_id, "Invalid userId passed in request")
-        raise ctx.error(b.err_unknown_customer, "Identifier value missing or incorrect")
-    cid = int(customer["customer_id"])
+    cid = _customer_id(ctx, name, value, source, account)
     if program_id is not None and not fits_int64(program_id):
         program_id = -1
     balances = store.closing_balances(

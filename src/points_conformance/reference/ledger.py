@@ -278,6 +278,24 @@ def page_numbers(
     return limit, offset
 
 
+def _event_details(ev: sqlite3.Row) -> dict[str, Any]:
+    event_details: dict[str, Any] = {}
+    if ev["promotion_id"] is not None:
+        event_details.update(
+            {
+                "eventDisplayName": ev["promo_display_name"],
+                "promotionName": ev["promo_name"],
+                "promotionDescription": ev["promo_description"],
+                "promotionIdentifier": ev["promo_identifier"],
+                "promotionId": int(ev["promotion_id"]),
+            }
+        )
+    if ev["reason"]:
+        event_details["reason"] = ev["reason"]
+    event_details["eventDate"] = ledger_date(ev["created"])
+    return event_details
+
+
 def _entry_json(
     ctx: Ctx,
     ev: sqlite3.Row,
@@ -340,21 +358,7 @@ def _entry_json(
     entry["store"] = till["store_name"] if till else ""
     entry["storeCode"] = till["store_code"] if till else ""
     entry["tillCode"] = till["till_code"] if till else ""
-    event_details: dict[str, Any] = {}
-    if ev["promotion_id"] is not None:
-        event_details.update(
-            {
-                "eventDisplayName": ev["promo_display_name"],
-                "promotionName": ev["promo_name"],
-                "promotionDescription": ev["promo_description"],
-                "promotionIdentifier": ev["promo_identifier"],
-                "promotionId": int(ev["promotion_id"]),
-            }
-        )
-    if ev["reason"]:
-        event_details["reason"] = ev["reason"]
-    event_details["eventDate"] = ledger_date(ev["created"])
-    entry["eventDetails"] = event_details
+    entry["eventDetails"] = _event_details(ev)
     source_program = ev["source_program_id"]
     entry["sourceProgramId"] = int(source_program) if source_program is not None else None
     entry["sourceProgramName"] = (

@@ -101,7 +101,13 @@ def insert_reference_data(store: Store) -> None:
         )
 
 
-def write_events(store: Store, b: SeedBuilder, first_id: int) -> None:
+_EventRows = tuple[
+    list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]
+]
+
+
+def _event_rows(b: SeedBuilder, first_id: int) -> _EventRows:
+    """The transactions, events, ledger rows and balances of the built events, ids drawn here."""
     rng = b.rng
     b.events.sort(key=lambda e: (e.created, e.seq))
     next_id = first_id
@@ -145,6 +151,39 @@ def write_events(store: Store, b: SeedBuilder, first_id: int) -> None:
                 mask,
             )
         )
+    return tx_rows, ev_rows, row_rows, [(*k, v) for k, v in balances.items()]
+
+
+def _redemption_rows(b: SeedBuilder) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The redemptions with what was reversed of each, and the reversals (their ids drawn here)."""
+    reversed_by: dict[str, int] = defaultdict(int)
+    for code, rev in b.partial_reversals:
+        reversed_by[code] += rev.rows[0][2]
+    redemptions = [
+        (
+            ev.redemption_id,
+            ev.org_id,
+            ev.customer_id,
+            ev.program_id,
+            amount,
+            reversed_by.get(ev.redemption_id or "", 0),
+            id_type,
+            id_value,
+            ev.event_log_id,
+            fmt(ev.created),
+        )
+        for ev, amount, id_type, id_value in b.redemptions
+    ]
+    reversals = [
+        (b.code(), code, rev.rows[0][2], rev.event_log_id, fmt(rev.created))
+        for code, rev in b.partial_reversals
+    ]
+    return redemptions, reversals
+
+
+def write_events(store: Store, b: SeedBuilder, first_id: int) -> None:
+    tx_rows, ev_rows, row_rows, balances = _event_rows(b, first_id)
+    redemptions, reversals = _redemption_rows(b)
     with store.write() as conn:
         conn.executemany(
             "INSERT INTO customers (customer_id, org_id, first_name, last_name, fraud,"
@@ -171,38 +210,18 @@ def write_events(store: Store, b: SeedBuilder, first_id: int) -> None:
         conn.executemany(
             "INSERT INTO balances (owner_kind, owner_id, program_id, category, currency, balance)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(*k, v) for k, v in balances.items()],
+            balances,
         )
-        reversed_by: dict[str, int] = defaultdict(int)
-        for code, rev in b.partial_reversals:
-            reversed_by[code] += rev.rows[0][2]
         conn.executemany(
             "INSERT INTO redemptions (redemption_id, org_id, customer_id, program_id, points,"
             " reversed, identifier_type, identifier_value, event_log_id, created)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    ev.redemption_id,
-                    ev.org_id,
-                    ev.customer_id,
-                    ev.program_id,
-                    amount,
-                    reversed_by.get(ev.redemption_id or "", 0),
-                    id_type,
-                    id_value,
-                    ev.event_log_id,
-                    fmt(ev.created),
-                )
-                for ev, amount, id_type, id_value in b.redemptions
-            ],
+            redemptions,
         )
         conn.executemany(
             "INSERT INTO reversals (reversal_id, redemption_id, points, event_log_id, created)"
             " VALUES (?, ?, ?, ?, ?)",
-            [
-                (b.code(), code, rev.rows[0][2], rev.event_log_id, fmt(rev.created))
-                for code, rev in b.partial_reversals
-            ],
+            reversals,
         )
 
 

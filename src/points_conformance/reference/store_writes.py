@@ -118,6 +118,7 @@ class PointsWrites(LedgerQueries):
             )
         return event_id
 
+    # over 80 lines: every check and write of a transfer is one transaction, read top to bottom
     def transfer(
         self,
         *,
