@@ -52,8 +52,6 @@ DEFAULT_CREDENTIALS = ("conformance", "conformance-secret")
 DEFAULT_ORG = 50406
 
 
-# -- the application ---------------------------------------------------------------------------
-
 HANDLERS: dict[str, Handler] = {
     "getCustomerLedgerInfo": lambda c, p: ledger_info(c, p, connected=False),
     "getCustomerLedgerInfoConnectedOrgs": lambda c, p: ledger_info(c, p, connected=True),

@@ -6,8 +6,6 @@ import base64
 import binascii
 import hmac
 
-# -- credentials -------------------------------------------------------------------------------
-
 
 def credentials_ok(header: str | None, user: str, password: str) -> bool:
     if not header or not header[:6].lower() == "basic ":

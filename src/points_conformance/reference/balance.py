@@ -17,8 +17,6 @@ from points_conformance.reference.ledger import (
 from points_conformance.reference.params import Query, parse_int
 from points_conformance.reference.store_schema import fits_int64, fmt_ts
 
-# -- ledger balance ----------------------------------------------------------------------------
-
 
 def _end_date(ctx: Ctx, q: Query) -> datetime:
     b = ctx.behaviour

@@ -21,9 +21,6 @@ from points_conformance.reference.variants import (
     switch,
 )
 
-# -- getCustomerLedgerBalance ------------------------------------------------------------------
-
-
 fault(
     "balance-limit-100",
     requirement="BAL-LIMIT-MAX",

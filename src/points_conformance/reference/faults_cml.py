@@ -25,9 +25,6 @@ from points_conformance.reference.variants import (
     switch,
 )
 
-# -- getCrossMemberLedger ----------------------------------------------------------------------
-
-
 fault(
     "cml-page-zero-based",
     requirement="CML-PAGE-INDEX",

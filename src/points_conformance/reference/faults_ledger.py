@@ -38,8 +38,6 @@ from points_conformance.reference.variants import (
     with_query,
 )
 
-# -- getCustomerLedgerInfo (v2; most also reach v2.1, which shares the handler) -----------------
-
 
 @fault(
     "ledger-page-count-floor",

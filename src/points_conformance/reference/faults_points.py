@@ -33,8 +33,6 @@ from points_conformance.reference.variants import (
     with_query,
 )
 
-# -- isTransferrable (customer and group) ------------------------------------------------------
-
 
 @fault(
     "check-issue-otp-ignored",

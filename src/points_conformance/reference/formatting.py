@@ -10,8 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from points_conformance.operations import BY_ID
 
-# -- formatting --------------------------------------------------------------------------------
-
 
 def fmt_points(milli: int, decimals: int = 3, *, signed: bool = True) -> str:
     """Milli-points as a decimal string: 155500 -> "155.500", -10540 -> "-10.540"."""

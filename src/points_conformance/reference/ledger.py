@@ -22,8 +22,6 @@ from points_conformance.reference.store_schema import (
     row_bit,
 )
 
-# -- ledger (v2, v2.1) -------------------------------------------------------------------------
-
 
 @dataclass
 class _Owner:

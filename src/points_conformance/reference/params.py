@@ -15,9 +15,6 @@ _INT_RE = re.compile(r"-?[0-9]+", re.ASCII)
 MAX_BODY = 1_000_000
 
 
-# -- input helpers -----------------------------------------------------------------------------
-
-
 class Query:
     """Query parameters in order; a repeated name reads as its first value."""
 

@@ -10,8 +10,6 @@ from points_conformance.reference.params import canonical_names, json_number, te
 from points_conformance.reference.store_schema import StoreError
 from points_conformance.reference.transfers import body_object
 
-# -- reverse -----------------------------------------------------------------------------------
-
 
 def reverse_points(ctx: Ctx, params: dict[str, Any]) -> Result:
     b = ctx.behaviour

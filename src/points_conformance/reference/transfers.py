@@ -19,8 +19,6 @@ from points_conformance.reference.store_schema import (
     StoreError,
 )
 
-# -- transfers ---------------------------------------------------------------------------------
-
 
 def body_object(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     body = params.get("body")
