@@ -1,9 +1,9 @@
 """The target file: where a server is, how to log in, and which test data exists there.
 
 A staging server cannot be seeded by the suite, so the team that owns it describes the data it
-holds in a TOML file (`--target FILE`). The reference server writes the same file for its own
-seed (`points-conformance serve --target-out FILE`), so it is tested exactly like any other
-server. Secrets are never stored in the file: it names environment variables that hold them.
+holds in a TOML file (`--target FILE`). The same file is written for the reference server's
+own seed (`points-conformance serve --target-out FILE`, from the description the server
+publishes), so it is tested exactly like any other server. `write_target` writes one. Secrets are never stored in the file: it names environment variables that hold them.
 
 Format (every section but [target] is optional; a test whose data is missing is skipped with
 a reason that names the missing key)::

@@ -22,7 +22,7 @@ from points_conformance.embedded import (
     write_reference_target,
 )
 from points_conformance.reference import serve
-from points_conformance.target import CUSTOMER_ROLES, load_target
+from points_conformance.target import CUSTOMER_ROLES, load_target, render
 
 LEDGER = "/v2/pointsLedger/getCustomerLedgerInfo"
 
@@ -268,3 +268,16 @@ def test_listening_socket_is_tcp_so_responses_are_not_delayed() -> None:
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_render_quotes_keys_that_are_not_bare_and_leaves_out_none() -> None:
+    text = render(
+        {"target": {"base_url": "http://127.0.0.1:1", "bearer_env": None},
+         "customers": {"role with space": {"id": "1", "till_ids": [1, 2]}}},
+        ["a comment"],
+    )  # fmt: skip
+    assert text.startswith("# a comment\n")
+    assert tomllib.loads(text) == {
+        "target": {"base_url": "http://127.0.0.1:1"},
+        "customers": {"role with space": {"id": "1", "till_ids": [1, 2]}},
+    }
