@@ -21,12 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.server import request_count
-from points_conformance.reference.serve import (
-    DEFAULT_PASSWORD,
-    DEFAULT_USER,
-    PASSWORD_ENV,
-    USER_ENV,
-)
+from points_conformance.embedded import PASSWORD_ENV, USER_ENV
+from points_conformance.reference.serve import DEFAULT_PASSWORD, DEFAULT_USER
 
 REPO = Path(__file__).resolve().parents[1]
 STOP_GRACE_SECONDS = 10.0

@@ -26,15 +26,15 @@ from typing import IO, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from points_conformance.embedded import write_reference_target
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.serve import (
     DEFAULT_PASSWORD,
     DEFAULT_USER,
     base_url,
     bind_socket,
+    describe,
     prepare_store,
-    render_target,
-    write_target_file,
 )
 
 HOST = "127.0.0.1"
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return
                 time.sleep(0.01)
             if server.started:
-                write_target_file(args.target_out, render_target(store.seed_info(), url))
+                write_reference_target(args.target_out, describe(store, url))
 
         threading.Thread(target=announce, name="announce", daemon=True).start()
         if profiler is not None:

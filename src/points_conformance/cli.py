@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 # Subcommand -> "module:function"; each function takes argv (without the subcommand) and
 # returns an exit status. Imported lazily so that `serve` does not pay for pytest's import.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("points_conformance.reference.serve", "Run the reference server"),
+    "serve": ("points_conformance.embedded", "Run the reference server"),
     "run": ("points_conformance.runner", "Run the conformance suite against a target"),
     "report": ("points_conformance.report.cli", "Merge or diff conformance reports"),
     "selftest": (

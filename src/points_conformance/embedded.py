@@ -2,13 +2,17 @@
 
 `start_embedded()` runs `python -m points_conformance.reference.serve` as a child process (so
 the server has a core of its own and the caller's event loop and GIL stay free) and waits until
-the server has written its target file; `in_process=True` runs uvicorn in a daemon thread
-instead. Either way the result is an `EmbeddedServer` with the URL, the credentials and the
-parsed target data, usable as a context manager.
+the server has written its description; `in_process=True` runs uvicorn in a daemon thread
+instead. Either way the description becomes a target file (`reference_target`) and the result is
+an `EmbeddedServer` with the URL, the credentials and the parsed target data, usable as a
+context manager. `main` is `points-conformance serve`: the reference server's own command plus
+`--target-out FILE`.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -22,24 +26,65 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from points_conformance.reference import serve
 from points_conformance.reference.serve import (
     DEFAULT_PASSWORD,
     DEFAULT_USER,
-    PASSWORD_ENV,
-    USER_ENV,
     UsageError,
     apply_faults,
     apply_readings,
     base_url,
     bind_socket,
+    describe,
     prepare_store,
-    render_target,
-    write_target_file,
 )
-from points_conformance.target import TargetData, parse_target
+from points_conformance.target import TargetData, parse_target, write_target
 
 HOST = "127.0.0.1"
 STOP_GRACE_SECONDS = 10.0
+# The variables the reference server's target files read its credentials from.
+USER_ENV = "POINTS_CONFORMANCE_USER"
+PASSWORD_ENV = "POINTS_CONFORMANCE_PASSWORD"
+TARGET_COMMENTS = (
+    "Target file written by the points-conformance reference server.",
+    f"Credentials are read from ${USER_ENV} and ${PASSWORD_ENV}.",
+)
+# The sections of the seed's record that a target file carries as they are.
+_SECTIONS = ("connected_orgs", "cross_member", "redemptions", "transfer", "stores")
+
+
+def reference_target(description: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The target file (format of points_conformance.target) of a reference server's description."""
+    info = description["data"]
+    target = {
+        "base_url": description["base_url"],
+        "username_env": USER_ENV,
+        "password_env": PASSWORD_ENV,
+        **{key: info[key] for key in ("org_id", "source", "account_id", "timezone")},
+    }
+    return {
+        "target": target,
+        "customers": info["customers"],
+        "groups": info["groups"],
+        **{section: info[section] for section in _SECTIONS},
+        "reference": {**info.get("special", {}), "seed": info["seed"]},
+    }
+
+
+def write_reference_target(path: str | Path, description: dict[str, Any]) -> None:
+    write_target(path, reference_target(description), TARGET_COMMENTS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`points-conformance serve`: the reference server, which can also write a target file."""
+    parser = serve.build_parser()
+    parser.add_argument("--target-out", help="write a target file describing this server here")
+
+    def on_ready(args: argparse.Namespace, description: dict[str, Any]) -> None:
+        if args.target_out:
+            write_reference_target(args.target_out, description)
+
+    return serve.main(argv, parser=parser, on_ready=on_ready)
 
 
 class EmbeddedServerError(RuntimeError):
@@ -159,6 +204,7 @@ def _start_process(
 ) -> EmbeddedServer:
     workdir = Path(tempfile.mkdtemp(prefix="points-embedded-"))
     target = workdir / "target.toml"
+    description = workdir / "description.json"
     stderr_path = workdir / "stderr.txt"
     command = [
         sys.executable,
@@ -168,8 +214,8 @@ def _start_process(
         HOST,
         "--port",
         str(port),
-        "--target-out",
-        str(target),
+        "--describe-out",
+        str(description),
         "--seed",
         str(seed),
         "--size",
@@ -196,13 +242,14 @@ def _start_process(
         return EmbeddedServerError(f"{reason}" + (f"; its stderr:\n{tail}" if tail else ""))
 
     deadline = time.monotonic() + startup_timeout
-    while not target.exists():
+    while not description.exists():
         status = process.poll()
         if status is not None:
             raise failure(f"the reference server exited with status {status} before listening")
         if time.monotonic() > deadline:
             raise failure(f"the reference server did not start within {startup_timeout:g} s")
         time.sleep(0.02)
+    write_reference_target(target, json.loads(description.read_text(encoding="utf-8")))
     data = _load(target, username, password)
     return EmbeddedServer(
         url=data.base_url or "",
@@ -270,7 +317,7 @@ def _start_thread(
             raise EmbeddedServerError("the in-process reference server did not start")
         time.sleep(0.01)
     target = workdir / "target.toml"
-    write_target_file(target, render_target(store.seed_info(), url))
+    write_reference_target(target, describe(store, url))
     return EmbeddedServer(
         url=url,
         username=username,

@@ -285,13 +285,15 @@ def make_reading_plans(
     names: Sequence[str], *, markexpr: str | None, keyword: str | None
 ) -> list[Plan]:
     """For each reading a default-stance run, and a strict one when its entry is enforced."""
+    from points_conformance.catalogue import load_catalogue
     from points_conformance.reference.readings import get_reading
 
     plans: list[Plan] = []
     for name in names:
-        chosen = get_reading(name)
-        entry = chosen.entry()
-        ops = chosen.operations
+        entry = load_catalogue().discrepancies[get_reading(name).discrepancy]
+        catalogue = requirement_operations()
+        found = [op for rid in entry.affects for op in catalogue.get(rid, ())]
+        ops = tuple(dict.fromkeys(found))  # the affected requirements' operations, in order
         own = _selection(markexpr if markexpr is not None else marker_expression(ops), keyword)
         stances = (False, True) if entry.enforced_by_strict else (False,)
         for strict in stances:
@@ -453,9 +455,9 @@ def _read_results(
 
 
 def _judge_reading(outcome: Outcome, plan: Plan) -> None:
-    from points_conformance.reference.readings import get_reading
+    from points_conformance.catalogue import load_catalogue
 
-    affects = set(get_reading(plan.reading or "").requirements)
+    affects = set(load_catalogue().discrepancies[plan.discrepancy or ""].affects)
     outcome.related = [rid for rid in outcome.failed if rid in affects]
     if not plan.strict:
         outcome.verdict = FALSE_ALARM if outcome.failed else PASSED

@@ -1,9 +1,9 @@
 """The target file: where a server is, how to log in, and which test data exists there.
 
 A staging server cannot be seeded by the suite, so the team that owns it describes the data it
-holds in a TOML file (`--target FILE`). The reference server writes the same file for its own
-seed (`points-conformance serve --target-out FILE`), so it is tested exactly like any other
-server. Secrets are never stored in the file: it names environment variables that hold them.
+holds in a TOML file (`--target FILE`). The same file is written for the reference server's
+own seed (`points-conformance serve --target-out FILE`, from the description the server
+publishes), so it is tested exactly like any other server. `write_target` writes one. Secrets are never stored in the file: it names environment variables that hold them.
 
 Format (every section but [target] is optional; a test whose data is missing is skipped with
 a reason that names the missing key)::
@@ -68,7 +68,11 @@ a reason that names the missing key)::
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,11 +91,6 @@ CUSTOMER_ROLES: dict[str, str] = {
     "not_enrolled": "a customer registered but not enrolled in the loyalty program (881)",
     "merged": "a customer merged into another (419)",
     "connected": "a customer registered in a connected org",
-}
-
-# Roles only a store seeded for performance work describes.
-LARGE_STORE_ROLES: dict[str, str] = {
-    "bulk": "a customer with a very large ledger (benchmarks on large stores)",
 }
 
 GROUP_ROLES: dict[str, str] = {
@@ -276,3 +275,54 @@ def load_target(path: str | Path, environ: dict[str, str]) -> TargetData:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise TargetFileError(f"target file {p} is not valid TOML: {exc}") from None
     return parse_target(data, environ)
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to a target file")
+
+
+def _table(name: str, table: Mapping[str, Any]) -> list[str]:
+    scalars = [(k, v) for k, v in table.items() if not isinstance(v, Mapping) and v is not None]
+    nested = [(k, v) for k, v in table.items() if isinstance(v, Mapping)]
+    lines: list[str] = []
+    # a table holding only tables ([customers]) gets no header of its own, as in the format above
+    if scalars or not nested:
+        lines = [f"[{name}]", *(f"{_key(k)} = {_value(v)}" for k, v in scalars), ""]
+    for key, value in nested:
+        lines += _table(f"{name}.{_key(key)}", value)
+    return lines
+
+
+def render(data: Mapping[str, Mapping[str, Any]], comments: Sequence[str] = ()) -> str:
+    """The TOML text of a target file: `data` maps section names to tables; None is left out."""
+    lines = [f"# {line}" for line in comments] + ([""] if comments else [])
+    for name, table in data.items():
+        lines += _table(_key(name), table)
+    return "\n".join(lines)
+
+
+def write_target(
+    path: str | Path, data: Mapping[str, Mapping[str, Any]], comments: Sequence[str] = ()
+) -> None:
+    """Write a target file atomically: a reader polling for the file never sees half of it."""
+    final = Path(path)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    tmp.write_text(render(data, comments), encoding="utf-8")
+    os.replace(tmp, final)

@@ -25,17 +25,11 @@ import pytest
 import yaml
 from starlette.requests import Request
 
-from points_conformance.reference.app import create_app, error_body
+from points_conformance.embedded import PASSWORD_ENV, USER_ENV, write_reference_target
+from points_conformance.reference.app import create_app
 from points_conformance.reference.behaviour import Behaviour, Hooks
-from points_conformance.reference.serve import (
-    PASSWORD_ENV,
-    USER_ENV,
-    base_url,
-    bind_socket,
-    prepare_store,
-    render_target,
-    write_target_file,
-)
+from points_conformance.reference.formatting import error_body
+from points_conformance.reference.serve import base_url, bind_socket, describe, prepare_store
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "tests" / "conformance"
@@ -89,7 +83,7 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Variant]:
         assert thread.is_alive() and time.monotonic() < deadline, "the variant did not start"
         time.sleep(0.01)
     target = tmp_path_factory.mktemp("variant") / "target.toml"
-    write_target_file(target, render_target(store.seed_info(), url))
+    write_reference_target(target, describe(store, url))
     try:
         yield Variant(url, target)
     finally:

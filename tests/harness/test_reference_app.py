@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from points_conformance.reference.app import OPERATIONS, create_app
+from points_conformance.operations import BY_ID, OPERATIONS, TABLE
+from points_conformance.reference.app import create_app
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.store import Store
 from points_conformance.reference.testing import TestClient, app_client, build_template, fresh_store
@@ -203,7 +204,7 @@ def test_every_operation_has_an_error_row() -> None:
 def test_credentials_required_everywhere(
     client: TestClient, operation: str, auth: tuple[str, str] | None
 ) -> None:
-    method, path = OPERATIONS[operation]
+    method, path = BY_ID[operation].method, BY_ID[operation].path
     r = client.request(method, path.format(id=1003), params=RICH, json={}, auth=auth)
     assert r.status_code == 401
     assert r.json()["errors"][0]["code"] == 401
@@ -315,7 +316,7 @@ def test_nasty_query_values_never_crash(
 ) -> None:
     caplog.set_level(logging.ERROR, logger=LOG)
     requests = []
-    for operation, (method, path) in OPERATIONS.items():
+    for operation, method, path in ((op.id, op.method, op.path) for op in TABLE):
         for name in OPERATION_PARAMS.get(operation, ("identifierValue", "unknown")):
             for value in NASTY:
                 url = path.format(id=quote(value, safe="") or "x") if "{id}" in path else path
@@ -329,7 +330,7 @@ def test_nasty_query_values_never_crash(
 
 def test_nasty_bodies_never_crash(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger=LOG)
-    for operation, (method, path) in OPERATIONS.items():
+    for operation, method, path in ((op.id, op.method, op.path) for op in TABLE):
         if method != "POST":
             continue
         for raw in BODIES:
@@ -380,7 +381,7 @@ def test_nasty_headers_and_paths(client: TestClient, caplog: pytest.LogCaptureFi
 def test_generated_requests_never_crash(
     client: TestClient, operation: str, params: dict[str, str], body: Any
 ) -> None:
-    method, path = OPERATIONS[operation]
+    method, path = BY_ID[operation].method, BY_ID[operation].path
     # The path segment is percent-encoded as any client would; raw control characters never reach a server.
     segment = quote(params.get("pageNumber", "1003"), safe="")
     url = path.format(id=segment) if "{id}" in path else path
@@ -432,7 +433,7 @@ def test_hooks_see_every_operation(shared_store: Store) -> None:
         return status, body
 
     c = app_client(shared_store, hooks=Hooks(params_hook=params_hook, response_hook=response_hook))
-    for method, path in OPERATIONS.values():
+    for method, path in ((op.method, op.path) for op in TABLE):
         c.request(method, path.format(id=1003), params=RICH, json={}, headers=SELF)
         c.request(method, path.format(id=1003), params=RICH, json={}, auth=("x", "y"))
     assert sorted(seen_params) == sorted(list(OPERATIONS) * 2)
@@ -569,7 +570,7 @@ def test_responses_validate_against_the_spec(template: Path, tmp_path: Path, str
         responses.append(
             (operation, c.request(method, path, params=query, headers=headers, json=body))
         )
-    for operation, (method, path) in OPERATIONS.items():
+    for operation, method, path in ((op.id, op.method, op.path) for op in TABLE):
         responses.append((operation, c.request(method, path.format(id=1), auth=None)))
     problems = []
     for operation, r in responses:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import signal
 import socket
@@ -15,15 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from points_conformance import embedded
 from points_conformance.embedded import (
     EmbeddedServerError,
     start_embedded,
+    write_reference_target,
 )
 from points_conformance.reference import serve
-from points_conformance.target import CUSTOMER_ROLES, load_target
+from points_conformance.target import CUSTOMER_ROLES, load_target, render
 
 LEDGER = "/v2/pointsLedger/getCustomerLedgerInfo"
-FAULTS_INSTALLED = importlib.util.find_spec("points_conformance.reference.faults") is not None
 
 
 def _port_closed(url: str) -> bool:
@@ -118,7 +119,7 @@ def test_persistence_across_restart(tmp_path: Path) -> None:
 def test_serve_command_prints_url_and_stops_on_sigterm(tmp_path: Path) -> None:
     target = tmp_path / "target.toml"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "points_conformance.reference.serve", "--port", "0",
+        [sys.executable, "-m", "points_conformance.cli", "serve", "--port", "0",
          "--target-out", str(target), "--user", "u1", "--password", "p1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -176,23 +177,42 @@ def test_port_in_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert serve.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--describe-out" in out and "--target-out" not in out
+    assert embedded.main(["--help"]) == 0
     assert "--target-out" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(FAULTS_INSTALLED, reason="a fault registry is installed")
-def test_faults_without_a_registry(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve.main(["--fault", "anything"]) == 2
-    assert serve.main(["--list-faults"]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 2 and all("fault" in line for line in lines)
-    with pytest.raises(EmbeddedServerError):
-        start_embedded(faults=["anything"], in_process=True)
-
-
-@pytest.mark.skipif(not FAULTS_INSTALLED, reason="no fault registry is installed")
 def test_unknown_fault_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert serve.main(["--fault", "no-such-fault-at-all"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    with pytest.raises(EmbeddedServerError):
+        start_embedded(faults=["no-such-fault-at-all"], in_process=True)
+
+
+def test_the_reference_server_describes_itself_in_json(tmp_path: Path) -> None:
+    description = tmp_path / "description.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "points_conformance.reference.serve", "--port", "0",
+         "--describe-out", str(description)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not description.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        described = json.loads(description.read_text(encoding="utf-8"))
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert described["base_url"].startswith("http://127.0.0.1:")
+    assert described["data"]["org_id"] == 50406
+    assert set(CUSTOMER_ROLES) <= set(described["data"]["customers"])
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
 
 def test_a_server_that_dies_is_reported() -> None:
@@ -204,7 +224,7 @@ def test_a_server_that_dies_is_reported() -> None:
     assert "cannot listen" in str(exc.value)
 
 
-def test_render_target_round_trips(tmp_path: Path) -> None:
+def test_reference_target_round_trips(tmp_path: Path) -> None:
     info = {
         "org_id": 1, "source": "INSTORE", "account_id": "", "timezone": "UTC", "seed": 0,
         "customers": {"rich": {"id": "1", "mobile": "9\"1", "events": 3, "till_ids": [1, 2]}},
@@ -212,7 +232,7 @@ def test_render_target_round_trips(tmp_path: Path) -> None:
         "redemptions": {"reversible_ids": ["a", "b"]}, "transfer": {}, "stores": {},
     }  # fmt: skip
     path = tmp_path / "t.toml"
-    serve.write_target_file(path, serve.render_target(info, "http://127.0.0.1:1"))
+    write_reference_target(path, {"base_url": "http://127.0.0.1:1", "data": info})
     data = load_target(path, {"POINTS_CONFORMANCE_USER": "u", "POINTS_CONFORMANCE_PASSWORD": "p"})
     assert data.customers["rich"].mobile == '9"1'
     assert data.customers["rich"].till_ids == (1, 2)
@@ -248,3 +268,16 @@ def test_listening_socket_is_tcp_so_responses_are_not_delayed() -> None:
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_render_quotes_keys_that_are_not_bare_and_leaves_out_none() -> None:
+    text = render(
+        {"target": {"base_url": "http://127.0.0.1:1", "bearer_env": None},
+         "customers": {"role with space": {"id": "1", "till_ids": [1, 2]}}},
+        ["a comment"],
+    )  # fmt: skip
+    assert text.startswith("# a comment\n")
+    assert tomllib.loads(text) == {
+        "target": {"base_url": "http://127.0.0.1:1"},
+        "customers": {"role with space": {"id": "1", "till_ids": [1, 2]}},
+    }

@@ -13,21 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from points_conformance.reference.seed import (
-    EVENT_NAMES,
-    SeedSizeError,
-    parse_size,
-    seed_database,
-)
-from points_conformance.reference.store import (
+from points_conformance.reference.seed import SeedSizeError, parse_size, seed_database
+from points_conformance.reference.seed_builder import EVENT_NAMES
+from points_conformance.reference.store import Store, open_store
+from points_conformance.reference.store_schema import (
     ANCHOR_STEP,
     OWNER_CUSTOMER,
     OWNER_GROUP,
     Entity,
     LedgerQuery,
-    Store,
     StoreError,
-    open_store,
 )
 from points_conformance.reference.testing import build_template, fresh_store
 from points_conformance.target import CUSTOMER_ROLES

@@ -16,8 +16,8 @@ import pytest
 
 from points_conformance import selftest
 from points_conformance.catalogue import load_catalogue
-from points_conformance.reference import faults, readings, serve
-from points_conformance.reference.app import OPERATIONS
+from points_conformance.operations import OPERATIONS
+from points_conformance.reference import fault_registry, faults, readings, serve
 from points_conformance.reference.behaviour import Behaviour, Hooks
 
 CATALOGUE = {rid: tuple(r.operations) for rid, r in load_catalogue().requirements.items()}
@@ -31,7 +31,7 @@ def kind(requirement: str) -> str:
     return requirement.split("-")[1]
 
 
-def changed_operations(fault: faults.Fault) -> set[str]:
+def changed_operations(fault: fault_registry.Fault) -> set[str]:
     """The operations a fault is about (those of a COMMON-* requirement only when named)."""
     if fault.operations:
         return set(fault.operations)
@@ -46,7 +46,9 @@ def test_at_least_forty_faults_with_unique_well_formed_names() -> None:
     assert len(names) == len(set(names))
     assert all(NAME.fullmatch(name) for name in names), names
     with pytest.raises(ValueError, match="registered twice"):
-        faults.fault(names[0], requirement="LEDGER-PAGE-COUNT", description="again")(lambda b, h: b)
+        fault_registry.fault(names[0], requirement="LEDGER-PAGE-COUNT", description="again")(
+            lambda b, h: b
+        )
 
 
 def test_every_fault_names_one_catalogue_requirement_and_a_description() -> None:

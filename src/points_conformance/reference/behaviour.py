@@ -25,11 +25,6 @@ DEFAULT_CATEGORY_MAP: Mapping[str, str] = MappingProxyType(
 )
 
 LEDGER_ENTRY_TYPES: tuple[str, ...] = ("CREDIT", "DEBIT", "OPENING_BALANCE")
-POINT_CATEGORIES: tuple[str, ...] = (
-    "Main",
-    "DelayedAccrualPointCategory",
-    "ExternalTriggerBasedPointCategory",
-)
 CML_EVENT_NAMES: tuple[str, ...] = ("CROSS_MEMBER_REDEMPTION", "CROSS_MEMBER_REDEMPTION_REVERSAL")
 
 # Union of the source values the four pages list; matched case-insensitively.

@@ -9,7 +9,8 @@ and compose with each other and with faults.
 
 The default run of the suite must pass against every reading; `--strict` should notice those
 whose entry is `enforced_by_strict`. `points-conformance selftest --readings` checks both. A
-reading's operations and requirements are those of its entry's `affects`.
+reading's operations and requirements are those of its entry's `affects`, which the harness
+reads from the register.
 """
 
 from __future__ import annotations
@@ -21,22 +22,23 @@ from typing import Any
 
 from starlette.requests import Request
 
-from points_conformance.catalogue import Discrepancy, load_catalogue
-from points_conformance.reference import app as web
+from points_conformance.operations import LEDGER_OPERATIONS
 from points_conformance.reference.behaviour import NO_BODY, Behaviour, Hooks
-from points_conformance.reference.faults import (
+from points_conformance.reference.fault_registry import (
     BALANCE,
     CHECK,
     CHECK_GROUP,
     CML,
     HISTORY,
-    LEDGERS,
     REVERSE,
     TRANSFER,
     TRANSFER_GROUP,
     FaultFunction,
     FaultResult,
 )
+from points_conformance.reference.formatting import error_body, fmt_points
+from points_conformance.reference.params import parse_int
+from points_conformance.reference.transfers import well_formed
 from points_conformance.reference.variants import (
     Registry,
     as_number,
@@ -66,24 +68,6 @@ class ReadingVariant:
     discrepancy: str
     description: str
     function: ReadingFunction
-
-    def entry(self) -> Discrepancy:
-        """The register entry; KeyError when the register has no such entry."""
-        return load_catalogue().discrepancies[self.discrepancy]
-
-    @property
-    def requirements(self) -> tuple[str, ...]:
-        """The requirements the entry affects."""
-        return self.entry().affects
-
-    @property
-    def operations(self) -> tuple[str, ...]:
-        """The operations of the requirements the entry affects, in catalogue order."""
-        catalogue = load_catalogue().requirements
-        found = [
-            op for rid in self.requirements if rid in catalogue for op in catalogue[rid].operations
-        ]
-        return tuple(dict.fromkeys(found))
 
 
 _READINGS: Registry[ReadingVariant] = Registry("reading", "--list-readings")
@@ -166,7 +150,7 @@ _TRANSFER_KINDS = {"MOBILE": "mobile", "EMAIL": "email"}
 def _unknown_if_malformed(kind: str | None, value: Any) -> Any:
     if kind not in _NOBODY or not isinstance(value, str) or not value.strip():
         return value
-    return value if web.well_formed(kind, value) else _NOBODY[kind]
+    return value if well_formed(kind, value) else _NOBODY[kind]
 
 
 @reading(
@@ -330,7 +314,7 @@ def _ledger_orgid_duplicated(b: Behaviour, h: Hooks) -> FaultResult:
             if "orgId" in entry:
                 entry["orgID"] = entry["orgId"]
 
-    return h.then(response_hook=on_success(LEDGERS, both))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, both))
 
 
 reading(
@@ -401,7 +385,7 @@ def _ledger_numbers(b: Behaviour, h: Hooks) -> FaultResult:
             if isinstance(row, dict):
                 row["closingBalance"] = as_number(row.get("closingBalance"))
 
-    return h.then(response_hook=on_success((*LEDGERS, BALANCE), numbers))
+    return h.then(response_hook=on_success((*LEDGER_OPERATIONS, BALANCE), numbers))
 
 
 def _iso(stored: Any) -> Any:
@@ -420,7 +404,7 @@ def _ledger_created_iso(b: Behaviour, h: Hooks) -> FaultResult:
             if "ledgerCreatedDate" in entry:
                 entry["ledgerCreatedDate"] = _iso(entry["ledgerCreatedDate"])
 
-    return h.then(response_hook=on_success(LEDGERS, iso))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
 
 
 @reading(
@@ -436,7 +420,7 @@ def _ledger_timestamps_iso(b: Behaviour, h: Hooks) -> FaultResult:
                 if isinstance(part, dict) and field in part:
                     part[field] = _iso(part[field])
 
-    return h.then(response_hook=on_success(LEDGERS, iso))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
 
 
 @reading(
@@ -451,7 +435,7 @@ def _ledger_userid_string(b: Behaviour, h: Hooks) -> FaultResult:
             if isinstance(details, dict) and isinstance(details.get("userId"), int):
                 details["userId"] = str(details["userId"])
 
-    return h.then(response_hook=on_success(LEDGERS, text))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, text))
 
 
 @reading(
@@ -465,7 +449,7 @@ def _ledger_group_entitytype(b: Behaviour, h: Hooks) -> FaultResult:
         if isinstance(details, dict) and details.get("entityType") == "FLEET":
             details["entityType"] = "USERGROUP2"
 
-    return h.then(response_hook=on_success(LEDGERS, usergroup))
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, usergroup))
 
 
 @reading(
@@ -479,9 +463,9 @@ def _ledger_unknown_id(b: Behaviour, h: Hooks) -> FaultResult:
         if error_codes(body) != [b.err_unknown_user_id]:
             return status, body
         message = "Identifier value missing or incorrect"
-        return status, web.error_body(operation_id, b.err_unknown_customer, message)
+        return status, error_body(operation_id, b.err_unknown_customer, message)
 
-    return h.then(response_hook=respond(LEDGERS, as_8015))
+    return h.then(response_hook=respond(LEDGER_OPERATIONS, as_8015))
 
 
 @reading(
@@ -494,7 +478,7 @@ def _balance_limit_capped(b: Behaviour, h: Hooks) -> FaultResult:
     def cap(params: dict[str, Any]) -> dict[str, Any]:
         query = []
         for k, v in query_pairs(params):
-            number = web.parse_int(v.strip()) if k == "limit" else None
+            number = parse_int(v.strip()) if k == "limit" else None
             too_big = number is not None and number > b.balance_max_limit
             query.append((k, str(b.balance_max_limit) if too_big else v))
         return with_query(params, query)
@@ -577,7 +561,7 @@ reading(
 def _cml_balances_strings(b: Behaviour, h: Hooks) -> FaultResult:
     def text(value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return web.fmt_points(round(value * 1000), b.points_decimals)
+            return fmt_points(round(value * 1000), b.points_decimals)
         return value
 
     def strings(body: dict[str, Any], request: Request) -> None:
@@ -602,11 +586,11 @@ def _cml_unknown_3301(b: Behaviour, h: Hooks) -> FaultResult:
     ) -> tuple[int, Any]:
         if error_codes(body) != [b.err_cml_other_org]:
             return status, body
-        customer_id = web.parse_int(str(request.path_params.get("id", "")).strip())
+        customer_id = parse_int(str(request.path_params.get("id", "")).strip())
         store = request.app.state.store
         if customer_id is not None and store.customer(customer_id) is not None:
             return status, body
         message = "The customer is not enrolled in a cross-member-eligible group."
-        return status, web.error_body(operation_id, b.err_cml_not_in_group, message)
+        return status, error_body(operation_id, b.err_cml_not_in_group, message)
 
     return h.then(response_hook=respond((CML,), not_in_group))

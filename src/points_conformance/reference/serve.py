@@ -1,17 +1,17 @@
 """`points-conformance serve`: run the reference server on 127.0.0.1.
 
 Seeds a database (a temporary one unless --db names a file to keep), listens, prints the URL
-and the credentials it accepts, and with --target-out writes a target file describing itself
-once it is listening, so a parent process can poll for that file. Stops cleanly on SIGINT and
-SIGTERM. Faults (--fault NAME) come from `points_conformance.reference.faults` and readings
-(--reading NAME: the other documented reading of a contradiction) from
-`points_conformance.reference.readings`, each imported only when asked for.
+and the credentials it accepts, and with --describe-out writes a description of itself (JSON:
+its URL and what the seed recorded about its data) once it is listening, so a parent process
+can poll for that file. Stops cleanly on SIGINT and SIGTERM. Faults (--fault NAME) come from
+`points_conformance.reference.faults` and readings (--reading NAME: the other documented reading
+of a contradiction) from `points_conformance.reference.readings`, each imported only when asked
+for.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import shutil
@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any, NoReturn
@@ -35,10 +35,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_USER = "conformance"
 DEFAULT_PASSWORD = "conformance-secret"
-USER_ENV = "POINTS_CONFORMANCE_USER"
-PASSWORD_ENV = "POINTS_CONFORMANCE_PASSWORD"
-FAULTS_MODULE = "points_conformance.reference.faults"
-READINGS_MODULE = "points_conformance.reference.readings"
 PROG = "points-conformance serve"
 
 
@@ -68,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--size", type=_size, default="small", help="small, large or a number of ledger rows"
     )
-    parser.add_argument("--target-out", help="write a target file describing this server here")
+    parser.add_argument(
+        "--describe-out", help="write a JSON description of this server here once it listens"
+    )
     parser.add_argument("--user", default=DEFAULT_USER, help="Basic auth user to accept")
     parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Basic auth password")
     parser.add_argument(
@@ -114,23 +112,16 @@ def _size(text: str) -> str:
 # -- pieces shared with embedded.py ------------------------------------------------------------
 
 
-def _registry_module(name: str, kind: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            raise UsageError(
-                f"{kind}s are not available: no {kind} registry is installed"
-            ) from None
-        raise
-
-
 def faults_module() -> ModuleType:
-    return _registry_module(FAULTS_MODULE, "fault")
+    from points_conformance.reference import faults
+
+    return faults
 
 
 def readings_module() -> ModuleType:
-    return _registry_module(READINGS_MODULE, "reading")
+    from points_conformance.reference import readings
+
+    return readings
 
 
 def _apply(
@@ -223,64 +214,16 @@ def base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to a target file")
+def describe(store: Store, url: str) -> dict[str, Any]:
+    """The description of a listening server: its URL and what the seed recorded (`data`)."""
+    return {"base_url": url, "data": store.seed_info()}
 
 
-def _toml_table(name: str, table: dict[str, Any]) -> list[str]:
-    lines = [f"[{name}]"]
-    nested: list[tuple[str, dict[str, Any]]] = []
-    for key, value in table.items():
-        if isinstance(value, dict):
-            nested.append((key, value))
-        elif value is not None:
-            lines.append(f"{key} = {_toml_value(value)}")
-    lines.append("")
-    for key, value in nested:
-        lines.extend(_toml_table(f"{name}.{key}", value))
-    return lines
-
-
-def render_target(info: dict[str, Any], url: str) -> str:
-    """The target file (format of points_conformance.target) for a seeded reference server."""
-    target = {
-        "base_url": url,
-        "username_env": USER_ENV,
-        "password_env": PASSWORD_ENV,
-        "org_id": info["org_id"],
-        "source": info["source"],
-        "account_id": info["account_id"],
-        "timezone": info["timezone"],
-    }
-    lines = [
-        "# Target file written by the points-conformance reference server.",
-        f"# Credentials are read from ${USER_ENV} and ${PASSWORD_ENV}.",
-        "",
-    ]
-    lines += _toml_table("target", target)
-    for role, customer in info["customers"].items():
-        lines += _toml_table(f"customers.{role}", customer)
-    for role, group in info["groups"].items():
-        lines += _toml_table(f"groups.{role}", group)
-    for section in ("connected_orgs", "cross_member", "redemptions", "transfer", "stores"):
-        lines += _toml_table(section, info[section])
-    lines += _toml_table("reference", {**info.get("special", {}), "seed": info["seed"]})
-    return "\n".join(lines)
-
-
-def write_target_file(path: str | Path, text: str) -> None:
+def write_description(path: str | Path, description: dict[str, Any]) -> None:
     """Write atomically: a reader polling for the file never sees half of it."""
     final = Path(path)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(json.dumps(description, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, final)
 
 
@@ -291,16 +234,27 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Stop()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# Called once the server listens, with the parsed options and the server's description.
+OnReady = Callable[[argparse.Namespace, dict[str, Any]], None]
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    parser: argparse.ArgumentParser | None = None,
+    on_ready: OnReady | None = None,
+) -> int:
+    """The command; a caller may pass a `build_parser()` with options of its own and `on_ready`."""
     try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
+        return _main(
+            list(sys.argv[1:] if argv is None else argv), parser or build_parser(), on_ready
+        )
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _main(argv: list[str]) -> int:
-    parser = build_parser()
+def _main(argv: list[str], parser: argparse.ArgumentParser, on_ready: OnReady | None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help
@@ -324,7 +278,7 @@ def _main(argv: list[str]) -> int:
     try:
         store, tmpdir = prepare_store(args.db, args.seed, args.size)
         sock = bind_socket(args.host, args.port)
-        _serve(store, sock, behaviour, hooks, args)
+        _serve(store, sock, behaviour, hooks, args, on_ready)
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
@@ -339,7 +293,12 @@ def _main(argv: list[str]) -> int:
 
 
 def _serve(
-    store: Store, sock: socket.socket, behaviour: Behaviour, hooks: Hooks, args: argparse.Namespace
+    store: Store,
+    sock: socket.socket,
+    behaviour: Behaviour,
+    hooks: Hooks,
+    args: argparse.Namespace,
+    on_ready: OnReady | None,
 ) -> None:
     import uvicorn
 
@@ -356,8 +315,11 @@ def _serve(
             if server.should_exit:
                 return
             time.sleep(0.02)
-        if args.target_out:
-            write_target_file(args.target_out, render_target(store.seed_info(), url))
+        description = describe(store, url)
+        if args.describe_out:
+            write_description(args.describe_out, description)
+        if on_ready is not None:
+            on_ready(args, description)
         print(f"reference server listening on {url}", flush=True)
         print(f"credentials: user {args.user!r}, password {args.password!r}", flush=True)
         if args.fault:

@@ -16,8 +16,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from starlette.requests import Request
 
-from points_conformance.reference import app as web
+from points_conformance.reference.app import DEFAULT_ORG, HANDLERS
 from points_conformance.reference.behaviour import Behaviour, Hooks, ParamsHook, ResponseHook
+from points_conformance.reference.context import ApiError, Ctx
+from points_conformance.reference.formatting import error_body
 
 VariantResult = Behaviour | Hooks | tuple[Behaviour, Hooks]
 VariantFunction = Callable[[Behaviour, Hooks], VariantResult]
@@ -108,7 +110,7 @@ def seen_params() -> dict[str, Any] | None:
 
 def caller_of(store: Any) -> tuple[int, int | None]:
     """The calling org and till, derived from the seed as `create_app` derives them."""
-    org = int(store.seed_info().get("org_id", web.DEFAULT_ORG))
+    org = int(store.seed_info().get("org_id", DEFAULT_ORG))
     row = store.conn().execute("SELECT MIN(till_id) FROM tills WHERE org_id = ?", (org,)).fetchone()
     return org, (int(row[0]) if row and row[0] is not None else None)
 
@@ -118,12 +120,12 @@ def rerun(operation_id: str, request: Request, params: dict[str, Any]) -> tuple[
     store = request.app.state.store
     rules: Behaviour = request.app.state.behaviour
     org, till = caller_of(store)
-    ctx = web.Ctx(store, rules, org, till, store.now())
+    ctx = Ctx(store, rules, org, till, store.now())
     try:
-        result = web.HANDLERS[operation_id](ctx, params)
-    except web.ApiError as exc:
+        result = HANDLERS[operation_id](ctx, params)
+    except ApiError as exc:
         status = exc.status if exc.status is not None else rules.error_status
-        return status, web.error_body(operation_id, exc.code, exc.message)
+        return status, error_body(operation_id, exc.code, exc.message)
     return result.status, result.body
 
 

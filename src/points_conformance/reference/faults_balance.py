@@ -1,0 +1,98 @@
+"""Faults of getCustomerLedgerBalance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from points_conformance.reference.behaviour import Behaviour, Hooks
+from points_conformance.reference.fault_registry import (
+    BALANCE,
+    FaultResult,
+    fault,
+    floor_page_count,
+    ignoring,
+)
+from points_conformance.reference.variants import (
+    as_number,
+    details_of,
+    on_success,
+    switch,
+)
+
+fault(
+    "balance-limit-100",
+    requirement="BAL-LIMIT-MAX",
+    description="limit may be up to 100 as on the ledger page (limit=11 is answered)",
+)(switch(balance_max_limit=100))
+
+
+@fault(
+    "balance-page-count-floor",
+    requirement="BAL-PAGE-COUNT",
+    description="pageCount is totalEntries / pageSize rounded down",
+)
+def _balance_page_count_floor(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=on_success((BALANCE,), floor_page_count))
+
+
+fault(
+    "balance-offset-one-based",
+    requirement="BAL-PAGE-INDEX",
+    description="offset counts pages from 1",
+)(switch(balance_offset_base=1))
+
+
+@fault(
+    "balance-closing-as-number",
+    requirement="BAL-FORMAT-DECIMAL",
+    description="closingBalance is a JSON number, not a decimal string",
+)
+def _balance_closing_number(b: Behaviour, h: Hooks) -> FaultResult:
+    def numbers(body: dict[str, Any], request: Request) -> None:
+        for row in details_of(body).get("ledgerClosingBalance") or []:
+            if isinstance(row, dict):
+                row["closingBalance"] = as_number(row.get("closingBalance"))
+
+    return h.then(response_hook=on_success((BALANCE,), numbers))
+
+
+@fault(
+    "balance-category-ignored",
+    requirement="BAL-FILTER-CATEGORY",
+    description="pointCategoryType is validated but balances of every category are returned",
+)
+def _balance_category_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring((BALANCE,), {"pointCategoryType"}))
+
+
+@fault(
+    "balance-entrytype-ignored",
+    requirement="BAL-FILTER-ENTRYTYPE",
+    description="ledgerEntryType is validated but balances count every row",
+)
+def _balance_entrytype_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring((BALANCE,), {"ledgerEntryType"}))
+
+
+@fault(
+    "balance-enddate-ignored",
+    requirement="BAL-FILTER-ENDDATE",
+    description="endDate is validated but the balances are today's",
+)
+def _balance_enddate_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring((BALANCE,), {"endDate"}))
+
+
+@fault(
+    "balance-warnings-missing",
+    requirement="COMMON-SCHEMA-WARNINGS",
+    description="successful ledger-balance answers have no warnings list",
+    operations=(BALANCE,),
+)
+def _balance_warnings_missing(b: Behaviour, h: Hooks) -> FaultResult:
+    def drop(body: dict[str, Any], request: Request) -> None:
+        body.pop("warnings", None)
+
+    return h.then(response_hook=on_success((BALANCE,), drop))
