@@ -437,9 +437,11 @@ def test_the_rate_limit_holds_at_the_server_and_every_write_is_reported(
     assert run.code == 0, run.text
     times = [s.at for s in seen]
     assert len(times) >= 2 * RATE
-    # Requests per second, counted over every one-second window that starts at a request
-    # (less a little for the jitter between leaving the client and arriving here).
-    busiest = max(sum(1 for t in times if start <= t < start + 0.95) for start in times)
+    # Requests per window that starts at a request. Arrival times carry the scheduling jitter of
+    # a loaded machine (a late request lands next to the one after it), so the window is 0.75 s:
+    # a limiter that keeps its rate never puts more than RATE requests in it, even with 0.25 s
+    # of jitter, while one running at twice the rate (or not at all) does.
+    busiest = max(sum(1 for t in times if start <= t < start + 0.75) for start in times)
     assert busiest <= RATE, busiest
     assert times[-1] - times[0] >= (len(times) - 1) / RATE - 0.05
 
