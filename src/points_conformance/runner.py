@@ -45,7 +45,7 @@ class _Observer:
 
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
-        from points_conformance.plugin import get_settings
+        from points_conformance.plugin.session import get_settings
 
         self.settings = get_settings(config)
 

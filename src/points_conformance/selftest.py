@@ -195,9 +195,9 @@ class Outcome:
 
 
 def operation_markers() -> Mapping[str, str]:
-    from points_conformance.plugin import OPERATION_MARKERS
+    from points_conformance.operations import MARKERS
 
-    return OPERATION_MARKERS
+    return MARKERS
 
 
 # Property-based tests are left out of the default selections: each is marked with

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from points_conformance.client import ConformanceClient
-from points_conformance.fuzz import Fuzzer, FuzzOutcome
-from points_conformance.plugin import make_check_context
 from points_conformance.embedded import EmbeddedServer, start_embedded
+from points_conformance.fuzz import Fuzzer, FuzzOutcome
+from points_conformance.plugin.fixtures import make_check_context
 from points_conformance.settings import Settings, resolve_settings
 
 LEDGER_OPERATIONS = (

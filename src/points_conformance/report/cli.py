@@ -13,17 +13,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from points_conformance.report.collect import DEFAULT_REPORT_DIR, REPORT_DIR_ENV
+from points_conformance.locations import DEFAULT_REPORT_DIR
 from points_conformance.report.diff import diff_reports
 from points_conformance.report.merge import merge_reports
 from points_conformance.report.model import ReportFormatError, load_report
 from points_conformance.report.output import write_all
+from points_conformance.settings import OPTIONS
 
 PROG = "points-conformance report"
+REPORT_DIR_ENV = OPTIONS["report_dir"][1]
 
 
 def _default_dir() -> str:
-    return os.environ.get(REPORT_DIR_ENV) or DEFAULT_REPORT_DIR
+    return os.environ.get(REPORT_DIR_ENV) or str(DEFAULT_REPORT_DIR)
 
 
 def _parser() -> argparse.ArgumentParser:

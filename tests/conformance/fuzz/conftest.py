@@ -19,7 +19,7 @@ from points_conformance.fuzz import (
     Fuzzer,
     fuzz_requirements,
 )
-from points_conformance.plugin import get_settings
+from points_conformance.plugin.session import get_settings
 from points_conformance.settings import Settings
 
 
