@@ -19,9 +19,9 @@ import pytest
 
 from points_conformance import selftest
 from points_conformance.catalogue import load_catalogue
+from points_conformance.embedded import start_embedded
 from points_conformance.reference import faults, readings
 from points_conformance.reference.behaviour import Behaviour, Hooks
-from points_conformance.embedded import start_embedded
 
 REGISTER = load_catalogue().discrepancies
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
