@@ -24,12 +24,15 @@ from typing import Any
 import httpcore  # noqa: F401
 import pytest
 
-from points_conformance import plugin
+from points_conformance import operations
+from points_conformance.plugin import requirements
+from points_conformance.plugin.lock import WriteLock
+from points_conformance.plugin.session import target_document
 from points_conformance.target import Customer, TargetData
 
 NO_REPORT = "-pno:points_conformance_report"
 PASSWORD = "s3cr3t-Pa55word"
-ALL_OPERATIONS = tuple(plugin.OPERATION_MARKERS)
+ALL_OPERATIONS = operations.OPERATIONS
 
 
 def fake_catalogue() -> Any:
@@ -95,7 +98,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def catalogue(monkeypatch: pytest.MonkeyPatch) -> Any:
     fake = fake_catalogue()
-    monkeypatch.setattr(plugin, "_catalogue", lambda: (fake, None))
+    monkeypatch.setattr(requirements, "_catalogue", lambda: (fake, None))
     return fake
 
 
@@ -423,7 +426,7 @@ def test_unknown_requirement_in_mark_expression_is_a_usage_error(
 def test_markers_are_declared_for_strict_markers(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(NO_REPORT, "--markers")
     out = result.stdout.str()
-    for name in (*set(plugin.OPERATION_MARKERS.values()), "writes", "fuzz", "requirement"):
+    for name in (*set(operations.MARKERS.values()), "writes", "fuzz", "requirement"):
         assert f"@pytest.mark.{name}" in out
 
 
@@ -934,8 +937,7 @@ def test_run_exit_statuses(
 def test_run_selects_the_suite_unless_given_part_of_it() -> None:
     from points_conformance.runner import suite_args
 
-    suite = plugin._suite_dir()
-    assert suite is not None
+    suite = Path(__file__).resolve().parents[1] / "conformance"
     in_checkout = suite_args(["-k", "x"])
     assert in_checkout in ([str(suite)], ["--pyargs", "points_conformance_suite"])
     assert suite_args([str(suite / "conftest.py")]) == []
@@ -948,7 +950,7 @@ def test_run_selects_the_suite_unless_given_part_of_it() -> None:
 
 def test_write_lock_lets_readers_share_and_writers_wait(tmp_path: Path) -> None:
     pytest.importorskip("fcntl")
-    reader_a, reader_b, writer = (plugin.WriteLock(str(tmp_path)) for _ in range(3))
+    reader_a, reader_b, writer = (WriteLock(str(tmp_path)) for _ in range(3))
     reader_a.acquire(exclusive=False)
     reader_b.acquire(exclusive=False)  # would hang here if readers excluded each other
     got_it = threading.Event()
@@ -983,6 +985,6 @@ def test_target_data_survives_the_trip_to_workers() -> None:
         redemptions={"reversible_ids": ["a", "b"]},
         transfer={"otp_header": "X-Sandbox-OTP"},
     )
-    document = plugin._target_document(data)
+    document = target_document(data)
     assert json.loads(json.dumps(document)) == document  # plain data, as execnet needs
     assert parse_target(document, {}) == data

@@ -44,8 +44,8 @@ class FuzzFigures:
         statuses = _mapping(data, "statuses")
         return cls(
             operation=_str(data, "operation"),
-            requests=_int(data, "requests"),
-            answered_200=_int(data, "answered_200"),
+            requests=_count(data.get("requests"), "requests"),
+            answered_200=_count(data.get("answered_200"), "answered_200"),
             statuses={str(code): _count(n, "statuses") for code, n in statuses.items()},
         )
 
