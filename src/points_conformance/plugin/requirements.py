@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Generator, Iterable, Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from points_conformance import operations
-from points_conformance.catalogue import Catalogue, CatalogueError, Requirement, load_catalogue
+
+if TYPE_CHECKING:
+    from points_conformance.catalogue import Catalogue, Requirement
 
 # <AREA>-<KIND>[-<SLUG>], upper case: how a requirement ID looks inside a `-m` expression.
 REQUIREMENT_LIKE = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*(?:-[A-Z0-9_-]+)?(?![\w-])")
@@ -30,6 +32,9 @@ def usage_exit(message: str) -> NoReturn:
 @functools.cache
 def _catalogue() -> tuple[Catalogue | None, str | None]:
     """The requirement catalogue and None, or None and the one-line reason it cannot be had."""
+    # Late: the catalogue reads the specs, which a run may point elsewhere before this is asked.
+    from points_conformance.catalogue import CatalogueError, load_catalogue
+
     try:
         return load_catalogue(), None
     except CatalogueError as exc:

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from points_conformance import embedded
 from points_conformance.plugin import lock, preflight
 from points_conformance.plugin.options import option_values, report_dir_given
 from points_conformance.plugin.requirements import usage_exit
@@ -131,8 +130,10 @@ def start_server(config: pytest.Config) -> Settings:
     state = state_of(config)
     if state.worker:
         usage_exit("no base URL given and the controller started no embedded reference server")
+    from points_conformance.embedded import start_embedded  # late: it loads the server
+
     try:
-        server = embedded.start_embedded()
+        server = start_embedded()
     except Exception as exc:  # whatever stops the server, the user gets one line
         usage_exit(f"cannot start the embedded reference server: {type(exc).__name__}: {exc}")
     config.add_cleanup(server.stop)
