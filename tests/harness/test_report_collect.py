@@ -503,14 +503,12 @@ def test_password_from_named_environment_variable_is_scrubbed(
     assert report["settings"]["target_data"]["password_env"] == "MY_PW_VAR"
 
 
-def test_report_dir_from_environment_when_settings_have_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("POINTS_CONFORMANCE_REPORT_DIR", str(tmp_path / "from-env"))
-    plugin = ReportPlugin(None, SimpleNamespace(), catalogue())  # settings with no attribute at all
+def test_report_dir_from_settings_that_say_nothing_else(tmp_path: Path) -> None:
+    # The environment's report folder reaches the plugin through Settings, its only reader.
+    plugin = ReportPlugin(None, SimpleNamespace(report_dir=tmp_path / "from-settings"), catalogue())
     plugin.pytest_sessionfinish(SimpleNamespace(shouldstop=False, shouldfail=False), 0)  # type: ignore[arg-type]
-    assert (tmp_path / "from-env" / "conformance.json").is_file()
-    report = load_report(tmp_path / "from-env" / "conformance.json")
+    assert (tmp_path / "from-settings" / "conformance.json").is_file()
+    report = load_report(tmp_path / "from-settings" / "conformance.json")
     assert report["target"] == "" and report["stance"] == "lenient"
     assert all(r["status"] == "not_exercised" for r in report["requirements"].values())
 
