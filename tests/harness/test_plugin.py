@@ -901,7 +901,7 @@ def test_summary_counts_requirements_per_operation() -> None:
         (0, {"requirements": {"A-B": {"status": "passed", "operations": []}}}, 0, "conforms"),
         (1, REPORT, 1, "does NOT conform"),
         (0, REPORT, 1, "does NOT conform"),
-        (1, None, 1, "no report at"),
+        (1, None, 1, "the run made no report"),
         (5, None, 2, "no test was collected"),
         (4, None, 2, "did not complete (pytest exit status 4)"),
         (3, None, 2, "did not complete"),
@@ -924,13 +924,12 @@ def test_run_exit_statuses(
 
     def fake_main(args: list[str], plugins: list[Any]) -> int:
         seen.append(args)
+        (hooks,) = plugins
+        hooks.report = report
         return pytest_code
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(runner.pytest, "main", fake_main)
-    if report is not None:
-        (tmp_path / "reports").mkdir()
-        (tmp_path / "reports" / "conformance.json").write_text(json.dumps(report))
     out = io.StringIO()
     assert runner.main(["-k", "ledger"], out=out) == expected
     assert says in out.getvalue()
