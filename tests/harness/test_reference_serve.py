@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from points_conformance.reference import serve
 from points_conformance.embedded import (
     EmbeddedServerError,
     start_embedded,
 )
-from points_conformance.reference import serve
 from points_conformance.target import CUSTOMER_ROLES, load_target
 
 LEDGER = "/v2/pointsLedger/getCustomerLedgerInfo"
