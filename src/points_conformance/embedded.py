@@ -39,12 +39,11 @@ from points_conformance.reference.serve import (
     prepare_store,
 )
 from points_conformance.target import TargetData, parse_target, write_target
+from points_conformance.variables import PASSWORD_ENV, USER_ENV
 
 HOST = "127.0.0.1"
 STOP_GRACE_SECONDS = 10.0
 # The variables the reference server's target files read its credentials from.
-USER_ENV = "POINTS_CONFORMANCE_USER"
-PASSWORD_ENV = "POINTS_CONFORMANCE_PASSWORD"
 TARGET_COMMENTS = (
     "Target file written by the points-conformance reference server.",
     f"Credentials are read from ${USER_ENV} and ${PASSWORD_ENV}.",

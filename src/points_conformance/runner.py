@@ -2,16 +2,17 @@
 
 The suite runs in-process through `pytest.main`, from the checkout's tests/conformance when
 there is one (so the repository's pytest configuration applies), otherwise as the installed
-package `points_conformance_suite`. The summary is read from the JSON report the report plugin
-writes. Exit statuses: 0 the target conforms (or a dry run listed its requests), 1 it does not,
-2 a usage problem (including a target that refuses connections or fails TLS before any test,
-pytest's own usage and internal errors, and a selection that collected no test).
+package `points_conformance_suite`. The run asks the plugin for a report and takes the built
+report back in-process. Exit statuses: 0 the target conforms (or a dry run listed its requests),
+1 it does not, 2 a usage problem (including a target that refuses connections or fails TLS
+before any test, pytest's own usage and internal errors, and a selection that collected no
+test).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,40 +20,60 @@ from typing import Any, TextIO
 
 import pytest
 
+from points_conformance.locations import DEFAULT_REPORT_DIR, DRY_RUN_FILE, SUITE_PACKAGE
 from points_conformance.operations import OPERATIONS
-from points_conformance.settings import Settings
+from points_conformance.plugin.session import conformance_run, get_settings, report_plugin
+from points_conformance.settings import OPTIONS, Settings, SettingsError, resolve_settings
 
-SUITE_PACKAGE = "points_conformance_suite"
 USAGE_PREFIX = "points-conformance:"
-REPORT_NAME = "conformance.json"
 # "untestable": not exercised, and the catalogue says it cannot be checked from outside.
 STATUSES = ("passed", "failed", "skipped", "not_exercised", "untestable")
-OPERATION_ORDER = OPERATIONS
 MAX_LISTED = 12
 # Arguments after which pytest prints something other than a test run.
 _NO_SUMMARY = frozenset(
     {"-h", "--help", "--version", "-V", "--co", "--collect-only", "--markers", "--fixtures"}
 )
+# The options that are switches; the others take a value.
+_SWITCHES = frozenset({"strict", "allow_writes", "dry_run"})
 
 
-class _Observer:
-    """Keeps the run's Settings, so the summary reads the report where the run wrote it, and
+class RunHooks:
+    """Asks the run for a report and takes it back, with the settings the run ended with, and
     notes when the plugin already ended the run with its own one-line explanation."""
 
     def __init__(self) -> None:
+        self.report: dict[str, Any] | None = None
         self.settings: Settings | None = None
         self.explained = False
 
-    @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config: pytest.Config) -> None:
-        from points_conformance.plugin import get_settings
+        if not config.getoption("help", False):
+            conformance_run(config)
 
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.settings = get_settings(config)
+        plugin = report_plugin(config)
+        self.report = plugin.report if plugin is not None else None
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         # pytest.exit() arrives here too; the plugin's usage exits carry its prefix.
         if isinstance(excinfo.value, pytest.exit.Exception):
             self.explained = str(excinfo.value.msg).startswith(USAGE_PREFIX)
+
+
+def resolve_run_settings(user_args: Sequence[str]) -> Settings | None:
+    """The settings the arguments ask for; None when they are wrong (the run then says why)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for name, (flag, _) in OPTIONS.items():
+        if name in _SWITCHES:
+            parser.add_argument(flag, dest=name, action="store_true", default=None)
+        else:
+            parser.add_argument(flag, dest=name, default=None)
+    known, _ = parser.parse_known_args(list(user_args))
+    try:
+        return resolve_settings(vars(known))
+    except SettingsError:
+        return None
 
 
 def suite_args(user_args: Sequence[str]) -> list[str]:
@@ -77,14 +98,6 @@ def suite_args(user_args: Sequence[str]) -> list[str]:
     return [str(location)] if checkout else ["--pyargs", SUITE_PACKAGE]
 
 
-def _load_report(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def summarize(report: dict[str, Any], out: TextIO) -> int:
     """Print the per-operation table; return the number of failed requirements."""
     requirements: dict[str, Any] = report.get("requirements") or {}
@@ -106,7 +119,7 @@ def summarize(report: dict[str, Any], out: TextIO) -> int:
         if status == "failed":
             failed.append((rid, operations))
 
-    order = {op: i for i, op in enumerate(OPERATION_ORDER)}
+    order = {op: i for i, op in enumerate(OPERATIONS)}
     width = max([len(op) for op in table] + [len("operation")])
     out.write(f"\n{'operation':<{width}}  passed  failed  skipped  not exercised  untestable\n")
     rows = [(op, table[op]) for op in sorted(table, key=lambda o: (order.get(o, len(order)), o))]
@@ -127,9 +140,10 @@ def summarize(report: dict[str, Any], out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     user_args = list(sys.argv[1:] if argv is None else argv)
-    observer = _Observer()
+    resolved = resolve_run_settings(user_args)
+    hooks = RunHooks()
     args = user_args + suite_args(user_args)
-    code = int(pytest.main(args, plugins=[observer]))
+    code = int(pytest.main(args, plugins=[hooks]))
     stream.flush()
 
     if _NO_SUMMARY.intersection(user_args) or any(a.startswith("--co") for a in user_args):
@@ -141,25 +155,26 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         )
         return 2
     if code in (2, 3, 4) or code not in (0, 1):
-        if not observer.explained:
+        if not hooks.explained:
             stream.write(
                 f"points-conformance: the run did not complete (pytest exit status {code})\n"
             )
         return 2
 
-    settings = observer.settings
-    report_dir = settings.report_dir if settings is not None else Path("reports")
-    report = _load_report(report_dir / REPORT_NAME)
+    # The run's own settings name the embedded server it started; the resolved ones, the rest.
+    settings = hooks.settings or resolved
+    report_dir = settings.report_dir if settings is not None else DEFAULT_REPORT_DIR
+    report = hooks.report
     if settings is not None:
         stream.write(f"\npoints-conformance: {settings.describe()}\n")
     if report is None:
-        stream.write(f"points-conformance: no report at {report_dir / REPORT_NAME}\n")
+        stream.write("points-conformance: the run made no report\n")
         verdict_failed = code == 1
     elif settings is not None and settings.dry_run:
         planned = (report.get("dry_run") or {}).get("requests") or []
         stream.write(
             f"dry run: no request was sent; the {len(planned)} requests the run would send "
-            f"are listed above and in {report_dir / 'dry-run.txt'}\n"
+            f"are listed above and in {report_dir / DRY_RUN_FILE}\n"
         )
         return 0 if code == 0 else 1
     else:

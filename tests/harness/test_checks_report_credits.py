@@ -4,6 +4,7 @@ was evaluated on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from points_conformance.model import Finding
 from points_conformance.report import collect
 from points_conformance.report.model import FAILED, PASSED, SKIPPED
+from points_conformance.report.record import TestRecord
 
 from .test_checks_support import CORG, LEDGER
 
@@ -28,7 +30,7 @@ CATALOGUE_OPS = {
 
 def settled(
     outcome: str,
-    properties: list[tuple[str, Any]],
+    record: TestRecord,
     *,
     message: str = "",
     skip_reason: str = "",
@@ -38,37 +40,9 @@ def settled(
         outcome=outcome,
         message=message,
         skip_reason=skip_reason,
-        user_properties=properties,
+        record=record,
     )
-    return collect.verdicts(result, result.properties, CATALOGUE_OPS)
-
-
-@pytest.mark.parametrize(
-    ("value", "parsed"),
-    [
-        (
-            ["LEDGER-ARITH-NET", "LEDGER-SCHEMA-RESPONSE"],
-            ["LEDGER-ARITH-NET", "LEDGER-SCHEMA-RESPONSE"],
-        ),
-        (("LEDGER-ARITH-NET",), ["LEDGER-ARITH-NET"]),
-        ("LEDGER-ARITH-NET", ["LEDGER-ARITH-NET"]),
-        (["A", "", None, "A", "B"], ["A", "B"]),
-        ([], []),
-        (None, []),
-    ],
-)
-def test_properties_parse_exercised(value: Any, parsed: list[str]) -> None:
-    props = collect.TestProperties.parse([("pc_requirements", ["R-1"]), ("pc_exercised", value)])
-    assert props.exercised == parsed
-    assert props.requirements == ["R-1"]
-
-
-def test_properties_merge_several_exercised_entries_in_order() -> None:
-    props = collect.TestProperties.parse(
-        [("pc_exercised", ["B", "A"]), ("pc_operations", [LEDGER]), ("pc_exercised", ["A", "C"])]
-    )
-    assert props.exercised == ["B", "A", "C"]
-    assert props.requirements == []
+    return collect.verdicts(result, CATALOGUE_OPS)
 
 
 @pytest.mark.parametrize(
@@ -85,11 +59,11 @@ def test_an_exercised_requirement_passes_whatever_became_of_the_test(
 ) -> None:
     out = settled(
         outcome,
-        [
-            ("pc_requirements", ["LEDGER-LIMIT-MAX"]),
-            ("pc_exercised", ["LEDGER-ARITH-NET"]),
-            ("pc_operations", [LEDGER]),
-        ],
+        TestRecord(
+            requirements=("LEDGER-LIMIT-MAX",),
+            exercised={"LEDGER-ARITH-NET": ()},
+            operations=(LEDGER,),
+        ),
         **extra,
     )
     assert out["LEDGER-ARITH-NET"] == (PASSED, {LEDGER: PASSED}, [])
@@ -101,11 +75,11 @@ def test_a_finding_outweighs_the_credit() -> None:
     finding = Finding("LEDGER-ARITH-NET", "netPointsOnEvent disagrees", "350", "360").to_dict()
     out = settled(
         "failed",
-        [
-            ("pc_exercised", ["LEDGER-ARITH-NET", "LEDGER-SCHEMA-RESPONSE"]),
-            ("pc_findings", [finding]),
-            ("pc_operations", [LEDGER]),
-        ],
+        TestRecord(
+            exercised={"LEDGER-ARITH-NET": (), "LEDGER-SCHEMA-RESPONSE": ()},
+            findings=(finding,),
+            operations=(LEDGER,),
+        ),
         message="findings",
     )
     verdict, ops, findings = out["LEDGER-ARITH-NET"]
@@ -118,11 +92,11 @@ def test_a_finding_outweighs_the_credit() -> None:
 def test_a_named_requirement_is_not_passed_by_its_credit() -> None:
     out = settled(
         "failed",
-        [
-            ("pc_requirements", ["LEDGER-ARITH-NET"]),
-            ("pc_exercised", ["LEDGER-ARITH-NET"]),
-            ("pc_operations", [LEDGER]),
-        ],
+        TestRecord(
+            requirements=("LEDGER-ARITH-NET",),
+            exercised={"LEDGER-ARITH-NET": ()},
+            operations=(LEDGER,),
+        ),
         message="AssertionError: boom",
     )
     verdict, ops, findings = out["LEDGER-ARITH-NET"]
@@ -146,7 +120,7 @@ def test_a_named_requirement_is_not_passed_by_its_credit() -> None:
 def test_exercised_operations_are_the_rule_operations_the_test_used(
     rid: str, test_ops: list[str], ops: list[str]
 ) -> None:
-    out = settled(PASSED, [("pc_exercised", [rid]), ("pc_operations", test_ops)])
+    out = settled(PASSED, TestRecord(exercised={rid: ()}, operations=tuple(test_ops)))
     verdict, by_op, findings = out[rid]
     assert verdict == PASSED and findings == []
     assert list(by_op) == ops
@@ -161,8 +135,9 @@ def test_exercised_requirements_reach_the_collector_records() -> None:
     collector = collect.Collector()
     nodeid = "tests/conformance/test_ledger.py::test_walk"
     loc = ("tests/conformance/test_ledger.py", 1, "test_walk")
-    named = [("pc_requirements", ["LEDGER-LIMIT-MAX"]), ("pc_operations", [LEDGER])]
-    call = [*named, ("pc_exercised", ["LEDGER-ARITH-NET"])]
+    before = TestRecord(requirements=("LEDGER-LIMIT-MAX",), operations=(LEDGER,))
+    named = [before.user_property()]
+    call = [replace(before, exercised={"LEDGER-ARITH-NET": ()}).user_property()]
     phases: list[tuple[Phase, list[tuple[str, Any]], Outcome]] = [
         ("setup", named, "passed"),
         ("call", call, "skipped"),
@@ -182,14 +157,18 @@ def test_exercised_requirements_reach_the_collector_records() -> None:
     assert records["LEDGER-LIMIT-MAX"]["tests"][0]["verdict"] == SKIPPED
 
 
+# --------------------------------------------------------------------------------------------
+# credits name the operation of the answer they were evaluated on
+
+
 def test_an_exercised_requirement_is_passed_on_the_operations_it_was_evaluated_on() -> None:
     out = settled(
         "passed",
-        [
-            ("pc_requirements", ["LEDGER-LIMIT-MAX"]),
-            ("pc_operations", [LEDGER, CORG]),
-            ("pc_exercised", {"LEDGER-ARITH-NET": [CORG]}),
-        ],
+        TestRecord(
+            requirements=("LEDGER-LIMIT-MAX",),
+            operations=(LEDGER, CORG),
+            exercised={"LEDGER-ARITH-NET": (CORG,)},
+        ),
     )
     verdict, ops, _ = out["LEDGER-ARITH-NET"]
     assert (verdict, ops) == ("passed", {CORG: "passed"})

@@ -20,7 +20,7 @@ from points_conformance.client import ConformanceClient
 from points_conformance.embedded import EmbeddedServer, start_embedded
 from points_conformance.fuzz.fuzzer import Fuzzer
 from points_conformance.fuzz.outcomes import FuzzOutcome
-from points_conformance.plugin import make_check_context
+from points_conformance.plugin.fixtures import make_check_context
 from points_conformance.settings import Settings, resolve_settings
 
 LEDGER_OPERATIONS = (
@@ -93,17 +93,12 @@ def test_most_fuzzed_ledger_requests_reach_a_real_ledger(
 
 
 @pytest.mark.parametrize("operation", LEDGER_OPERATIONS)
-def test_the_report_property_names_the_share_answered_200(
+def test_some_but_not_all_fuzzed_requests_are_answered_200(
     ledger_runs: dict[str, Recorded], operation: str
 ) -> None:
     stats = ledger_runs[operation].outcome.stats
-    assert ledger_runs[operation].outcome.as_property() == {
-        "operation": operation,
-        "requests": stats.requests,
-        "answered_200": stats.statuses[200],
-        "statuses": {str(code): n for code, n in sorted(stats.statuses.items())},
-    }
-    assert 0 < stats.statuses[200] < stats.requests
+    assert stats.answered_200 == stats.statuses[200]
+    assert 0 < stats.answered_200 < stats.requests
 
 
 @pytest.mark.parametrize("operation", LEDGER_OPERATIONS)

@@ -25,11 +25,12 @@ import pytest
 import yaml
 from starlette.requests import Request
 
-from points_conformance.embedded import PASSWORD_ENV, USER_ENV, write_reference_target
+from points_conformance.embedded import write_reference_target
 from points_conformance.reference.app import create_app
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.formatting import error_body
 from points_conformance.reference.serve import base_url, bind_socket, describe, prepare_store
+from points_conformance.variables import PASSWORD_ENV, USER_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "tests" / "conformance"

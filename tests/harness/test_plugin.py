@@ -24,12 +24,16 @@ from typing import Any
 import httpcore  # noqa: F401
 import pytest
 
-from points_conformance import plugin
+from points_conformance import operations
+from points_conformance.plugin import requirements
+from points_conformance.plugin.lock import WriteLock
+from points_conformance.plugin.session import target_document
+from points_conformance.report.record import RECORD_PROPERTY, TestRecord
 from points_conformance.target import Customer, TargetData
 
 NO_REPORT = "-pno:points_conformance_report"
 PASSWORD = "s3cr3t-Pa55word"
-ALL_OPERATIONS = tuple(plugin.OPERATION_MARKERS)
+ALL_OPERATIONS = operations.OPERATIONS
 
 
 def fake_catalogue() -> Any:
@@ -95,7 +99,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def catalogue(monkeypatch: pytest.MonkeyPatch) -> Any:
     fake = fake_catalogue()
-    monkeypatch.setattr(plugin, "_catalogue", lambda: (fake, None))
+    monkeypatch.setattr(requirements, "_catalogue", lambda: (fake, None))
     return fake
 
 
@@ -140,7 +144,9 @@ def call_reports(reprec: Any) -> dict[str, Any]:
 
 
 def props(report: Any) -> dict[str, Any]:
-    return {name: value for name, value in report.user_properties}
+    """The test's record as the report receives it."""
+    (record,) = [value for name, value in report.user_properties if name == RECORD_PROPERTY]
+    return TestRecord.from_dict(record).to_dict()
 
 
 def main_in_process(
@@ -423,7 +429,7 @@ def test_unknown_requirement_in_mark_expression_is_a_usage_error(
 def test_markers_are_declared_for_strict_markers(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(NO_REPORT, "--markers")
     out = result.stdout.str()
-    for name in (*set(plugin.OPERATION_MARKERS.values()), "writes", "fuzz", "requirement"):
+    for name in (*set(operations.MARKERS.values()), "writes", "fuzz", "requirement"):
         assert f"@pytest.mark.{name}" in out
 
 
@@ -509,16 +515,16 @@ def test_user_properties_carry_requirements_and_findings(
     )
     reports = call_reports(reprec)
     finds = props(reports["test_finds"])
-    assert finds["pc_requirements"] == ["BAL-LIMIT-MAX"]
-    assert finds["pc_operations"] == ["getCustomerLedgerBalance"]
-    assert [f["requirement"] for f in finds["pc_findings"]] == ["BAL-LIMIT-MAX", "LEDGER-ERR-11029"]
-    first = finds["pc_findings"][0]
+    assert finds["requirements"] == ["BAL-LIMIT-MAX"]
+    assert finds["operations"] == ["getCustomerLedgerBalance"]
+    assert [f["requirement"] for f in finds["findings"]] == ["BAL-LIMIT-MAX", "LEDGER-ERR-11029"]
+    first = finds["findings"][0]
     assert first["exchange"]["operation"] == "getCustomerLedgerBalance"
     assert first["actual"] == "HTTP 200; server said ****"
-    assert PASSWORD not in json.dumps(finds["pc_findings"])
-    assert (finds["pc_requests"], finds["pc_throttled"], finds["pc_writes"]) == (0, 0, [])
+    assert PASSWORD not in json.dumps(finds["findings"])
+    assert (finds["requests"], finds["throttled"], finds["writes"]) == (0, 0, [])
     clean = props(reports["test_clean"])
-    assert clean["pc_findings"] == [] and clean["pc_requirements"] == ["LEDGER-ERR-11029"]
+    assert clean["findings"] == [] and clean["requirements"] == ["LEDGER-ERR-11029"]
     # Each key once per test, so the report adds nothing twice.
     names = [name for name, _ in reports["test_finds"].user_properties]
     assert len(names) == len(set(names))
@@ -548,9 +554,9 @@ def test_client_traffic_is_counted_per_test(
     reprec.assertoutcome(passed=2)
     reports = call_reports(reprec)
     reads, writes = props(reports["test_reads"]), props(reports["test_writes"])
-    assert (reads["pc_requests"], reads["pc_writes"]) == (2, [])
-    assert writes["pc_requests"] == 1
-    assert writes["pc_writes"] == [
+    assert (reads["requests"], reads["writes"]) == (2, [])
+    assert writes["requests"] == 1
+    assert writes["writes"] == [
         {
             "operation": "transferPoints",
             "method": "POST",
@@ -558,7 +564,7 @@ def test_client_traffic_is_counted_per_test(
             "status": 200,
         }
     ]
-    assert writes["pc_operations"] == ["transferPoints", "transferPointsUserGroup"]
+    assert writes["operations"] == ["transferPoints", "transferPointsUserGroup"]
 
 
 def test_failed_assertions_on_exchanges_show_no_credentials(
@@ -619,8 +625,8 @@ def test_dry_run_skips_and_records(pytester: pytest.Pytester, local_server: str)
     report = call_reports(reprec)["test_would_send"]
     assert "dry run: would send POST" in str(report.longrepr)
     recorded = props(report)
-    assert recorded["pc_requests"] == 0 and recorded["pc_writes"] == []
-    assert recorded["pc_dry_run"][0]["writes"] is True
+    assert recorded["requests"] == 0 and recorded["writes"] == []
+    assert recorded["dry_run"][0]["writes"] is True
 
 
 # -- target data helpers -------------------------------------------------------------------------
@@ -827,8 +833,8 @@ def test_xdist_results_match_a_serial_run(
         rows = [json.loads(line) for line in log.read_text().splitlines()]
         for row in rows:
             for prop in row[2]:
-                if prop[0] == "pc_findings":
-                    for finding in prop[1]:
+                if prop[0] == RECORD_PROPERTY:
+                    for finding in prop[1]["findings"]:
                         finding["exchange"]["response"]["elapsed"] = 0
         return sorted(rows)
 
@@ -836,9 +842,9 @@ def test_xdist_results_match_a_serial_run(
     parallel = run("-p", "xdist", "-n", "2")
     assert len(serial) == 7
     assert parallel == serial
-    by_id = {row[0].split("::")[-1]: dict(row[2]) for row in serial}
-    assert by_id["test_transfer"]["pc_writes"][0]["method"] == "POST"
-    assert [f["message"] for f in by_id["test_ledger[3]"]["pc_findings"]] == ["finding 3"]
+    by_id = {row[0].split("::")[-1]: dict(row[2])[RECORD_PROPERTY] for row in serial}
+    assert by_id["test_transfer"]["writes"][0]["method"] == "POST"
+    assert [f["message"] for f in by_id["test_ledger[3]"]["findings"]] == ["finding 3"]
 
 
 # -- points-conformance run ----------------------------------------------------------------------
@@ -895,7 +901,7 @@ def test_summary_counts_requirements_per_operation() -> None:
         (0, {"requirements": {"A-B": {"status": "passed", "operations": []}}}, 0, "conforms"),
         (1, REPORT, 1, "does NOT conform"),
         (0, REPORT, 1, "does NOT conform"),
-        (1, None, 1, "no report at"),
+        (1, None, 1, "the run made no report"),
         (5, None, 2, "no test was collected"),
         (4, None, 2, "did not complete (pytest exit status 4)"),
         (3, None, 2, "did not complete"),
@@ -918,13 +924,12 @@ def test_run_exit_statuses(
 
     def fake_main(args: list[str], plugins: list[Any]) -> int:
         seen.append(args)
+        (hooks,) = plugins
+        hooks.report = report
         return pytest_code
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(runner.pytest, "main", fake_main)
-    if report is not None:
-        (tmp_path / "reports").mkdir()
-        (tmp_path / "reports" / "conformance.json").write_text(json.dumps(report))
     out = io.StringIO()
     assert runner.main(["-k", "ledger"], out=out) == expected
     assert says in out.getvalue()
@@ -934,8 +939,7 @@ def test_run_exit_statuses(
 def test_run_selects_the_suite_unless_given_part_of_it() -> None:
     from points_conformance.runner import suite_args
 
-    suite = plugin._suite_dir()
-    assert suite is not None
+    suite = Path(__file__).resolve().parents[1] / "conformance"
     in_checkout = suite_args(["-k", "x"])
     assert in_checkout in ([str(suite)], ["--pyargs", "points_conformance_suite"])
     assert suite_args([str(suite / "conftest.py")]) == []
@@ -948,7 +952,7 @@ def test_run_selects_the_suite_unless_given_part_of_it() -> None:
 
 def test_write_lock_lets_readers_share_and_writers_wait(tmp_path: Path) -> None:
     pytest.importorskip("fcntl")
-    reader_a, reader_b, writer = (plugin.WriteLock(str(tmp_path)) for _ in range(3))
+    reader_a, reader_b, writer = (WriteLock(str(tmp_path)) for _ in range(3))
     reader_a.acquire(exclusive=False)
     reader_b.acquire(exclusive=False)  # would hang here if readers excluded each other
     got_it = threading.Event()
@@ -983,6 +987,6 @@ def test_target_data_survives_the_trip_to_workers() -> None:
         redemptions={"reversible_ids": ["a", "b"]},
         transfer={"otp_header": "X-Sandbox-OTP"},
     )
-    document = plugin._target_document(data)
+    document = target_document(data)
     assert json.loads(json.dumps(document)) == document  # plain data, as execnet needs
     assert parse_target(document, {}) == data

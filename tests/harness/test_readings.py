@@ -22,6 +22,7 @@ from points_conformance.catalogue import load_catalogue
 from points_conformance.embedded import start_embedded
 from points_conformance.reference import faults, readings
 from points_conformance.reference.behaviour import Behaviour, Hooks
+from points_conformance.selftest.plan import make_reading_plans
 
 REGISTER = load_catalogue().discrepancies
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -123,7 +124,7 @@ def test_selftest_reading_usage_errors_exit_2_in_one_line(
 
 
 def test_reading_plans_follow_the_register_entry() -> None:
-    plans = selftest.make_reading_plans(
+    plans = make_reading_plans(
         ["cml-wrapped-in-entity", "ledger-orgid-duplicated"], markexpr=None, keyword="walk"
     )
     by_label = {p.label: p for p in plans}
@@ -143,10 +144,7 @@ def test_reading_plans_follow_the_register_entry() -> None:
         r for r in readings.registry().values() if not REGISTER[r.discrepancy].enforced_by_strict
     ]
     for reading in not_enforced:
-        labels = [
-            p.label
-            for p in selftest.make_reading_plans([reading.name], markexpr=None, keyword=None)
-        ]
+        labels = [p.label for p in make_reading_plans([reading.name], markexpr=None, keyword=None)]
         assert labels == [f"{reading.name} (default)"]
 
 

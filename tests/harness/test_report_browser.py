@@ -22,6 +22,7 @@ import pytest
 
 from points_conformance.model import Exchange, Finding, RequestInfo, ResponseInfo
 from points_conformance.report import ReportPlugin, write_all
+from points_conformance.report.record import TestRecord
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -53,8 +54,9 @@ def _requirement(rid: str, op: str, statement: str) -> SimpleNamespace:
 
 
 def _reports(
-    nodeid: str, outcome: str, props: list[tuple[str, Any]], skip: str = ""
+    nodeid: str, outcome: str, record: TestRecord, skip: str = ""
 ) -> list[pytest.TestReport]:
+    props = [record.user_property()]
     loc = (nodeid.split("::")[0], 1, nodeid)
     call_longrepr: Any = None
     if outcome == "skipped":
@@ -97,32 +99,23 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _reports(
             "t.py::test_804",
             "failed",
-            [
-                ("pc_requirements", ["XFER-ERR-804"]),
-                ("pc_operations", ["transferPoints"]),
-                ("pc_findings", [finding.to_dict()]),
-            ],
+            TestRecord(("XFER-ERR-804",), ("transferPoints",), findings=(finding.to_dict(),)),
         ),
         _reports(
             "t.py::test_902",
             "failed",
-            [
-                ("pc_requirements", ["REV-ERR-902"]),
-                ("pc_operations", ["reversePoints"]),
-                ("pc_findings", [Finding("REV-ERR-902", "wrong code", "902", "500").to_dict()]),
-            ],
+            TestRecord(
+                ("REV-ERR-902",),
+                ("reversePoints",),
+                findings=(Finding("REV-ERR-902", "wrong code", "902", "500").to_dict(),),
+            ),
         ),
         _reports(
             "t.py::test_limit",
             "passed",
-            [
-                ("pc_requirements", ["LEDGER-LIMIT-MAX"]),
-                ("pc_operations", ["getCustomerLedgerInfo"]),
-            ],
+            TestRecord(("LEDGER-LIMIT-MAX",), ("getCustomerLedgerInfo",)),
         ),
-        _reports(
-            "t.py::test_bal", "skipped", [("pc_requirements", ["BAL-LIMIT-MAX"])], skip="no data"
-        ),
+        _reports("t.py::test_bal", "skipped", TestRecord(("BAL-LIMIT-MAX",)), skip="no data"),
     ]
     for run in runs:
         for report in run:

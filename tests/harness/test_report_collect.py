@@ -13,10 +13,13 @@ from typing import Any
 import pytest
 
 import points_conformance
+from points_conformance.client import WriteRecord
 from points_conformance.model import Exchange, Finding, RequestInfo, ResponseInfo
 from points_conformance.report import ReportPlugin, load_report, write_all
-from points_conformance.report.collect import Collector, failure_line, spec_version
+from points_conformance.report.catalogue_meta import spec_version
+from points_conformance.report.collect import Collector, failure_line
 from points_conformance.report.model import FORMAT, ReportFormatError, validate
+from points_conformance.report.record import FuzzFigures, RecordError, TestRecord
 
 PASSWORD = "hunter2-Secret!"
 BEARER = "tok-abcdef123456"
@@ -159,15 +162,16 @@ def phases(
 def props(
     reqs: list[str], ops: list[str], findings: list[dict[str, Any]] | None = None, **more: Any
 ) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = [("pc_requirements", reqs), ("pc_operations", ops)]
-    if findings is not None:
-        out.append(("pc_findings", findings))
-    out.append(("pc_requests", more.get("requests", 1)))
-    out.append(("pc_throttled", more.get("throttled", 0)))
-    out.append(("pc_writes", more.get("writes", [])))
-    if "fuzz" in more:
-        out.append(("pc_fuzz", more["fuzz"]))
-    return out
+    record = TestRecord(
+        requirements=tuple(reqs),
+        operations=tuple(ops),
+        findings=tuple(findings or ()),
+        requests=more.get("requests", 1),
+        throttled=more.get("throttled", 0),
+        writes=tuple(more.get("writes", ())),
+        fuzz=tuple(more.get("fuzz", ())),
+    )
+    return [record.user_property()]
 
 
 HOSTILE_BODY = json.dumps({"errors": [], "echo": HOSTILE, "auth": f"{USER}:{PASSWORD}"})
@@ -192,7 +196,11 @@ def feed(plugin: ReportPlugin) -> None:
                     ),
                     finding("XFER-ERR-418", "transferPointsUserGroup", "{}"),
                 ],
-                writes=[{"method": "POST", "url": "http://127.0.0.1:8765/v2/points/transfer"}],
+                writes=[
+                    WriteRecord(
+                        "transferPoints", "POST", "http://127.0.0.1:8765/v2/points/transfer", 200
+                    )
+                ],
                 requests=3,
                 throttled=2,
             ),
@@ -231,11 +239,7 @@ def feed(plugin: ReportPlugin) -> None:
             props(
                 ["LEDGER-PAGE-OFFSET"],
                 ["getCustomerLedgerInfo"],
-                fuzz={
-                    "operation": "getCustomerLedgerInfo",
-                    "requests": 40,
-                    "statuses": {"200": 30, "400": 10},
-                },
+                fuzz=[FuzzFigures("getCustomerLedgerInfo", 40, 30, {"200": 30, "400": 10})],
             ),
         ),
     ]
@@ -499,14 +503,12 @@ def test_password_from_named_environment_variable_is_scrubbed(
     assert report["settings"]["target_data"]["password_env"] == "MY_PW_VAR"
 
 
-def test_report_dir_from_environment_when_settings_have_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("POINTS_CONFORMANCE_REPORT_DIR", str(tmp_path / "from-env"))
-    plugin = ReportPlugin(None, SimpleNamespace(), catalogue())  # settings with no attribute at all
+def test_report_dir_from_settings_that_say_nothing_else(tmp_path: Path) -> None:
+    # The environment's report folder reaches the plugin through Settings, its only reader.
+    plugin = ReportPlugin(None, SimpleNamespace(report_dir=tmp_path / "from-settings"), catalogue())
     plugin.pytest_sessionfinish(SimpleNamespace(shouldstop=False, shouldfail=False), 0)  # type: ignore[arg-type]
-    assert (tmp_path / "from-env" / "conformance.json").is_file()
-    report = load_report(tmp_path / "from-env" / "conformance.json")
+    assert (tmp_path / "from-settings" / "conformance.json").is_file()
+    report = load_report(tmp_path / "from-settings" / "conformance.json")
     assert report["target"] == "" and report["stance"] == "lenient"
     assert all(r["status"] == "not_exercised" for r in report["requirements"].values())
 
@@ -523,33 +525,30 @@ def test_interrupted_run_is_incomplete(tmp_path: Path) -> None:
     assert plugin.report["verdict"] == "incomplete"
 
 
-def test_properties_added_in_any_phase_count_once() -> None:
+def test_the_latest_phase_record_is_the_test_record() -> None:
     collector = Collector()
     nodeid = "t/a.py::test_x"
     loc = ("t/a.py", 1, "test_x")
-    base = [("pc_requirements", ["A-1"]), ("pc_requests", 2)]
+    setup = [TestRecord(requirements=("A-1",)).user_property()]
+    final = [TestRecord(requirements=("A-1", "A-2"), requests=5).user_property()]
     reports = [
-        pytest.TestReport(nodeid, loc, {}, "passed", None, "setup", user_properties=base),
-        pytest.TestReport(
-            nodeid, loc, {}, "passed", None, "call", user_properties=[*base, ("pc_requests", 3)]
-        ),
-        # a property that only the teardown report carries
-        pytest.TestReport(
-            nodeid,
-            loc,
-            {},
-            "passed",
-            None,
-            "teardown",
-            user_properties=[*base, ("pc_requests", 3), ("pc_requirements", ["A-2"])],
-        ),
+        pytest.TestReport(nodeid, loc, {}, "passed", None, "setup", user_properties=setup),
+        pytest.TestReport(nodeid, loc, {}, "passed", None, "call", user_properties=final),
+        pytest.TestReport(nodeid, loc, {}, "passed", None, "teardown", user_properties=final),
     ]
     for r in reports:
         collector.add(r)
     (result,) = collector.results.values()
-    assert result.properties.requests == 5
-    assert result.properties.requirements == ["A-1", "A-2"]
+    assert result.record.requests == 5
+    assert result.record.requirements == ("A-1", "A-2")
     assert collector.checked == 2 and collector.failing == 0
+
+
+def test_a_record_of_another_shape_is_refused() -> None:
+    with pytest.raises(RecordError):
+        TestRecord.from_dict({"requirements": ["A-1"], "pc_requests": 2})
+    with pytest.raises(RecordError):
+        TestRecord.from_dict({"fuzz": [{"operation": "op", "requests": 3, "ok": 2}]})
 
 
 def test_setup_error_fails_requirements_with_the_error_line() -> None:
@@ -594,7 +593,7 @@ def test_xfail_is_a_skip_with_its_reason(tmp_path: Path) -> None:
         "skipped",
         None,
         "call",
-        user_properties=[("pc_requirements", ["BAL-LIMIT-MAX"])],
+        user_properties=[TestRecord(requirements=("BAL-LIMIT-MAX",)).user_property()],
     )
     rep.wasxfail = "reason: known server bug"  # type: ignore[attr-defined]
     plugin.pytest_runtest_logreport(rep)

@@ -19,6 +19,7 @@ from points_conformance.report import (
     write_all,
 )
 from points_conformance.report.model import ReportFormatError
+from points_conformance.report.record import TestRecord
 
 IDS = ("A-ERR-1", "A-ERR-2", "B-PAGE-1", "B-PAGE-2")
 
@@ -56,20 +57,13 @@ def build(
     for rid, outcome in outcomes.items():
         nodeid = f"t{shard}.py::test_{rid}"
         op = "opA" if rid.startswith("A") else "opB"
-        props: list[tuple[str, Any]] = [
-            ("pc_requirements", [rid]),
-            ("pc_operations", [op]),
-            ("pc_requests", 2),
-        ]
+        findings: tuple[dict[str, Any], ...] = ()
         longrepr: Any = None
         if outcome == "failed":
-            props.append(
-                (
-                    "pc_findings",
-                    [Finding(rid, f"{rid} broke in {shard or 'one'}", "x", "y").to_dict()],
-                )
-            )
+            findings = (Finding(rid, f"{rid} broke in {shard or 'one'}", "x", "y").to_dict(),)
             longrepr = "AssertionError: findings"
+        record = TestRecord(requirements=(rid,), operations=(op,), requests=2, findings=findings)
+        props = [record.user_property()]
         if outcome == "skipped":
             longrepr = ("t.py", 1, f"Skipped: no data for {rid}")
         loc = (f"t{shard}.py", 1, rid)

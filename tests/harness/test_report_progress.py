@@ -9,6 +9,7 @@ import pytest
 
 from points_conformance.report.collect import Collector
 from points_conformance.report.progress import LINES, LIVE, OFF, ProgressPlugin
+from points_conformance.report.record import TestRecord
 
 
 class FakeTerminal:
@@ -58,7 +59,7 @@ class Clock:
 
 def finished_test(collector: Collector, nodeid: str, outcome: str, requirement: str) -> None:
     loc = (nodeid, 1, nodeid)
-    props = [("pc_requirements", [requirement])]
+    props = [TestRecord(requirements=(requirement,)).user_property()]
     for when, phase in (("setup", "passed"), ("call", outcome), ("teardown", "passed")):
         longrepr = "AssertionError: x" if phase == "failed" else None
         collector.add(

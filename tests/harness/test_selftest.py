@@ -16,9 +16,10 @@ import pytest
 
 from points_conformance import selftest
 from points_conformance.catalogue import load_catalogue
-from points_conformance.operations import OPERATIONS
+from points_conformance.operations import MARKERS, OPERATIONS
 from points_conformance.reference import fault_registry, faults, readings, serve
 from points_conformance.reference.behaviour import Behaviour, Hooks
+from points_conformance.selftest.plan import FAST_FAULTS, make_plans, related
 
 CATALOGUE = {rid: tuple(r.operations) for rid, r in load_catalogue().requirements.items()}
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -157,17 +158,17 @@ def test_selftest_usage_errors_exit_2_in_one_line(
 
 def test_fast_subset_is_small_and_representative() -> None:
     registry = faults.registry()
-    chosen = [registry[name] for name in selftest.FAST_FAULTS]
+    chosen = [registry[name] for name in FAST_FAULTS]
     assert 1 <= len(chosen) <= 8
-    markers = {selftest.operation_markers()[op] for f in chosen for op in changed_operations(f)}
-    assert set(selftest.operation_markers().values()) - {"ledger"} <= markers
+    markers = {MARKERS[op] for f in chosen for op in changed_operations(f)}
+    assert set(MARKERS.values()) - {"ledger"} <= markers
     kinds = {kind(f.requirement) for f in chosen}
     assert {"PAGE", "FILTER", "SORT", "ARITH", "ERR", "STATE", "AUTH"} <= kinds
     assert {"FORMAT", "SCHEMA"} & kinds
 
 
 def test_per_fault_selection_uses_the_operation_markers() -> None:
-    plans = selftest.make_plans(
+    plans = make_plans(
         ["balance-page-count-floor", "transfer-credit-not-written"],
         CATALOGUE,
         markexpr=None,
@@ -183,7 +184,7 @@ def test_per_fault_selection_uses_the_operation_markers() -> None:
     assert not by_label["faultless (lenient)"].strict
     both = ("-m", "(balance or transfer) and not fuzz", "-k", "walk")
     assert by_label["faultless (lenient)"].selection == both
-    everything = selftest.make_plans(
+    everything = make_plans(
         ["balance-page-count-floor"],
         CATALOGUE,
         markexpr=None,
@@ -191,7 +192,7 @@ def test_per_fault_selection_uses_the_operation_markers() -> None:
         whole_suite_faultless=True,
     )
     assert everything[-1].selection == ("-m", "not fuzz")
-    chosen = selftest.make_plans(
+    chosen = make_plans(
         ["balance-page-count-floor"],
         CATALOGUE,
         markexpr="balance and fuzz",
@@ -203,11 +204,11 @@ def test_per_fault_selection_uses_the_operation_markers() -> None:
 
 def test_related_requirements() -> None:
     ops = ("getCustomerLedgerBalance",)
-    assert selftest.related("BAL-PAGE-COUNT", "BAL-PAGE-COUNT", ops, CATALOGUE)
-    assert selftest.related("BAL-PAGE-COUNT", "BAL-PAGE-WALK", ops, CATALOGUE)
-    assert not selftest.related("BAL-PAGE-COUNT", "COMMON-SERVER-ERROR", ops, CATALOGUE)
-    assert not selftest.related("BAL-PAGE-COUNT", "CML-PAGE-COUNT", ops, CATALOGUE)
-    assert selftest.related("COMMON-AUTH-401", "COMMON-ERR-ENVELOPE", ops, CATALOGUE)
+    assert related("BAL-PAGE-COUNT", "BAL-PAGE-COUNT", ops, CATALOGUE)
+    assert related("BAL-PAGE-COUNT", "BAL-PAGE-WALK", ops, CATALOGUE)
+    assert not related("BAL-PAGE-COUNT", "COMMON-SERVER-ERROR", ops, CATALOGUE)
+    assert not related("BAL-PAGE-COUNT", "CML-PAGE-COUNT", ops, CATALOGUE)
+    assert related("COMMON-AUTH-401", "COMMON-ERR-ENVELOPE", ops, CATALOGUE)
 
 
 def test_fast_selftest_catches_every_chosen_fault_without_false_alarms(tmp_path: Path) -> None:
@@ -216,7 +217,7 @@ def test_fast_selftest_catches_every_chosen_fault_without_false_alarms(tmp_path:
     status = selftest.main(["--fast", "--jobs", "2", "--json", str(out)])
     document = json.loads(out.read_text(encoding="utf-8"))
     runs = {run["label"]: run for run in document["runs"]}
-    for name in selftest.FAST_FAULTS:
+    for name in FAST_FAULTS:
         run = runs[name]
         assert run["verdict"] == "caught", (name, run["error"] or run["failed"])
         assert run["claimed_caught"], (name, run["requirement"], run["failed"])

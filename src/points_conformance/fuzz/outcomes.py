@@ -1,14 +1,13 @@
 """What fuzzing leaves behind: an operation's figures and findings, and a workflow's steps.
 
-`FuzzOutcome.as_property` is the test's `pc_fuzz` user property, in the shape the report
-collector documents: `{"operation", "requests", "answered_200", "statuses"}`.
+The fuzz test hands `OperationStats` to the plugin's `record_fuzz`, which puts them in the test's
+`TestRecord` (requests, answered_200, statuses).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from points_conformance.client import TransportFailure
 from points_conformance.model import Exchange, Finding
@@ -47,15 +46,6 @@ class FuzzOutcome:
             f"(--fuzz-examples), {self.stats.requests} requests, "
             f"{self.stats.answered_200} answered 200"
         )
-
-    def as_property(self) -> dict[str, Any]:
-        """The `pc_fuzz` user property of the test that ran this operation."""
-        return {
-            "operation": self.operation,
-            "requests": self.stats.requests,
-            "answered_200": self.stats.answered_200,
-            "statuses": {str(k): v for k, v in sorted(self.stats.statuses.items())},
-        }
 
 
 @dataclass

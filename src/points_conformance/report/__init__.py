@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from points_conformance.report.collect import ReportPlugin
 from points_conformance.report.diff import Change, Diff, diff_reports
 from points_conformance.report.merge import merge_reports
 from points_conformance.report.model import ReportFormatError, load_report
 from points_conformance.report.output import write_all
+from points_conformance.report.plugin import ReportPlugin
 
 __all__ = [
     "Change",

@@ -16,7 +16,7 @@ from points_conformance.client import ConformanceClient
 from points_conformance.fuzz.fuzzer import Fuzzer
 from points_conformance.fuzz.requirements import fuzz_requirements
 from points_conformance.operations import OPERATIONS, WRITE_OPERATIONS
-from points_conformance.plugin import get_settings
+from points_conformance.plugin.session import get_settings
 from points_conformance.settings import Settings
 
 

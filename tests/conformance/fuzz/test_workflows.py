@@ -28,7 +28,7 @@ from points_conformance.checks.cross_member import cml_body, cml_entries
 from points_conformance.fuzz.fuzzer import Fuzzer
 from points_conformance.fuzz.outcomes import Step
 from points_conformance.model import Finding
-from points_conformance.plugin import FindingsRecorder
+from points_conformance.plugin.fixtures import FindingsRecorder
 from points_conformance.target import Customer, TargetData
 
 from .._points import customer_query, fixed_otp, otp_header_name

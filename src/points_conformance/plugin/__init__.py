@@ -1,0 +1,27 @@
+"""The pytest plugin behind the conformance suite (entry point `points_conformance`).
+
+One module per job, each registered below so that pytest sees their hooks and fixtures:
+
+- `options`: the command-line options and the markers the suite may use;
+- `session`: resolves the options into the single `Settings`, hands them (and the embedded
+  reference server) to pytest-xdist workers, and says whether the run writes a report;
+- `preflight`: what must hold before any test runs (the OpenAPI description parses, the target
+  accepts connections);
+- `requirements`: validates `@pytest.mark.requirement` IDs against the catalogue and derives the
+  operation markers from them;
+- `lock`: keeps writing tests apart from reading ones across pytest-xdist workers;
+- `fixtures`: what tests use (`settings`, `target`, `client`, `check_context`, `findings`,
+  `require*`, `writes_allowed`, `record_fuzz`);
+- `recording`: fails a test that recorded findings and hands its `TestRecord` to the report.
+"""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "points_conformance.plugin.options",
+    "points_conformance.plugin.session",
+    "points_conformance.plugin.requirements",
+    "points_conformance.plugin.lock",
+    "points_conformance.plugin.fixtures",
+    "points_conformance.plugin.recording",
+]

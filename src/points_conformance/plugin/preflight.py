@@ -1,0 +1,42 @@
+"""What must hold before any conformance test runs; each problem ends the run with status 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from points_conformance.client import TargetUnreachable, probe
+from points_conformance.plugin.requirements import catalogue_problem, usage_exit
+from points_conformance.settings import Settings
+from points_conformance.spec import SpecError, load_spec
+
+
+def will_run_tests(config: pytest.Config) -> bool:
+    """False for the invocations that only list (tests, fixtures, markers)."""
+    listing = ("collectonly", "markers", "showfixtures", "show_fixtures_per_test")
+    return not any(config.getoption(name, False) for name in listing)
+
+
+def check_catalogue() -> None:
+    problem = catalogue_problem()
+    if problem is not None:
+        usage_exit(problem)
+
+
+def check_spec() -> None:
+    """A broken OpenAPI description is a usage problem: one line, before any test."""
+    try:
+        load_spec()
+    except SpecError as exc:
+        usage_exit(f"OpenAPI description: {exc}")
+
+
+def check_reachable(settings: Settings) -> None:
+    """A target that refuses connections or fails TLS ends the run before any test (status 2).
+
+    A target that accepts connections and then misbehaves is left to the tests, which report
+    what it did requirement by requirement.
+    """
+    try:
+        probe(settings)
+    except TargetUnreachable as exc:
+        usage_exit(f"target not reachable, no test was run: {settings.redact(exc.message)}")

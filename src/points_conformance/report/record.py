@@ -1,0 +1,166 @@
+"""`TestRecord`: what one test hands to the report, written by the plugin, read by `collect`.
+
+Under pytest-xdist only JSON-able `user_properties` cross from a worker to the controller, so a
+test carries its record as one entry, `(RECORD_PROPERTY, record.to_dict())`, which
+`TestRecord.from_dict` turns back into the same typed record; a value of any other shape is
+refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from points_conformance.client import PlannedRequest, RedirectRecord, ThrottleEvent, WriteRecord
+
+# The one `user_properties` key the plugin writes.
+RECORD_PROPERTY = "points_conformance"
+
+
+class RecordError(ValueError):
+    """A `user_properties` value under RECORD_PROPERTY that is not a TestRecord."""
+
+
+@dataclass(frozen=True)
+class FuzzFigures:
+    """How the target answered one operation's fuzzed requests (`answered_200`: status 200)."""
+
+    operation: str
+    requests: int
+    answered_200: int
+    statuses: Mapping[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "requests": self.requests,
+            "answered_200": self.answered_200,
+            "statuses": dict(self.statuses),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FuzzFigures:
+        statuses = _mapping(data, "statuses")
+        return cls(
+            operation=_str(data, "operation"),
+            requests=_count(data.get("requests"), "requests"),
+            answered_200=_count(data.get("answered_200"), "answered_200"),
+            statuses={str(code): _count(n, "statuses") for code, n in statuses.items()},
+        )
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    """One test's requirements, findings and traffic, as the plugin saw them."""
+
+    __test__ = False  # a record, not a pytest test class
+
+    requirements: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ()
+    # Rules the checks evaluated on the test's exchanges -> the operations they were applied to.
+    exercised: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Finding.to_dict(), credentials already redacted.
+    findings: tuple[Mapping[str, Any], ...] = ()
+    writes: tuple[WriteRecord, ...] = ()
+    requests: int = 0
+    throttled: int = 0
+    throttle: tuple[ThrottleEvent, ...] = ()
+    redirects: tuple[RedirectRecord, ...] = ()
+    dry_run: tuple[PlannedRequest, ...] = ()
+    fuzz: tuple[FuzzFigures, ...] = ()
+
+    def user_property(self) -> tuple[str, dict[str, Any]]:
+        """The `user_properties` entry carrying this record."""
+        return (RECORD_PROPERTY, self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requirements": list(self.requirements),
+            "operations": list(self.operations),
+            "exercised": {rid: list(ops) for rid, ops in self.exercised.items()},
+            "findings": [dict(f) for f in self.findings],
+            "writes": [w.to_dict() for w in self.writes],
+            "requests": self.requests,
+            "throttled": self.throttled,
+            "throttle": [t.to_dict() for t in self.throttle],
+            "redirects": [r.to_dict() for r in self.redirects],
+            "dry_run": [d.to_dict() for d in self.dry_run],
+            "fuzz": [f.to_dict() for f in self.fuzz],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TestRecord:
+        if not isinstance(data, Mapping):
+            raise RecordError(f"a test record is a mapping, not {type(data).__name__}")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise RecordError(f"unknown test record fields: {', '.join(sorted(unknown))}")
+        exercised = _mapping(data, "exercised")
+        return cls(
+            requirements=_strings(data, "requirements"),
+            operations=_strings(data, "operations"),
+            exercised={str(rid): _strings({"ops": ops}, "ops") for rid, ops in exercised.items()},
+            findings=tuple(dict(f) for f in _mappings(data, "findings")),
+            writes=tuple(WriteRecord(**w) for w in _mappings(data, "writes")),
+            requests=_int(data, "requests"),
+            throttled=_int(data, "throttled"),
+            throttle=tuple(ThrottleEvent(**t) for t in _mappings(data, "throttle")),
+            redirects=tuple(RedirectRecord(**r) for r in _mappings(data, "redirects")),
+            dry_run=tuple(PlannedRequest(**d) for d in _mappings(data, "dry_run")),
+            fuzz=tuple(FuzzFigures.from_dict(f) for f in _mappings(data, "fuzz")),
+        )
+
+
+def find_record(user_properties: Iterable[Any]) -> TestRecord | None:
+    """The record among a report's `user_properties` (the last one, the most complete)."""
+    found: TestRecord | None = None
+    for entry in user_properties:
+        if isinstance(entry, tuple | list) and len(entry) == 2 and entry[0] == RECORD_PROPERTY:
+            found = TestRecord.from_dict(entry[1])
+    return found
+
+
+def _str(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise RecordError(f"test record: {name} must be text, not {value!r}")
+    return value
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(f"test record: {name} must be a count, not {value!r}")
+    return value
+
+
+def _int(data: Mapping[str, Any], name: str) -> int:
+    return _count(data.get(name, 0), name)
+
+
+def _list(data: Mapping[str, Any], name: str) -> list[Any]:
+    value = data.get(name, [])
+    if not isinstance(value, list | tuple):
+        raise RecordError(f"test record: {name} must be a list, not {value!r}")
+    return list(value)
+
+
+def _strings(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    values = _list(data, name)
+    if not all(isinstance(v, str) for v in values):
+        raise RecordError(f"test record: {name} must be a list of text, not {values!r}")
+    return tuple(values)
+
+
+def _mapping(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise RecordError(f"test record: {name} must be a mapping, not {value!r}")
+    return value
+
+
+def _mappings(data: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    values = _list(data, name)
+    if not all(isinstance(v, Mapping) for v in values):
+        raise RecordError(f"test record: {name} must be a list of mappings, not {values!r}")
+    return values
