@@ -11,23 +11,30 @@ before a run, that the target accepts connections at all.
 from __future__ import annotations
 
 import base64
-import email.utils
 import json as jsonlib
 import socket
 import ssl
 import threading
 import time
+import unittest
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from points_conformance import __version__
 from points_conformance.model import Exchange, RequestInfo, ResponseInfo
+from points_conformance.pacing import (
+    Breaker,
+    RateLimiter,
+    TargetUnreachable,
+    Throttled,
+    TransportFailure,
+    parse_retry_after,
+)
+from points_conformance.records import PlannedRequest, RedirectRecord, ThrottleEvent, WriteRecord
 from points_conformance.redaction import without_credentials
 from points_conformance.settings import Settings, SettingsError
 
@@ -43,77 +50,10 @@ OperationResolver = Callable[[str, str], str | None]
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
 
 
-class TransportFailure(Exception):
-    """The target could not be talked to properly; the message says what happened, in one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0])
-
-
-class TargetUnreachable(TransportFailure):
-    """No connection could be made (refused, unknown host, connect timeout, TLS failure)."""
-
-
-class Throttled(TransportFailure):
-    """The target kept answering HTTP 429 beyond the retries or the Retry-After cap."""
-
-
-class TargetDown(TransportFailure):
-    """Not sent: the target has not answered the last requests at all (see `Breaker`)."""
-
-
-# A target that dies mid-run would otherwise make every remaining request wait out its timeout.
-DOWN_AFTER = 3  # consecutive requests without any answer
-PROBE_EVERY = 30.0  # seconds: while down, one request is still sent this often
-
-
-class Breaker:
-    """Stops sending to a target that answered none of the last `DOWN_AFTER` requests.
-
-    Only failures that got no answer at all count (no connection, no response within the
-    timeout); any answer, even a 500, resets the count. While the target is down, one request
-    is let through every `PROBE_EVERY` seconds, so a target that comes back is noticed.
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._last_failure = ""
-        self._last_try = 0.0
-
-    def admit(self, where: str) -> None:
-        """Raise TargetDown instead of sending, unless the target may be up or a probe is due."""
-        with self._lock:
-            if self._failures < DOWN_AFTER:
-                return
-            now = self._clock()
-            if now - self._last_try >= PROBE_EVERY:
-                self._last_try = now
-                return
-            raise TargetDown(
-                f"{where}: not sent: the target answered none of the last {self._failures} "
-                f"requests (last: {self._last_failure})"
-            )
-
-    def answered(self) -> None:
-        with self._lock:
-            self._failures = 0
-
-    def unanswered(self, failure: TransportFailure) -> None:
-        with self._lock:
-            self._failures += 1
-            self._last_failure = failure.message
-            self._last_try = self._clock()
-
-
-# Skips rather than plain exceptions: pytest and hypothesis both let their own skip exception
-# through untouched, so a dry run or a refused write skips a fuzz test as cleanly as a matrix one.
-class DryRunSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+# Skips rather than plain exceptions: pytest and hypothesis both take the standard library's
+# SkipTest as a skip, so a dry run or a refused write skips a fuzz test as cleanly as a matrix
+# one, and the client needs nothing of pytest.
+class DryRunSkip(unittest.SkipTest):
     """Raised instead of sending when the run is a dry run; the request has been recorded."""
 
     def __init__(self, planned: PlannedRequest) -> None:
@@ -121,89 +61,13 @@ class DryRunSkip(pytest.skip.Exception):  # type: ignore[name-defined,misc]
         self.planned = planned
 
 
-class WritesNotAllowed(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+class WritesNotAllowed(unittest.SkipTest):
     """A write was about to go to a non-loopback target without --allow-writes."""
 
     def __init__(self, method: str, url: str) -> None:
         super().__init__(
             f"writes need --allow-writes against non-loopback targets ({method} {url} not sent)"
         )
-
-
-@dataclass(frozen=True)
-class PlannedRequest:
-    """A request a dry run would have sent."""
-
-    operation: str
-    method: str
-    url: str
-    writes: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "method": self.method,
-            "url": self.url,
-            "writes": self.writes,
-        }
-
-
-@dataclass(frozen=True)
-class WriteRecord:
-    """A write that was sent, and the status it got."""
-
-    operation: str
-    method: str
-    url: str
-    status: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "method": self.method,
-            "url": self.url,
-            "status": self.status,
-        }
-
-
-@dataclass(frozen=True)
-class ThrottleEvent:
-    """One HTTP 429: how long the target asked for, how long was waited, whether it gave up."""
-
-    operation: str
-    method: str
-    url: str
-    retry_after: float | None
-    waited: float
-    gave_up: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "method": self.method,
-            "url": self.url,
-            "retry_after": self.retry_after,
-            "waited": round(self.waited, 3),
-            "gave_up": self.gave_up,
-        }
-
-
-@dataclass(frozen=True)
-class RedirectRecord:
-    """A redirect to another origin, returned to the test instead of being followed."""
-
-    operation: str
-    method: str
-    url: str
-    location: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "method": self.method,
-            "url": self.url,
-            "location": self.location,
-        }
 
 
 @dataclass(frozen=True)
@@ -215,60 +79,6 @@ class ClientStats:
     writes: int = 0
     planned: int = 0
     redirects: int = 0
-
-
-class RateLimiter:
-    """A token bucket of depth one: consecutive requests start at least 1/rate seconds apart.
-
-    Slots are reserved under a lock and waited for outside it, so concurrent callers queue up
-    in order and the rate holds across threads.
-    """
-
-    def __init__(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._next = float("-inf")
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for the next slot; returns how long was waited."""
-        if not self.interval:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        wait = start - now
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or HTTP date), None if unusable."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:
-        return None
-    return max(0.0, seconds)
 
 
 def probe(settings: Settings) -> None:

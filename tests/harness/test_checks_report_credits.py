@@ -10,9 +10,9 @@ from typing import Any, Literal
 import pytest
 
 from points_conformance.model import Finding
+from points_conformance.records import TestRecord
 from points_conformance.report import collect
 from points_conformance.report.model import FAILED, PASSED, SKIPPED
-from points_conformance.report.record import TestRecord
 
 from .test_checks_support import CORG, LEDGER
 

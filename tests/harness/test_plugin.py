@@ -28,7 +28,7 @@ from points_conformance import operations
 from points_conformance.plugin import requirements
 from points_conformance.plugin.lock import WriteLock
 from points_conformance.plugin.session import target_document
-from points_conformance.report.record import RECORD_PROPERTY, TestRecord
+from points_conformance.records import RECORD_PROPERTY, TestRecord
 from points_conformance.target import Customer, TargetData
 
 NO_REPORT = "-pno:points_conformance_report"

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from points_conformance.model import Exchange, Finding, RequestInfo, ResponseInfo
-from points_conformance.report import ReportPlugin, write_all
-from points_conformance.report.record import TestRecord
+from points_conformance.plugin.report import ReportPlugin
+from points_conformance.records import TestRecord
+from points_conformance.report import write_all
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 import points_conformance
-from points_conformance.client import WriteRecord
 from points_conformance.model import Exchange, Finding, RequestInfo, ResponseInfo
-from points_conformance.report import ReportPlugin, load_report, write_all
+from points_conformance.plugin.report import ReportPlugin
+from points_conformance.records import FuzzFigures, RecordError, TestRecord, WriteRecord
+from points_conformance.report import load_report, write_all
 from points_conformance.report.catalogue_meta import spec_version
 from points_conformance.report.collect import Collector, failure_line
 from points_conformance.report.model import FORMAT, ReportFormatError, validate
-from points_conformance.report.record import FuzzFigures, RecordError, TestRecord
 
 PASSWORD = "hunter2-Secret!"
 BEARER = "tok-abcdef123456"

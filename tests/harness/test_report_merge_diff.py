@@ -11,6 +11,7 @@ import pytest
 
 from points_conformance.cli import main as cli_main
 from points_conformance.model import Finding
+from points_conformance.records import TestRecord
 from points_conformance.report import (
     ReportPlugin,
     diff_reports,
@@ -19,7 +20,6 @@ from points_conformance.report import (
     write_all,
 )
 from points_conformance.report.model import ReportFormatError
-from points_conformance.report.record import TestRecord
 
 IDS = ("A-ERR-1", "A-ERR-2", "B-PAGE-1", "B-PAGE-2")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from points_conformance.plugin.progress import LINES, LIVE, OFF, ProgressPlugin
+from points_conformance.records import TestRecord
 from points_conformance.report.collect import Collector
-from points_conformance.report.progress import LINES, LIVE, OFF, ProgressPlugin
-from points_conformance.report.record import TestRecord
 
 
 class FakeTerminal:

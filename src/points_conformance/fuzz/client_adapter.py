@@ -15,8 +15,9 @@ import requests.adapters
 from requests.structures import CaseInsensitiveDict
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
-from points_conformance.client import ConformanceClient, TransportFailure
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange
+from points_conformance.pacing import TransportFailure
 
 # Headers the transport adds for itself; the shared client sets its own.
 _TRANSPORT_HEADERS = frozenset(

@@ -25,7 +25,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Ok
 
 from points_conformance.checks import CheckContext
-from points_conformance.client import ConformanceClient, TransportFailure
+from points_conformance.client import ConformanceClient
 from points_conformance.fuzz.client_adapter import ClientAdapter
 from points_conformance.fuzz.exchanges import exchange_of
 from points_conformance.fuzz.judging import DomainFindings, findings_of
@@ -34,6 +34,7 @@ from points_conformance.fuzz.outcomes import FuzzOutcome, OperationStats, Step
 from points_conformance.fuzz.schema import load_schema
 from points_conformance.model import Finding
 from points_conformance.operations import WRITE_OPERATIONS
+from points_conformance.pacing import TransportFailure
 from points_conformance.redaction import MASK
 from points_conformance.settings import Settings
 

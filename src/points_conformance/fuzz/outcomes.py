@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from points_conformance.client import TransportFailure
 from points_conformance.model import Exchange, Finding
+from points_conformance.pacing import TransportFailure
 
 
 @dataclass

@@ -17,11 +17,14 @@ One module per job, each registered below so that pytest sees their hooks and fi
 
 from __future__ import annotations
 
+# In import order: a module comes after those it imports, so that pytest registers (and
+# rewrites the asserts of) each before another module imports it.
 pytest_plugins = [
     "points_conformance.plugin.options",
-    "points_conformance.plugin.session",
-    "points_conformance.plugin.requirements",
     "points_conformance.plugin.lock",
+    "points_conformance.plugin.requirements",
+    "points_conformance.plugin.preflight",
+    "points_conformance.plugin.session",
     "points_conformance.plugin.fixtures",
     "points_conformance.plugin.recording",
 ]

@@ -11,7 +11,7 @@ import pytest
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.plugin.session import get_settings, ready_settings, state_of
-from points_conformance.report.record import FuzzFigures
+from points_conformance.records import FuzzFigures
 from points_conformance.settings import Settings
 from points_conformance.target import CUSTOMER_ROLES, GROUP_ROLES, Customer, Group, TargetData
 

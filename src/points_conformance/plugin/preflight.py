@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from points_conformance.client import TargetUnreachable, probe
+from points_conformance.client import probe
+from points_conformance.pacing import TargetUnreachable
 from points_conformance.plugin.requirements import catalogue_problem, usage_exit
 from points_conformance.settings import Settings
 from points_conformance.spec import SpecError, load_spec

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from points_conformance.client import ClientStats, TransportFailure
+from points_conformance.client import ClientStats
 from points_conformance.model import Finding
+from points_conformance.pacing import TransportFailure
 from points_conformance.plugin.fixtures import CLIENT_KEY, FUZZ_KEY, RECORDER_KEY
 from points_conformance.plugin.requirements import item_requirements, operations_of
 from points_conformance.plugin.session import get_settings
-from points_conformance.report.record import RECORD_PROPERTY, FuzzFigures, TestRecord
+from points_conformance.records import RECORD_PROPERTY, FuzzFigures, TestRecord
 from points_conformance.settings import Settings
 
 _BASELINE_KEY = pytest.StashKey[ClientStats]()

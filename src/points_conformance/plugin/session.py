@@ -21,8 +21,8 @@ import pytest
 
 from points_conformance.plugin import lock, preflight
 from points_conformance.plugin.options import option_values, report_dir_given
+from points_conformance.plugin.report import ReportPlugin
 from points_conformance.plugin.requirements import usage_exit
-from points_conformance.report.plugin import ReportPlugin
 from points_conformance.settings import Settings, SettingsError, resolve_settings
 from points_conformance.target import TargetData, TargetFileError, parse_target
 

@@ -1,6 +1,7 @@
 """Conformance reports: per-requirement results as JSON, HTML, Markdown and JUnit XML.
 
-`ReportPlugin` collects them during a pytest run; `write_all` writes the four files;
+`Collector` gathers them from test records (the pytest plugin's `plugin.report` drives it);
+`write_all` writes the four files;
 `merge_reports` joins CI shards; `diff_reports` compares a run against a baseline.
 """
 
@@ -10,13 +11,11 @@ from points_conformance.report.diff import Change, Diff, diff_reports
 from points_conformance.report.merge import merge_reports
 from points_conformance.report.model import ReportFormatError, load_report
 from points_conformance.report.output import write_all
-from points_conformance.report.plugin import ReportPlugin
 
 __all__ = [
     "Change",
     "Diff",
     "ReportFormatError",
-    "ReportPlugin",
     "diff_reports",
     "load_report",
     "merge_reports",

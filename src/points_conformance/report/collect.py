@@ -2,7 +2,7 @@
 
 `Collector` runs on the pytest controller. Under pytest-xdist it sees every worker's reports,
 of which only serialisable data crosses, so what a test did travels as its `TestRecord` (see
-`report.record`) in `report.user_properties`.
+`records`) in `report.user_properties`.
 
 How a test settles each requirement it names (or that one of its findings names):
 a failed test fails the requirements its findings name, and when it has no finding (an
@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from points_conformance.records import TestRecord, find_record
 from points_conformance.report.model import (
     FAILED,
     MAX_FINDINGS,
@@ -32,7 +33,6 @@ from points_conformance.report.model import (
     new_record,
     one_line,
 )
-from points_conformance.report.record import TestRecord, find_record
 
 # pytest's assertion rewriting adds explanation lines under the failing line; they explain
 # the harness's own code, not the server, so they never make the one-line message.

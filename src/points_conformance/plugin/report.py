@@ -17,6 +17,7 @@ import pytest
 
 import points_conformance
 from points_conformance.locations import DEFAULT_REPORT_DIR
+from points_conformance.plugin.progress import ProgressPlugin
 from points_conformance.redaction import masked_settings, scrub, secret_values
 from points_conformance.report.catalogue_meta import load_catalogue_meta, spec_version
 from points_conformance.report.collect import Collector, failure_line
@@ -30,7 +31,6 @@ from points_conformance.report.model import (
     one_line,
 )
 from points_conformance.report.output import render_dry_run, write_all
-from points_conformance.report.progress import ProgressPlugin
 from points_conformance.settings import environment
 
 PROGRESS_PLUGIN = "points-conformance-progress"

@@ -1,7 +1,8 @@
-"""`TestRecord`: what one test hands to the report, written by the plugin, read by `collect`.
+"""Typed records that cross layers: what the client sent (planned requests of a dry run,
+writes, throttling, redirects to another origin) and what one test hands the report.
 
 Under pytest-xdist only JSON-able `user_properties` cross from a worker to the controller, so a
-test carries its record as one entry, `(RECORD_PROPERTY, record.to_dict())`, which
+test carries its `TestRecord` as one entry, `(RECORD_PROPERTY, record.to_dict())`, which
 `TestRecord.from_dict` turns back into the same typed record; a value of any other shape is
 refused, not guessed at.
 """
@@ -12,7 +13,82 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from points_conformance.client import PlannedRequest, RedirectRecord, ThrottleEvent, WriteRecord
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """A request a dry run would have sent."""
+
+    operation: str
+    method: str
+    url: str
+    writes: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "method": self.method,
+            "url": self.url,
+            "writes": self.writes,
+        }
+
+
+@dataclass(frozen=True)
+class WriteRecord:
+    """A write that was sent, and the status it got."""
+
+    operation: str
+    method: str
+    url: str
+    status: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class ThrottleEvent:
+    """One HTTP 429: how long the target asked for, how long was waited, whether it gave up."""
+
+    operation: str
+    method: str
+    url: str
+    retry_after: float | None
+    waited: float
+    gave_up: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "method": self.method,
+            "url": self.url,
+            "retry_after": self.retry_after,
+            "waited": round(self.waited, 3),
+            "gave_up": self.gave_up,
+        }
+
+
+@dataclass(frozen=True)
+class RedirectRecord:
+    """A redirect to another origin, returned to the test instead of being followed."""
+
+    operation: str
+    method: str
+    url: str
+    location: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "method": self.method,
+            "url": self.url,
+            "location": self.location,
+        }
+
 
 # The one `user_properties` key the plugin writes.
 RECORD_PROPERTY = "points_conformance"
