@@ -18,12 +18,12 @@ from points_conformance.checks import CheckContext
 from points_conformance.fuzz.judging import CHECK_NAME
 from points_conformance.fuzz.known_data import KnownData
 from points_conformance.settings import Settings
-from points_conformance.spec import _apply_mode, load_spec
+from points_conformance.spec import load_spec, reading
 
 
 def fuzz_document(*, strict: bool) -> dict[str, Any]:
     """The OpenAPI description in the reading of this run, as schemathesis should see it."""
-    document: dict[str, Any] = _apply_mode(load_spec().document, lenient=not strict)
+    document: dict[str, Any] = reading(load_spec().document, strict=strict)
     if not strict:
         _lenient_parameters(document)
     return document
