@@ -162,3 +162,15 @@ def test_the_examples_pass_both_readings_where_no_deviation_is_recorded(spec: Sp
     for prefix in ("002-01", "003-02", "003-06", "003-08", "003-11"):
         for strict in (False, True):
             assert _errors(spec, prefix, lambda body: None, strict=strict) == [], prefix
+
+
+def test_ids_of_003_answers_may_be_strings_by_default(spec: Spec) -> None:
+    def edit(body: Any) -> None:
+        body["data"][0]["transferredTo"]["userId"] = "29393012"
+        body["data"][0]["toEntityId"] = "29393012"
+
+    assert _errors(spec, "003-10", edit, strict=False) == []
+    assert sorted(_errors(spec, "003-10", edit, strict=True)) == [
+        "$.data[0].toEntityId",
+        "$.data[0].transferredTo.userId",
+    ]
