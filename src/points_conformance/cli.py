@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "Run the suite against every fault of the reference server",
     ),
     "bench": ("points_conformance.bench_entry", "Benchmark the harness and the reference server"),
+    "spec": ("points_conformance.spec_command", "Print the OpenAPI description"),
 }
 
 USAGE = (

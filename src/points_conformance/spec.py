@@ -1,9 +1,11 @@
 """Loads the OpenAPI description once and validates bodies against its schemas.
 
-Schemas are written in the strict reading of the pages. A subschema that the register
-(specs/discrepancies.yaml) reads leniently carries `x-lenient`, the schema that replaces it for
-lenient validation; `Spec` builds both documents once and compiles one validator per
-(operation, response key, mode) on first use, so validating a body costs only the validation.
+The file on disk is the default reading: it requires only what a page states, so any OpenAPI
+tool given it accepts every example of the pages. Where the strict reading of the register
+(specs/discrepancies.yaml) asks more, the subschema carries `x-strict`, a JSON Merge Patch
+(RFC 7396) that `reading` applies to produce the strict document. `Spec` builds both documents
+once and compiles one validator per (operation, response key, mode) on first use, so validating
+a body costs only the validation.
 
 Errors come from `jsonschema` (precise paths and messages). A body is first checked by the
 compiled `jsonschema_rs` validator of the same schema: a conforming body, the common case, then
@@ -115,14 +117,35 @@ def _json_path(path: Iterable[Any]) -> str:
     return text
 
 
-def _apply_mode(node: Any, lenient: bool) -> Any:
-    """A copy of `node` with every `x-lenient` applied (lenient) or dropped (strict)."""
+STRICT_OVERLAY = "x-strict"
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge_patch(result.get(key), value)
+    return result
+
+
+def reading(node: Any, *, strict: bool) -> Any:
+    """A copy of `node` in one stance: every `x-strict` merged in (strict) or dropped (default).
+
+    A schema's own overlay is merged first, then the overlays of what it holds, so an overlay
+    may refine a property that carries one of its own.
+    """
     if isinstance(node, dict):
-        if lenient and "x-lenient" in node:
-            return _apply_mode(node["x-lenient"], lenient)
-        return {k: _apply_mode(v, lenient) for k, v in node.items() if k != "x-lenient"}
+        if strict and STRICT_OVERLAY in node:
+            node = _merge_patch(
+                {k: v for k, v in node.items() if k != STRICT_OVERLAY}, node[STRICT_OVERLAY]
+            )
+        return {k: reading(v, strict=strict) for k, v in node.items() if k != STRICT_OVERLAY}
     if isinstance(node, list):
-        return [_apply_mode(item, lenient) for item in node]
+        return [reading(item, strict=strict) for item in node]
     return node
 
 
@@ -232,8 +255,8 @@ class Spec:
         self.source = source
         self.fast = fast
         self._documents = {
-            True: _apply_mode(document, lenient=False),
-            False: _apply_mode(document, lenient=True),
+            True: reading(document, strict=True),
+            False: reading(document, strict=False),
         }
         self._registry: Registry[Any] = Registry().with_resources(
             [
@@ -365,7 +388,7 @@ class Spec:
     # -- schemas ------------------------------------------------------------------------------
 
     def schema(self, name: str, *, strict: bool) -> dict[str, Any]:
-        """A component schema, with `x-lenient` applied when not strict (`$ref`s kept)."""
+        """A component schema in one stance (`x-strict` merged in when strict; `$ref`s kept)."""
         schemas = self._documents[strict].get("components", {}).get("schemas", {})
         if name not in schemas:
             raise KeyError(f"no component schema {name!r}")

@@ -16,7 +16,7 @@ from points_conformance.examples import load_index
 from points_conformance.locations import SPEC_FILE
 from points_conformance.operations import TABLE
 from points_conformance.settings import specs_dir
-from points_conformance.spec import Spec, SpecError, load_spec
+from points_conformance.spec import Spec, SpecError, load_spec, reading
 from points_conformance.variables import SPECS_DIR_ENV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,8 +85,9 @@ def test_no_operation_outside_the_contract(spec: Spec) -> None:
     assert set(spec.operations) == {row[0] for row in CONTRACT}
 
 
-def test_every_ref_resolves(spec: Spec) -> None:
-    refs = _walk(spec.document, "$ref")
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+def test_every_ref_resolves(spec: Spec, strict: bool) -> None:
+    refs = _walk(reading(spec.document, strict=strict), "$ref")
     assert len(refs) > 50
     for ref in refs:
         assert ref.startswith("#/")
@@ -101,7 +102,7 @@ def test_discrepancy_annotations_name_register_ids(spec: Spec) -> None:
     ids = _walk(spec.document, "x-discrepancy")
     assert ids, "the description names no discrepancy"
     for value in ids:
-        assert re.fullmatch(r"D-0\d\d", value), value
+        assert re.fullmatch(r"D-\d{3}", value), value
     assert spec.discrepancy_ids() == set(ids)
     for known in ("D-006", "D-007", "D-013", "D-014", "D-015", "D-017", "D-019", "D-022", "D-028"):
         assert known in ids
@@ -120,10 +121,10 @@ def test_discrepancy_ids_exist_in_register(spec: Spec) -> None:
     assert used <= known, f"not in the register: {sorted(used - known)}"
 
 
-def test_lenient_replacements_carry_a_discrepancy(spec: Spec) -> None:
+def test_strict_overlays_carry_a_discrepancy(spec: Spec) -> None:
     def check(node: Any) -> None:
         if isinstance(node, dict):
-            if "x-lenient" in node:
+            if "x-strict" in node:
                 assert "x-discrepancy" in node, node
             for value in node.values():
                 check(value)
@@ -351,17 +352,21 @@ def test_timestamps_accept_iso_8601_when_lenient(spec: Spec) -> None:
     assert [e.json_path for e in errors] == ["$.ledgerEntries[0].ledgerCreatedDate"]
 
 
-def test_schema_applies_lenient_replacements(spec: Spec) -> None:
+def test_schema_applies_strict_overlays(spec: Spec) -> None:
     strict = spec.schema("LedgerEntry", strict=True)
     lenient = spec.schema("LedgerEntry", strict=False)
     assert strict["unevaluatedProperties"] is False
-    assert "x-lenient" not in strict
-    assert lenient == {"$ref": "#/components/schemas/LedgerEntryFields"}
+    assert "x-strict" not in strict
+    assert "unevaluatedProperties" not in lenient
+    assert "x-strict" not in lenient
+    assert lenient["$ref"] == "#/components/schemas/LedgerEntryFields"
     decimal = spec.schema("DecimalString", strict=False)
     assert {"type": "number"} in decimal["anyOf"]
-    assert spec.schema("DecimalString", strict=True)["$ref"].endswith("/DecimalText")
-    # The raw document keeps both readings.
-    assert "x-lenient" in spec.document["components"]["schemas"]["DecimalString"]
+    strict_decimal = spec.schema("DecimalString", strict=True)
+    assert strict_decimal["$ref"].endswith("/DecimalText")
+    assert "anyOf" not in strict_decimal
+    # The raw document is the default reading and keeps the strict overlay.
+    assert "x-strict" in spec.document["components"]["schemas"]["DecimalString"]
     with pytest.raises(KeyError):
         spec.schema("NoSuchSchema", strict=True)
 
@@ -410,11 +415,22 @@ def test_error_statuses_use_the_envelope(spec: Spec) -> None:
     assert spec.response_key("getCustomerLedgerInfo", 403) == "4XX"
     assert spec.response_key("getCustomerLedgerInfo", 500) is None
     assert spec.response_key("getCrossMemberLedger", 500) == "500"
-    empty = spec.validate_response("reversePoints", 400, {"errors": [], "data": []}, strict=False)
-    assert [(e.json_path, e.keyword) for e in empty] == [("$.errors", "minItems")]
-    bad_code = {"errors": [{"code": "8015", "message": "x"}]}
-    errors = spec.validate_response("transferPoints", 400, bad_code, strict=False)
-    assert [e.json_path for e in errors] == ["$.errors[0].code"]
+    # D-111: no page gives the body of a refusal; only the strict reading asks for the envelope.
+    empty = {"errors": [], "data": []}
+    assert spec.validate_response("reversePoints", 400, empty, strict=False) == []
+    errors = spec.validate_response("reversePoints", 400, empty, strict=True)
+    assert [(e.json_path, e.keyword) for e in errors] == [("$.errors", "minItems")]
+    digits = {"errors": [{"code": "8015"}]}
+    assert spec.validate_response("transferPoints", 400, digits, strict=False) == []
+    errors = spec.validate_response("transferPoints", 400, digits, strict=True)
+    assert sorted((e.json_path, e.keyword) for e in errors) == [
+        ("$.errors[0]", "required"),
+        ("$.errors[0].code", "type"),
+    ]
+    assert spec.validate_response("transferPoints", 400, "refused", strict=False) == []
+    wrong = {"errors": [{"code": "not a code", "message": 7}]}
+    errors = spec.validate_response("transferPoints", 400, wrong, strict=False)
+    assert sorted(e.json_path for e in errors) == ["$.errors[0].code", "$.errors[0].message"]
     # No schema covers a 5xx of an operation that documents none: nothing to report.
     assert spec.validate_response("transferPoints", 503, "oops", strict=True) == []
 

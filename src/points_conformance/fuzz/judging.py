@@ -17,7 +17,7 @@ from schemathesis.core.failures import CustomFailure
 
 from points_conformance.checks import CheckContext, run_checks
 from points_conformance.fuzz.exchanges import exchange_of, operation_id_of
-from points_conformance.fuzz.requirements import builtin_requirement
+from points_conformance.fuzz.requirements import builtin_requirement, refusal_stated
 from points_conformance.model import Finding
 from points_conformance.operations import OPERATIONS
 
@@ -133,6 +133,8 @@ def findings_of(
             found.extend(failure.findings)
             continue
         checks = getattr(type(failure), "checks", ()) or ("custom",)
+        if checks[0] == "negative_data_rejection" and not strict and not refusal_stated(case):
+            continue
         shown = exchange
         if checks[0] == "ignored_auth":
             # The repro is the request without credentials that should have been refused.

@@ -3,7 +3,7 @@
 A fuzz test is evidence for the common rules, its operation's response schema and the
 requirements its invalid requests test; a failure of a schemathesis built-in check is tagged
 with the one of them it breaks (for a forbidden request that was accepted, by the parameter the
-generator made invalid).
+generator made invalid). `refusal_stated` tells whether a page says such a request is refused.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from schemathesis import Case
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.meta import negated_parameters
 
 from points_conformance.fuzz.exchanges import operation_id_of
 from points_conformance.operations import BY_ID, schema_requirement
+from points_conformance.spec import load_spec
 
 # The requirement a request the schema forbids breaks when it is accepted, by the parameter the
 # generator made invalid (None: any other).
@@ -51,6 +54,57 @@ REJECTION: dict[str, dict[str | None, str]] = {
     "getPointsTransfers": {None: "XFERHIST-PARAM-REQUIRED"},
     "reversePoints": {None: "REV-SCHEMA-REQUEST"},
 }
+
+
+# The parameters whose invalid values a page says are refused, by operation, with the code that
+# says so. In the default run a forbidden request that was accepted fails only when it made one
+# of these (or a required parameter, or the body) invalid: for any other parameter the pages
+# never say a value is refused, so a server may ignore it, clamp it or answer empty (D-117).
+STATED_REFUSALS: dict[str, dict[str, str]] = {
+    "getCustomerLedgerInfo": {
+        "identifierName": "8013",
+        "ledgerEntryType": "11007",
+        "pointCategoryType": "11008",
+        "limit": "11029",
+        "tillId": "11025",
+    },
+    "getCustomerLedgerInfoConnectedOrgs": {
+        "identifierName": "8013",
+        "DATA-SCOPE": "310144",
+        "DATA-SCOPE-ORG": "310144",
+    },
+    "getCrossMemberLedger": {
+        "id": "3401",
+        "scope": "1004",
+        "eventName": "1004",
+        "startDate": "1001",
+        "endDate": "1001",
+        "pageNumber": "1003",
+        "pageSize": "1003",
+    },
+}
+
+
+def refusal_stated(case: Case[Any]) -> bool:
+    """Whether a page says the invalid part of a negative case is refused.
+
+    The body's schema (the default reading) and a required parameter's absence are stated; of
+    the other parameters, only those in `STATED_REFUSALS`. A case that names no part counts as
+    stated.
+    """
+    negated = list(negated_parameters(case.meta))
+    if not negated:
+        return True
+    op = operation_id_of(case)
+    stated = STATED_REFUSALS.get(op, {})
+    operation = load_spec().operations.get(op)
+    for name, location in negated:
+        if location == ParameterLocation.BODY or name in stated:
+            return True
+        described = operation.parameter(name, str(location.value)) if operation else None
+        if described is not None and described["required"]:
+            return True
+    return False
 
 
 def fuzz_requirements(operation_id: str, *, strict: bool) -> tuple[str, ...]:

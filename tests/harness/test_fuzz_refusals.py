@@ -1,0 +1,161 @@
+"""Negative fuzzing in each stance: which accepted invalid requests are failures.
+
+The default run fails an accepted invalid request only where a page says it is refused (a
+parameter of `STATED_REFUSALS`, a required parameter left out, the body); `--strict` fails every
+request the strict description forbids. The fuzz document itself is the default reading.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.meta import (
+    CaseMetadata,
+    ComponentInfo,
+    FuzzingPhaseData,
+    GenerationInfo,
+    GenerationMode,
+    PhaseInfo,
+    TestPhase,
+)
+
+from points_conformance.fuzz.judging import findings_of
+from points_conformance.fuzz.requirements import STATED_REFUSALS, refusal_stated
+from points_conformance.fuzz.schema import fuzz_document
+from points_conformance.spec import load_spec
+
+QUERY = ParameterLocation.QUERY
+
+
+def _case(operation_id: str, name: str | None, location: ParameterLocation = QUERY) -> Any:
+    """A negative case of `operation_id` that made `name` invalid (None: names no part)."""
+    meta = CaseMetadata(
+        generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),
+        components={location: ComponentInfo(mode=GenerationMode.NEGATIVE)},
+        phase=PhaseInfo(
+            name=TestPhase.FUZZING,
+            data=FuzzingPhaseData(
+                description="invalid",
+                parameter=name,
+                parameter_location=location if name else None,
+                location=None,
+            ),
+        ),
+    )
+    raw = {"operationId": operation_id}
+    operation = SimpleNamespace(
+        definition=SimpleNamespace(raw=raw),
+        schema=SimpleNamespace(is_security_param_negated=lambda case: False),
+    )
+    return SimpleNamespace(meta=meta, operation=operation)
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "name", "location", "stated"),
+    [
+        # 8013, 11029, 11025, 1003, 310144: the pages name the refusal.
+        ("getCustomerLedgerInfo", "identifierName", QUERY, True),
+        ("getCustomerLedgerInfo", "limit", QUERY, True),
+        ("getCustomerLedgerInfo", "tillId", QUERY, True),
+        ("getCrossMemberLedger", "pageSize", QUERY, True),
+        ("getCustomerLedgerInfoConnectedOrgs", "DATA-SCOPE", ParameterLocation.HEADER, True),
+        # Required parameters: leaving one out is invalid input on every page.
+        ("getCustomerLedgerBalance", "identifierValue", QUERY, True),
+        ("getPointsTransfers", "identifierName", QUERY, True),
+        # The body: its schema is the default reading, so what it forbids is stated.
+        ("transferPointsUserGroup", "body", ParameterLocation.BODY, True),
+        # No page says these are refused (G-BAL-09, G-LV2-27, G-UG-02, G-UG-04).
+        ("getCustomerLedgerBalance", "limit", QUERY, False),
+        ("getCustomerLedgerInfo", "offset", QUERY, False),
+        ("getCustomerLedgerInfo", "sort", QUERY, False),
+        ("getCustomerLedgerInfo", "type", QUERY, False),
+        ("getCustomerLedgerInfo", "startDate", QUERY, False),
+        ("getCustomerLedgerInfo", "isFilterBasedOnDate", QUERY, False),
+        ("getCustomerLedgerInfo", "programId", QUERY, False),
+        ("getCustomerLedgerInfoConnectedOrgs", "limit", QUERY, False),
+        ("getCrossMemberLedger", "sort", QUERY, False),
+    ],
+)
+def test_refusal_stated(
+    operation_id: str, name: str, location: ParameterLocation, stated: bool
+) -> None:
+    assert refusal_stated(_case(operation_id, name, location)) is stated
+
+
+def test_a_case_that_names_no_part_counts_as_stated() -> None:
+    assert refusal_stated(_case("getCustomerLedgerBalance", None)) is True
+
+
+def test_stated_refusals_name_parameters_the_description_has() -> None:
+    spec = load_spec()
+    for operation_id, names in STATED_REFUSALS.items():
+        operation = spec.operations[operation_id]
+        for name in names:
+            assert any(p["name"] == name for p in operation.parameters), (operation_id, name)
+
+
+class _Rejection(AssertionError):
+    checks = ("negative_data_rejection",)
+    title = "API accepted schema-violating request"
+    message = "Invalid component: limit"
+
+
+def _response() -> Any:
+    request = SimpleNamespace(
+        method="GET",
+        url="http://127.0.0.1/v2/pointsLedger/getCustomerLedgerBalance?limit=500",
+        headers={},
+        body=None,
+    )
+    return SimpleNamespace(
+        request=request,
+        headers={"Content-Type": ["application/json"]},
+        content=b"{}",
+        encoding="utf-8",
+        elapsed=0.01,
+        status_code=200,
+    )
+
+
+def test_an_accepted_unstated_refusal_fails_only_in_strict() -> None:
+    case = _case("getCustomerLedgerBalance", "limit")
+    assert findings_of([_Rejection()], case, _response(), strict=False) == []
+    found = findings_of([_Rejection()], case, _response(), strict=True)
+    assert [f.requirement for f in found] == ["BAL-LIMIT-MAX"]
+
+
+def test_an_accepted_stated_refusal_fails_in_the_default_run() -> None:
+    case = _case("getCustomerLedgerInfo", "limit")
+    found = findings_of([_Rejection()], case, _response(), strict=False)
+    assert [f.requirement for f in found] == ["LEDGER-PARAM-PAGING-RANGE"]
+
+
+def _parameter(document: dict[str, Any], operation_id: str, name: str) -> dict[str, Any]:
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("name") == name:
+                        return dict(parameter)
+    raise AssertionError(f"{operation_id} has no inline parameter {name}")
+
+
+def test_the_default_fuzz_document_sends_no_negative_limit_as_invalid() -> None:
+    # 11029 refuses a limit above 100; no page refuses a negative one.
+    default = _parameter(fuzz_document(strict=False), "getCustomerLedgerInfo", "limit")
+    strict = _parameter(fuzz_document(strict=True), "getCustomerLedgerInfo", "limit")
+    assert "minimum" not in default["schema"] and default["schema"]["maximum"] == 100
+    assert strict["schema"]["minimum"] == 0
+
+
+def test_the_group_transfer_needs_its_points_only_in_strict() -> None:
+    # D-037: 003 does not star pointsTobeTransferred on the group transfer.
+    def required(strict: bool) -> list[str]:
+        schema = fuzz_document(strict=strict)["components"]["schemas"]["GroupTransferRequest"]
+        return list(schema["required"])
+
+    assert "pointsTobeTransferred" not in required(False)
+    assert "pointsTobeTransferred" in required(True)
