@@ -59,9 +59,16 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
     "first of three full": (page(10, total=25), {}, set(), set()),
     "last page remainder": (page(5, total=25, page_number=2), {"offset": 2}, set(), set()),
     "limit echoed": (page(5, page_size=5, total=12), {"limit": 5}, set(), set()),
-    # no entries, or an offset past the last page, is a 200 (lenient) or 11003 (strict)
+    # no entries, or an offset of pageCount, is a 200 (lenient) or 11003 (strict)
     "empty ledger": (page(0, total=0, page_count=0), {}, set(), {"ERR-11003"}),
-    "past the end is empty": (page(0, total=5, page_number=3), {"offset": 3}, set(), {"ERR-11003"}),
+    "past the end is empty": (page(0, total=5, page_number=1), {"offset": 1}, set(), {"ERR-11003"}),
+    # D-071: no page states pageCount for no entries; strict wants ceil(0 / size) = 0
+    "empty ledger counts one page": (
+        page(0, total=0, page_count=1),
+        {},
+        set(),
+        {"ERR-11003", "PAGE-COUNT"},
+    ),
     "wrong page count": (
         page(3, total=25, page_count=2),
         {},
@@ -71,8 +78,14 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
     "pageCount from zero size": (
         page(0, page_size=0, total=0, page_count=1),
         {"limit": 0},
-        {"PAGE-COUNT"},
+        set(),
         {"PAGE-COUNT", "ERR-11003"},
+    ),
+    "pageCount from zero size, entries announced": (
+        page(0, page_size=0, total=3, page_count=1),
+        {"limit": 0},
+        {"PAGE-COUNT"},
+        {"PAGE-COUNT"},
     ),
     "offset not echoed": (
         page(5, total=25, page_number=0),
@@ -91,12 +104,6 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
         {"limit": 5},
         {"PAGE-SIZE"},
         {"PAGE-SIZE"},
-    ),
-    "default limit not 10": (
-        page(3, page_size=5, total=3),
-        {},
-        {"DEFAULT-LIMIT"},
-        {"DEFAULT-LIMIT"},
     ),
     "non-last page short": (page(7, total=25), {}, {"PAGE-SIZE"}, {"PAGE-SIZE"}),
     "last page wrong remainder": (
@@ -153,10 +160,16 @@ def test_paging(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
             discrepancies.D_LEDGER_PAGE_SIZE,
         ),
         (
-            page(0, total=5, page_number=3),
-            {"offset": 3},
+            page(0, total=5, page_number=1),
+            {"offset": 1},
             "LEDGER-ERR-11003",
             discrepancies.D_PAST_END,
+        ),
+        (
+            page(0, total=0, page_count=1),
+            {},
+            "LEDGER-PAGE-COUNT",
+            discrepancies.D_EMPTY_PAGE_COUNT,
         ),
         (page(7, total=25), {}, "LEDGER-PAGE-SIZE", discrepancies.D_SHORT_PAGES),
     ],
@@ -168,7 +181,42 @@ def test_paging_findings_that_depend_on_a_reading_name_it(
     assert found.discrepancy == discrepancy
 
 
-@LEDGER_OPS
+@pytest.mark.parametrize(
+    ("operation", "params", "flagged"),
+    [
+        # 001: 11003 "The offset value is greater than the total number of pages."
+        ("getCustomerLedgerInfo", {"offset": 3}, True),
+        # v2.1 lists no 11003; a group's offset may be a starting index (D-004)
+        ("getCustomerLedgerInfoConnectedOrgs", {"offset": 3}, False),
+        ("getCustomerLedgerInfo", {"offset": 3, "type": "USERGROUP2"}, False),
+    ],
+)
+def test_offset_beyond_page_count_is_11003_where_stated(
+    operation: str, params: dict[str, Any], flagged: bool
+) -> None:
+    ex = ledger(page(0, total=5, page_number=3), operation, **params)
+    assert bool(findings(LENIENT, ex, "LEDGER-ERR-11003")) is flagged
+    assert findings(STRICT, ex, "LEDGER-ERR-11003")
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "lenient", "strict"),
+    [
+        # 003: "Default value is `10`" on the v2 customer form
+        ("getCustomerLedgerInfo", {}, True, True),
+        # D-072: 000 and 001's group table state no default page size
+        ("getCustomerLedgerInfoConnectedOrgs", {}, False, True),
+        ("getCustomerLedgerInfo", {"type": "USERGROUP2"}, False, True),
+    ],
+)
+def test_default_limit_is_10_where_stated(
+    operation: str, params: dict[str, Any], lenient: bool, strict: bool
+) -> None:
+    ex = ledger(page(3, page_size=5, total=3), operation, **params)
+    assert bool(findings(LENIENT, ex, "LEDGER-DEFAULT-LIMIT")) is lenient
+    assert bool(findings(STRICT, ex, "LEDGER-DEFAULT-LIMIT")) is strict
+
+
 @pytest.mark.parametrize(
     ("params", "n", "flagged"),
     [
@@ -178,13 +226,26 @@ def test_paging_findings_that_depend_on_a_reading_name_it(
         ({"limit": 100}, 100, False),
     ],
 )
-def test_limit_max(
-    operation: str, prefix: str, params: dict[str, Any], n: int, flagged: bool
-) -> None:
+def test_limit_max(params: dict[str, Any], n: int, flagged: bool) -> None:
     body = page(n, page_size=params.get("limit", 10), total=n)
-    assert (
-        bool(findings(LENIENT, ledger(body, operation, **params), f"{prefix}-LIMIT-MAX")) is flagged
-    )
+    for ctx in (LENIENT, STRICT):
+        assert bool(findings(ctx, ledger(body, **params), "LEDGER-LIMIT-MAX")) is flagged
+    # 000 states no maximum and lists no 11029 for v2.1.
+    v21 = ledger(body, "getCustomerLedgerInfoConnectedOrgs", **params)
+    assert findings(LENIENT, v21, "LEDGER-LIMIT-MAX") == []
+
+
+@pytest.mark.parametrize(
+    ("size", "total", "lenient", "strict"),
+    [(10, 25, False, True), (100, 10, False, False), (20, 25, True, True)],
+)
+def test_limit_up_to_100_may_be_capped_at_10(
+    size: int, total: int, lenient: bool, strict: bool
+) -> None:
+    """D-001: 001 supports 100, 003 says the maximum is 10; strict wants the limit honoured."""
+    ex = ledger(page(10, page_size=size, total=total, page_count=-(-total // size)), limit=100)
+    assert bool(findings(LENIENT, ex, "LEDGER-PAGE-SIZE")) is lenient
+    assert bool(findings(STRICT, ex, "LEDGER-PAGE-SIZE")) is strict
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,8 +296,22 @@ ARITH_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool, bool]] = {
         False,
         False,
     ),
+    # D-064: 000 states only "by adding credits and subtracting debits"
     "currency counted in the net": (
         one_event([row("CREDIT", "20.00"), row("CREDIT", "20.00", currency="DocCoin")], "40.000"),
+        {},
+        False,
+        True,
+    ),
+    "opening balance left out": (
+        one_event([row("OPENING_BALANCE", "5"), row("CREDIT", "1.5")], "1.5"),
+        {},
+        False,
+        True,
+    ),
+    "debit sent signed": (one_event([row("DEBIT", "-10.54")], "-10.540"), {}, False, True),
+    "neither reading": (
+        one_event([row("OPENING_BALANCE", "5"), row("CREDIT", "1.5")], "3.5"),
         {},
         True,
         True,
@@ -277,27 +352,43 @@ def test_strict_rounding_finding_names_the_rounding_discrepancy_and_the_numbers(
     assert lenient_fail.discrepancy is None and "allowed difference 0.0055" in lenient_fail.actual
 
 
-ALT_CASES: dict[str, tuple[list[dict[str, Any]], Any, bool]] = {
+ALT_CASES: dict[str, tuple[list[dict[str, Any]], Any, bool, bool]] = {
+    # rows, netAlternateCurrenciesOnEvent, lenient flags, strict flags
     "credit and debit": (
         [row("CREDIT", "20.00", currency="DocCoin"), row("DEBIT", "5.00", currency="DocCoin")],
         {"DocCoin": "15.000"},
+        False,
         False,
     ),
     "two currencies": (
         [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")],
         {"Stars": "1", "Coins": "2"},
         False,
+        False,
     ),
-    "absent object is not checked": ([row("CREDIT", "20.00", currency="DocCoin")], None, False),
+    "absent object is not checked": (
+        [row("CREDIT", "20.00", currency="DocCoin")],
+        None,
+        False,
+        False,
+    ),
+    # D-065: no page says the object names every currency the rows carry
     "currency missing from the object": (
         [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")],
         {"Stars": "1"},
+        False,
         True,
     ),
-    "wrong sum": ([row("DEBIT", "10909.09", currency="DocCoin")], {"DocCoin": "10909.090"}, True),
+    "wrong sum": (
+        [row("DEBIT", "10909.09", currency="DocCoin")],
+        {"DocCoin": "10909.090"},
+        True,
+        True,
+    ),
     "points rows not counted": (
         [row("CREDIT", "7.00"), row("CREDIT", "3.00", currency="DocCoin")],
         {"DocCoin": "3.000"},
+        False,
         False,
     ),
 }
@@ -305,12 +396,20 @@ ALT_CASES: dict[str, tuple[list[dict[str, Any]], Any, bool]] = {
 
 @pytest.mark.parametrize("case", ALT_CASES.values(), ids=ALT_CASES.keys())
 def test_net_alternate_currencies(case: tuple[Any, ...]) -> None:
-    rows, nets, flagged = case
+    rows, nets, lenient, strict = case
     net = sum(float(r["points"]) for r in rows if "alternateCurrencyName" not in r)
     extra = {} if nets is None else {"netAlternateCurrenciesOnEvent": nets}
-    ex = ledger(one_event(rows, f"{net:.2f}", **extra))
-    assert bool(findings(LENIENT, ex, "LEDGER-ARITH-NET-ALT")) is flagged
+    ex = ledger(one_event(rows, f"{net:.3f}", **extra))
+    assert bool(findings(LENIENT, ex, "LEDGER-ARITH-NET-ALT")) is lenient
+    assert bool(findings(STRICT, ex, "LEDGER-ARITH-NET-ALT")) is strict
     assert findings(LENIENT, ex, "LEDGER-ARITH-NET") == []
+
+
+def test_missing_currency_names_its_register_entry() -> None:
+    rows = [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")]
+    ex = ledger(one_event(rows, "0", netAlternateCurrenciesOnEvent={"Stars": "1"}))
+    (found,) = findings(STRICT, ex, "LEDGER-ARITH-NET-ALT")
+    assert found.discrepancy == discrepancies.D_NET_ALT_COMPLETE
 
 
 # --------------------------------------------------------------------------------------------
