@@ -510,72 +510,193 @@ def test_row_filters(operation: str, prefix: str, case: tuple[Any, ...]) -> None
         assert bool(findings(ctx, ledger(body, operation, **params), f"{prefix}-{slug}")) is flagged
 
 
+def two_row_event(*rows: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return ledger_body([entry(1, "2025-01-01 10:00:00.0", list(rows), "0", **extra)])
+
+
+@pytest.mark.parametrize(
+    ("body", "params", "slug", "lenient", "strict", "discrepancy"),
+    [
+        # D-066: 000 and 003 call trigger-based points promised too
+        (
+            rows_page(row("CREDIT", "1", category="ExternalTriggerBasedPointCategory")),
+            {"pointCategoryType": "PROMISED"},
+            "FILTER-CATEGORY",
+            False,
+            True,
+            discrepancies.D_CATEGORY_MAP,
+        ),
+        (
+            rows_page(row("CREDIT", "1", category="Main")),
+            {"pointCategoryType": "PROMISED"},
+            "FILTER-CATEGORY",
+            True,
+            True,
+            None,
+        ),
+        # D-067: whether a filter drops the other rows of a matching event is unstated
+        (
+            two_row_event(row("CREDIT", "5"), row("DEBIT", "1")),
+            {"ledgerEntryType": "DEBIT"},
+            "FILTER-ENTRYTYPE",
+            False,
+            True,
+            discrepancies.D_ROW_FILTERING,
+        ),
+        (
+            two_row_event(row("CREDIT", "5"), row("CREDIT", "1")),
+            {"ledgerEntryType": "DEBIT"},
+            "FILTER-ENTRYTYPE",
+            True,
+            True,
+            None,
+        ),
+        (
+            two_row_event(row("CREDIT", "5", program=973), row("CREDIT", "1", program=974)),
+            {"programId": 973},
+            "FILTER-PROGRAM",
+            False,
+            True,
+            None,
+        ),
+        # D-068: programId may select the event's sourceProgramId (001: 973 beside 983)
+        (
+            two_row_event(row("CREDIT", "5", program=973), sourceProgramId=983),
+            {"programId": 983},
+            "FILTER-PROGRAM",
+            False,
+            True,
+            discrepancies.D_PROGRAM_FIELD,
+        ),
+        (
+            two_row_event(row("CREDIT", "5", program=973), sourceProgramId=990),
+            {"programId": 983},
+            "FILTER-PROGRAM",
+            True,
+            True,
+            None,
+        ),
+    ],
+)
+def test_row_filters_where_the_pages_leave_readings_open(
+    body: dict[str, Any],
+    params: dict[str, Any],
+    slug: str,
+    lenient: bool,
+    strict: bool,
+    discrepancy: str | None,
+) -> None:
+    ex = ledger(body, **params)
+    assert bool(findings(LENIENT, ex, f"LEDGER-{slug}")) is lenient
+    found = findings(STRICT, ex, f"LEDGER-{slug}")
+    assert bool(found) is strict
+    if found and discrepancy:
+        assert found[0].discrepancy == discrepancy
+
+
 def dated(*created: str) -> dict[str, Any]:
     return ledger_body([credit(i + 1, c) for i, c in enumerate(created)])
 
 
-DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None]] = {
+DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None, str | None]] = {
+    # created dates, params, lenient finding, strict finding
     "inside both": (
         ["2025-01-10 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        None,
         None,
     ),
     "edges inclusive": (
         ["2025-01-31 00:00:00.0", "2025-01-01 00:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
         None,
+        None,
     ),
     "after end": (
         ["2025-02-01 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
         "FILTER-DATE",
-    ),
-    "before start": (
-        ["2024-12-31 23:59:59.0"],
-        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
         "FILTER-DATE",
     ),
-    "start only: 90 days": (["2025-03-31 10:00:00.0"], {"startDate": "2025-01-01T00:00:00"}, None),
+    # D-069: the zone of the dates is unstated; the default run allows 14 hours
+    "a second before start": (
+        ["2024-12-31 23:59:59.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        None,
+        "FILTER-DATE",
+    ),
+    "a day before start": (
+        ["2024-12-30 23:59:59.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        "FILTER-DATE",
+        "FILTER-DATE",
+    ),
+    "start only: 90 days": (
+        ["2025-03-31 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00"},
+        None,
+        None,
+    ),
+    # D-039: "90 days of data is retrieved" names no direction; only strict opens the window
     "start only: past 90 days": (
         ["2025-04-02 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00"},
+        None,
         "FILTER-DATE-ONE-SIDED",
     ),
     "start only: before start": (
-        ["2024-12-31 10:00:00.0"],
+        ["2024-12-30 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00"},
+        "FILTER-DATE-ONE-SIDED",
         "FILTER-DATE-ONE-SIDED",
     ),
     "start only: a year": (
         ["2025-12-01 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "includeLastOneYearData": "true"},
         None,
+        None,
     ),
     "start only: past a year": (
         ["2026-01-03 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "includeLastOneYearData": "true"},
+        None,
         "FILTER-DATE-ONE-YEAR",
     ),
-    "end only: 90 days back": (["2024-10-05 10:00:00.0"], {"endDate": "2025-01-01T00:00:00"}, None),
+    "end only: 90 days back": (
+        ["2024-10-05 10:00:00.0"],
+        {"endDate": "2025-01-01T00:00:00"},
+        None,
+        None,
+    ),
     "end only: before the window": (
         ["2024-09-01 10:00:00.0"],
         {"endDate": "2025-01-01T00:00:00"},
+        None,
+        "FILTER-DATE-ONE-SIDED",
+    ),
+    "end only: after end": (
+        ["2025-01-03 10:00:00.0"],
+        {"endDate": "2025-01-01T00:00:00"},
+        "FILTER-DATE-ONE-SIDED",
         "FILTER-DATE-ONE-SIDED",
     ),
     "end as a date covers the day": (
         ["2025-01-01 18:00:00.0"],
         {"startDate": "2024-12-01T00:00:00", "endDate": "2025-01-01"},
         None,
+        None,
     ),
-    "no dates: whole history": (["2001-01-01 10:00:00.0"], {}, None),
+    "no dates: whole history": (["2001-01-01 10:00:00.0"], {}, None, None),
     "date filter off": (
         ["2001-01-01 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "isFilterBasedOnDate": "false"},
+        None,
         None,
     ),
     "unreadable date param is an error case": (
         ["2001-01-01 10:00:00.0"],
         {"startDate": "yesterday"},
+        None,
         None,
     ),
 }
@@ -584,10 +705,21 @@ DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None]] = {
 @LEDGER_OPS
 @pytest.mark.parametrize("case", DATE_CASES.values(), ids=DATE_CASES.keys())
 def test_date_filter(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
-    created, params, slug = case
+    created, params, lenient, strict = case
     ex = ledger(dated(*created), operation, **params)
-    got = {f.requirement for f in findings(LENIENT, ex) if "-FILTER-DATE" in f.requirement}
-    assert got == ({f"{prefix}-{slug}"} if slug else set())
+    for ctx, slug in ((LENIENT, lenient), (STRICT, strict)):
+        got = {f.requirement for f in findings(ctx, ex) if "-FILTER-DATE" in f.requirement}
+        assert got == ({f"{prefix}-{slug}"} if slug else set()), ctx.mode
+
+
+def test_date_just_outside_names_the_zone_entry_in_strict() -> None:
+    ex = ledger(
+        dated("2024-12-31 23:59:59.0"),
+        startDate="2025-01-01T00:00:00",
+        endDate="2025-01-31T00:00:00",
+    )
+    (found,) = findings(STRICT, ex, "LEDGER-FILTER-DATE")
+    assert found.discrepancy == discrepancies.D_DATE_ZONE
 
 
 CUR = "DocCoin"
@@ -643,7 +775,8 @@ ALTCUR_CASES: dict[str, tuple[dict[str, str], list[dict[str, Any]], str | None]]
         [POINTS_ROW, CUR_ROW],
         "FILTER-ALTCUR-ROW5",
     ),
-    "row5 by default": ({}, [CUR_ROW], "FILTER-ALTCUR-ROW5"),
+    # D-063: the table has no row for the parameter not sent
+    "row5 by default": ({}, [CUR_ROW], None),
     "row5 with names": ({"alternateCurrencyNames": CUR}, [POINTS_ROW, CUR_ROW], None),
     "row6 ok": ({"pointCategoryType": "REGULAR"}, [POINTS_ROW], None),
     "row6 broken": (
@@ -674,7 +807,20 @@ def test_alternate_currency_behaviour_table(
     params, rows, slug = case
     ex = ledger(rows_page(*rows), operation, **params)
     got = {f.requirement for f in findings(LENIENT, ex) if "-FILTER-" in f.requirement}
+    # The behaviour table is 001's (v2); 000 (v2.1) states only the name filter.
+    if operation != "getCustomerLedgerInfo" and slug != "FILTER-ALTCUR-NAMES":
+        slug = None
     assert got == ({f"{prefix}-{slug}"} if slug else set())
+
+
+def test_absent_include_reads_as_false_only_in_strict() -> None:
+    ex = ledger(rows_page(CUR_ROW))
+    assert findings(LENIENT, ex, "LEDGER-FILTER-ALTCUR-ROW5") == []
+    (found,) = findings(STRICT, ex, "LEDGER-FILTER-ALTCUR-ROW5")
+    assert found.discrepancy == discrepancies.D_ALTCUR_ABSENT
+    sent = ledger(rows_page(CUR_ROW), includeAlternateCurrencies="false")
+    assert findings(LENIENT, sent, "LEDGER-FILTER-ALTCUR-ROW5")
+    assert findings(STRICT, sent, "LEDGER-FILTER-ALTCUR-ROW5")[0].discrepancy is None
 
 
 @pytest.mark.parametrize(
@@ -763,24 +909,57 @@ def test_expect_currency_rows(names: list[str], flagged: bool) -> None:
 # order
 
 
-SORT_CASES: dict[str, tuple[list[str], dict[str, str], str | None]] = {
+GROUP = {"identifierName": "groupId"}
+SORT_CASES: dict[str, tuple[list[str], dict[str, str], str | None, str | None]] = {
+    # created dates, params, lenient finding, strict finding
     "default newest first": (
         ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0", "2025-01-02 00:00:00.0"],
         {},
         None,
+        None,
     ),
-    "default broken": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {}, "SORT-DEFAULT"),
-    "ASC": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {"sort": "ASC"}, None),
-    "ASC broken": (["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"], {"sort": "ASC"}, "SORT"),
-    "DESC broken": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {"sort": "desc"}, "SORT"),
+    # D-073: no page states the default order (003's example is oldest first)
+    "default oldest first": (
+        ["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"],
+        {},
+        None,
+        "SORT-DEFAULT",
+    ),
+    "ASC": (
+        ["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"],
+        {**GROUP, "sort": "ASC"},
+        None,
+        None,
+    ),
+    "ASC broken": (
+        ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"],
+        {**GROUP, "sort": "ASC"},
+        "SORT",
+        "SORT",
+    ),
+    "DESC broken": (
+        ["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"],
+        {**GROUP, "sort": "desc"},
+        "SORT",
+        "SORT",
+    ),
+    # `sort` is in the user-group tables only; the customer form is not held to it
+    "sort on the customer form": (
+        ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"],
+        {"sort": "ASC"},
+        None,
+        None,
+    ),
     "sortOrder alias may go either way": (
         ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"],
-        {"sortOrder": "ASC"},
+        {**GROUP, "sortOrder": "ASC"},
+        None,
         None,
     ),
     "unreadable dates skipped": (
         ["2025-01-03 00:00:00.0", "garbage", "2025-01-01 00:00:00.0"],
         {},
+        None,
         None,
     ),
 }
@@ -789,10 +968,11 @@ SORT_CASES: dict[str, tuple[list[str], dict[str, str], str | None]] = {
 @LEDGER_OPS
 @pytest.mark.parametrize("case", SORT_CASES.values(), ids=SORT_CASES.keys())
 def test_sort(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
-    created, params, slug = case
+    created, params, lenient, strict = case
     ex = ledger(dated(*created), operation, **params)
-    got = {f.requirement for f in findings(LENIENT, ex) if "-SORT" in f.requirement}
-    assert got == ({f"{prefix}-{slug}"} if slug else set())
+    for ctx, slug in ((LENIENT, lenient), (STRICT, strict)):
+        got = {f.requirement for f in findings(ctx, ex) if "-SORT" in f.requirement}
+        assert got == ({f"{prefix}-{slug}"} if slug else set()), ctx.mode
 
 
 # --------------------------------------------------------------------------------------------

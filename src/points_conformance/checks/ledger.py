@@ -253,8 +253,7 @@ def _past_end(
             finding(
                 f"{prefix}-ERR-11003",
                 "an offset greater than pageCount was answered with 200 instead of error 11003",
-                expected="error 11003 (the offset value is greater than the total number of "
-                "pages)",
+                expected="error 11003 (the offset value is greater than the total number of pages)",
                 actual=f"HTTP {ex.response.status} with no entries (offset {offset}, pageCount "
                 f"{pages})",
                 exchange=ex,
