@@ -687,6 +687,13 @@ DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None, str | None]] 
         None,
     ),
     "no dates: whole history": (["2001-01-01 10:00:00.0"], {}, None, None),
+    # D-054: no page says startDate after endDate is refused; a server may ignore the dates
+    "start after end": (
+        ["2025-01-10 10:00:00.0"],
+        {"startDate": "2025-01-31T00:00:00", "endDate": "2025-01-01T00:00:00"},
+        None,
+        "FILTER-DATE",
+    ),
     "date filter off": (
         ["2001-01-01 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "isFilterBasedOnDate": "false"},

@@ -372,6 +372,8 @@ def date_window(
     if start is None and end is None:
         return None
     if start is not None and end is not None:
+        if start > end and not strict:
+            return None  # no page says this is refused; a server may ignore the dates (D-054)
         return start, end, "FILTER-DATE"
     one_year = bool_param(ex, "includeLastOneYearData") is True
     span = ONE_YEAR_WINDOW if one_year else ONE_DATE_WINDOW
