@@ -13,6 +13,7 @@ from typing import Any
 
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import (
+    D_DEFAULT_LIMIT,
     D_DISPLAY_ROUNDING,
     D_EMPTY_PAGE_COUNT,
     D_LEDGER_LIMIT,
@@ -21,6 +22,7 @@ from points_conformance.checks.discrepancies import (
     D_NET_PARTS,
     D_PAST_END,
     D_SHORT_PAGES,
+    D_TOTAL_WITH_FILTERS,
 )
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.paging import (
@@ -197,11 +199,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                     expected=f"pageSize {limit} (the limit, default {DEFAULT_LIMIT})",
                     actual=f"pageSize {page.page_size} with {count} entries on the page",
                     exchange=ex,
-                    discrepancy=D_LEDGER_PAGE_SIZE
-                    if lenient_reading
-                    else D_LEDGER_LIMIT
-                    if page.page_size == DEFAULT_LIMIT and limit > DEFAULT_LIMIT
-                    else None,
+                    discrepancy=_page_size_reading(ex, lenient_reading, limit, page.page_size),
                 )
             )
 
@@ -219,6 +217,17 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         share_known = offset is not None and (ctx.strict or not narrowed(ex))
         found.extend(_fullness(prefix, ex, page if share_known else None, size, count))
     return found
+
+
+def _page_size_reading(
+    ex: Exchange, shows_count: bool, limit: int, page_size: int | None
+) -> str | None:
+    """The register entry a pageSize other than the limit depends on, if any."""
+    if shows_count:
+        return D_LEDGER_PAGE_SIZE
+    if not has_param(ex, "limit"):
+        return None if is_v2_customer_form(ex) else D_DEFAULT_LIMIT
+    return D_LEDGER_LIMIT if page_size == DEFAULT_LIMIT and limit > DEFAULT_LIMIT else None
 
 
 def default_limit(ctx: CheckContext, ex: Exchange) -> int | None:
@@ -302,7 +311,11 @@ def _fullness(prefix: str, ex: Exchange, page: Page | None, size: int, count: in
             f"{expected_page_count(page.total, size)} ({page.total} entries, {size} a page)",
             actual=f"{count} entries",
             exchange=ex,
-            discrepancy=D_SHORT_PAGES if count < expected else None,
+            discrepancy=D_TOTAL_WITH_FILTERS
+            if narrowed(ex)
+            else D_SHORT_PAGES
+            if count < expected
+            else None,
         )
     ]
 

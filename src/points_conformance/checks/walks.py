@@ -19,7 +19,7 @@ from typing import Any
 
 from points_conformance.checks import balance, cross_member, cross_member_query, ledger
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_SHORT_PAGES
+from points_conformance.checks.discrepancies import D_SHORT_PAGES, D_TOTAL_WITH_FILTERS
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.ledger_query import created_dates, sort_requirement
 from points_conformance.checks.ordering import order_finding
@@ -242,7 +242,11 @@ def _unique_and_union(
             "pages",
             actual=f"{distinct} distinct entries over {len(pages)} pages",
             exchange=first_ex,
-            discrepancy=D_SHORT_PAGES if prefix == "BAL" else None,
+            discrepancy=D_SHORT_PAGES
+            if prefix == "BAL"
+            else D_TOTAL_WITH_FILTERS
+            if prefix in ledger.PREFIXES and ledger.narrowed(first_ex)
+            else None,
         )
     )
     return found
