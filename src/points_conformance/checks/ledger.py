@@ -3,7 +3,8 @@
 001 and 000 describe the same response, so every rule here is written once for both forms and
 files its findings under the prefix `RULE_PREFIX` gives the operation it sees. This module holds
 what a ledger page is (its entries and rows), its paging and its arithmetic; the rules that
-compare a page with what the query asked for (filters, order) are in ledger_query.py.
+compare a page with what the query asked for (filters, order) are in ledger_query.py, and the
+date window a query asks for in ledger_window.py.
 """
 
 from __future__ import annotations

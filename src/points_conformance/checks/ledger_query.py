@@ -37,6 +37,7 @@ from points_conformance.checks.ledger import (
     prefix_of,
     rule_ids,
 )
+from points_conformance.checks.ledger_window import date_window, outside
 from points_conformance.checks.ordering import order_finding
 from points_conformance.checks.readers import (
     as_dict,
@@ -54,9 +55,6 @@ from points_conformance.checks.registry import check, declare
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import LEDGER_OPERATIONS
 
-# Only one date given: the window it opens (001: 90 days; a year with includeLastOneYearData).
-ONE_DATE_WINDOW = timedelta(days=90)
-ONE_YEAR_WINDOW = timedelta(days=366)  # a leap year's "last year" is 366 days
 # Store and till filters: the parameter present selects the requirement.
 STORE_FILTERS = {
     "tillId": "FILTER-TILL",
@@ -350,58 +348,6 @@ def filter_program(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     )
 
 
-def date_window(
-    ex: Exchange, *, strict: bool = True
-) -> tuple[datetime | None, datetime | None, str] | None:
-    """The [from, to] window the date parameters ask for and the rule that sets it, or None.
-
-    With one date only, 001 states that "90 days of data is retrieved" but not in which
-    direction (D-039): strict opens the window forward from startDate or back from endDate,
-    the default run holds only the bound that was sent (None on the open side).
-    """
-    if bool_param(ex, "isFilterBasedOnDate") is False:
-        return None
-    start_raw, end_raw = param(ex, "startDate"), param(ex, "endDate")
-    start = parse_local_datetime(start_raw) if start_raw is not None else None
-    end = parse_local_datetime(end_raw) if end_raw is not None else None
-    if (start_raw is not None and start is None) or (end_raw is not None and end is None):
-        return None
-    if end is not None and end_raw is not None and len(end_raw.strip()) <= 10:
-        # A date without a time reads as the whole day.
-        end = end.replace(hour=23, minute=59, second=59)
-    if start is None and end is None:
-        return None
-    if start is not None and end is not None:
-        if start > end and not strict:
-            return None  # no page says this is refused; a server may ignore the dates (D-054)
-        return start, end, "FILTER-DATE"
-    one_year = bool_param(ex, "includeLastOneYearData") is True
-    span = ONE_YEAR_WINDOW if one_year else ONE_DATE_WINDOW
-    slug = "FILTER-DATE-ONE-YEAR" if one_year else "FILTER-DATE-ONE-SIDED"
-    if not strict:
-        return start, end, slug
-    try:
-        # A window counted in days may be taken to whole days; the edges allow for that.
-        if end is None and start is not None:
-            end = datetime.combine(start.date() + span, datetime.max.time()).replace(microsecond=0)
-        elif start is None and end is not None:
-            start = datetime.combine(end.date() - span, datetime.min.time())
-    except OverflowError:
-        return None
-    return start, end, slug
-
-
-def _outside(
-    created: datetime, start: datetime | None, end: datetime | None, slack: timedelta
-) -> bool:
-    try:
-        return (start is not None and created < start - slack) or (
-            end is not None and created > end + slack
-        )
-    except OverflowError:
-        return False
-
-
 @check(
     "ledger.filter_date",
     requirements=rule_ids("FILTER-DATE", "FILTER-DATE-ONE-SIDED", "FILTER-DATE-ONE-YEAR"),
@@ -412,17 +358,16 @@ def filter_date(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     if window is None:
         return []
     start, end, slug = window
-    # D-069: no page gives the zone of the request dates or of ledgerCreatedDate.
-    outside: list[str] = []
+    beyond: list[str] = []
     far: list[str] = []
     for index, entry in enumerate(entries(ex)):
         created = parse_local_datetime(entry.get("ledgerCreatedDate"))
-        if created is None or not _outside(created, start, end, timedelta(0)):
+        if created is None or not outside(created, start, end, timedelta(0)):
             continue
         label = f"{entry_label(entry, index)}: ledgerCreatedDate {created}"
-        outside.append(label)
+        beyond.append(label)
         # D-069: no page gives the zone of the request dates or of ledgerCreatedDate.
-        if _outside(created, start, end, NAIVE_DATE_SLACK):
+        if outside(created, start, end, NAIVE_DATE_SLACK):
             far.append(label)
     bounds = f"between {start or '(open)'} and {end or '(open)'}"
     if not ctx.strict:
@@ -432,7 +377,7 @@ def filter_date(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         f"{prefix_of(ex)}-{slug}",
         "entries outside the requested date window came back",
         f"ledgerCreatedDate {bounds}",
-        outside if ctx.strict else far,
+        beyond if ctx.strict else far,
         discrepancy=D_DATE_ZONE if ctx.strict and not far else None,
     )
 
