@@ -13,8 +13,13 @@
 
 `run_case` also reads these keys of a case: `filter` (a till or store parameter whose rows are
 compared with the codes that till or store shows), `currencies` (alternate currencies whose
-rows must show) and `skip_when: {value, reason}` (skip the case when `value`, usually an
-optional placeholder, has a value).
+rows must show), `skip_when: {value, reason}` (skip the case when `value`, usually an
+optional placeholder, has a value), `strict_only: <reason>` (skip the case unless the run is
+strict: it asks what only one reading of the pages answers) and `lowercase: [names]` (send
+those parameters in lower case, as 000 spells its sources).
+
+The date anchors come from the newest `ledgerCreatedDate` over the ledger's pages: `sort` is a
+parameter of the user-group form only, so the customer form is not asked for an order.
 """
 
 from __future__ import annotations
@@ -200,6 +205,8 @@ _ANCHORS: dict[tuple[Any, ...], datetime | None] = {}
 def run_case(case: Case, *, client: Any, target: Any, ctx: Any) -> list[Finding]:
     """Resolve, send and judge one case; the findings of every exchange it needed."""
     strict = bool(ctx.strict)
+    if case.extra.get("strict_only") and not strict:
+        pytest.skip(f"case {case.table}:{case.id}: strict only ({case.extra['strict_only']})")
     found: list[Finding] = []
     sections: dict[str, Any] = {}
     if case.uses("dates"):
@@ -218,6 +225,11 @@ def run_case(case: Case, *, client: Any, target: Any, ctx: Any) -> list[Finding]
     skip_when = resolved.extra.get("skip_when") or {}
     if "value" in skip_when:
         pytest.skip(f"case {case.table}:{case.id}: {skip_when.get('reason', 'not applicable')}")
+    lower = {
+        name: str(resolved.params[name]).lower() for name in resolved.extra.get("lowercase") or []
+    }
+    if lower:
+        resolved = dataclasses.replace(resolved, params={**resolved.params, **lower})
     ex = resolved.send(client)
     found += judge(ctx, resolved, ex, strict=strict)
     if ex.response.status == 200 and resolved.extra.get("filter"):
@@ -237,12 +249,21 @@ def _probe(case: Case, params: dict[str, Any], *, operation: str | None = None) 
     )
 
 
+# The anchor probe reads at most this many pages of ANCHOR_PAGE entries (newest-first or not).
+ANCHOR_PAGE = 100
+ANCHOR_MAX_PAGES = 20
+
+
 def newest_event(case: Case, *, client: Any, target: Any, ctx: Any) -> tuple[Any, list[Finding]]:
-    """The newest event of the ledger the case reads, from a one-row page sorted newest first."""
+    """The newest event of the ledger the case reads: the latest ledgerCreatedDate over its pages.
+
+    No order is asked for (the customer form documents none), and isFilterBasedOnDate=false asks
+    for the whole history (D-039), so the pages are read until the last or the cap.
+    """
     operation = LEDGER_INFO if case.operation == BALANCE else case.operation
     identity = {k: v for k, v in case.params.items() if k in IDENTITY}
-    probe = _probe(case, {**identity, "limit": 1, "sort": "DESC"}, operation=operation)
-    probe = probe.resolve(target)
+    params = {**identity, "isFilterBasedOnDate": False, "limit": ANCHOR_PAGE}
+    probe = _probe(case, params, operation=operation).resolve(target)
     key = (
         getattr(client, "base_url", None),
         probe.path,
@@ -251,19 +272,27 @@ def newest_event(case: Case, *, client: Any, target: Any, ctx: Any) -> tuple[Any
     )
     if key in _ANCHORS:
         return _ANCHORS[key], []
-    ex = probe.send(client)
-    found = judge(ctx, probe, ex, strict=bool(ctx.strict))
-    entries = rows(ex)
-    newest = created(entries[0]) if entries else None
-    if newest is None and not found:
+    found: list[Finding] = []
+    moments: list[datetime] = []
+    last: Exchange | None = None
+    for offset in range(ANCHOR_MAX_PAGES):
+        page_case = dataclasses.replace(probe, params={**probe.params, "offset": offset})
+        last = page_case.send(client)
+        found += judge(ctx, page_case, last, strict=bool(ctx.strict))
+        moments += [m for m in map(created, rows(last)) if m is not None]
+        count = details(last).get("pageCount")
+        if last.response.status != 200 or not isinstance(count, int) or offset + 1 >= count:
+            break
+    newest = max(moments) if moments else None
+    if newest is None and not found and last is not None:
         found.append(
             Finding(
                 case.requirements[0],
-                "the newest ledger entry has no readable ledgerCreatedDate, so no date window "
-                f"can be built for {case.id}",
-                expected="ledgerCreatedDate as YYYY-MM-DD HH:MM:SS[.s] on the first entry",
-                actual=ex.response.excerpt(300),
-                exchange=ex,
+                "no ledger entry has a readable ledgerCreatedDate, so no date window can be "
+                f"built for {case.id}",
+                expected="ledgerCreatedDate as YYYY-MM-DD HH:MM:SS[.s] on the entries",
+                actual=last.response.excerpt(300),
+                exchange=last,
             )
         )
     if newest is not None:
@@ -292,7 +321,7 @@ def _paging(
                 )
             )
         return None, found
-    return {"last": count - 1, "past": count, "count": count}, found
+    return {"last": count - 1, "past": count, "beyond": count + 1, "count": count}, found
 
 
 def _codes(ex: Exchange, name: str) -> set[str]:

@@ -459,7 +459,6 @@ CITED = {
     "D_ERROR_STATUS": "HTTP statuses of errors",
     "D_GROUP_TYPE": "entityType value sets",
     "D_BALANCE_LIMIT": "limit at most 10",
-    "D_DEFAULT_ORDER": "ascending order",
     "D_REVERSED": "reversed for",
     "D_ECHO_GROUP": "pointsTobeTransferred",
     "D_ECHO_TRANSFER": "15.0 transferred",
@@ -473,6 +472,18 @@ CITED = {
     "D_CML_USERROLE": "userRole",
     "D_AUTH_BODY": "401",
     "D_NULL_AS_ABSENT": "only present",
+    "D_LEDGER_LIMIT": "maximum limit 100",
+    "D_ALTCUR_ABSENT": "includeAlternateCurrencies not sent",
+    "D_NET_PARTS": "opening balances",
+    "D_NET_ALT_COMPLETE": "netAlternateCurrenciesOnEvent",
+    "D_CATEGORY_MAP": "PROMISED",
+    "D_ROW_FILTERING": "Row filters",
+    "D_PROGRAM_FIELD": "sourceProgramId",
+    "D_DATE_ZONE": "zone",
+    "D_TOTAL_WITH_FILTERS": "totalEntries",
+    "D_EMPTY_PAGE_COUNT": "pageCount when nothing matches",
+    "D_DEFAULT_LIMIT": "Default page size",
+    "D_DEFAULT_ORDER_LEDGER": "Ledger order without sort",
 }
 
 

@@ -59,9 +59,16 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
     "first of three full": (page(10, total=25), {}, set(), set()),
     "last page remainder": (page(5, total=25, page_number=2), {"offset": 2}, set(), set()),
     "limit echoed": (page(5, page_size=5, total=12), {"limit": 5}, set(), set()),
-    # no entries, or an offset past the last page, is a 200 (lenient) or 11003 (strict)
+    # no entries, or an offset of pageCount, is a 200 (lenient) or 11003 (strict)
     "empty ledger": (page(0, total=0, page_count=0), {}, set(), {"ERR-11003"}),
-    "past the end is empty": (page(0, total=5, page_number=3), {"offset": 3}, set(), {"ERR-11003"}),
+    "past the end is empty": (page(0, total=5, page_number=1), {"offset": 1}, set(), {"ERR-11003"}),
+    # D-071: no page states pageCount for no entries; strict wants ceil(0 / size) = 0
+    "empty ledger counts one page": (
+        page(0, total=0, page_count=1),
+        {},
+        set(),
+        {"ERR-11003", "PAGE-COUNT"},
+    ),
     "wrong page count": (
         page(3, total=25, page_count=2),
         {},
@@ -71,8 +78,14 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
     "pageCount from zero size": (
         page(0, page_size=0, total=0, page_count=1),
         {"limit": 0},
-        {"PAGE-COUNT"},
+        set(),
         {"PAGE-COUNT", "ERR-11003"},
+    ),
+    "pageCount from zero size, entries announced": (
+        page(0, page_size=0, total=3, page_count=1),
+        {"limit": 0},
+        {"PAGE-COUNT"},
+        {"PAGE-COUNT"},
     ),
     "offset not echoed": (
         page(5, total=25, page_number=0),
@@ -91,12 +104,6 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
         {"limit": 5},
         {"PAGE-SIZE"},
         {"PAGE-SIZE"},
-    ),
-    "default limit not 10": (
-        page(3, page_size=5, total=3),
-        {},
-        {"DEFAULT-LIMIT"},
-        {"DEFAULT-LIMIT"},
     ),
     "non-last page short": (page(7, total=25), {}, {"PAGE-SIZE"}, {"PAGE-SIZE"}),
     "last page wrong remainder": (
@@ -153,10 +160,16 @@ def test_paging(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
             discrepancies.D_LEDGER_PAGE_SIZE,
         ),
         (
-            page(0, total=5, page_number=3),
-            {"offset": 3},
+            page(0, total=5, page_number=1),
+            {"offset": 1},
             "LEDGER-ERR-11003",
             discrepancies.D_PAST_END,
+        ),
+        (
+            page(0, total=0, page_count=1),
+            {},
+            "LEDGER-PAGE-COUNT",
+            discrepancies.D_EMPTY_PAGE_COUNT,
         ),
         (page(7, total=25), {}, "LEDGER-PAGE-SIZE", discrepancies.D_SHORT_PAGES),
     ],
@@ -168,7 +181,43 @@ def test_paging_findings_that_depend_on_a_reading_name_it(
     assert found.discrepancy == discrepancy
 
 
-@LEDGER_OPS
+@pytest.mark.parametrize(
+    ("operation", "params", "flagged"),
+    [
+        # 001: 11003 "The offset value is greater than the total number of pages."
+        ("getCustomerLedgerInfo", {"offset": 3}, True),
+        # v2.1 lists no 11003; a group's offset may be a starting index (D-004)
+        ("getCustomerLedgerInfoConnectedOrgs", {"offset": 3}, False),
+        ("getCustomerLedgerInfo", {"offset": 3, "type": "USERGROUP2"}, False),
+    ],
+)
+def test_offset_beyond_page_count_is_11003_where_stated(
+    operation: str, params: dict[str, Any], flagged: bool
+) -> None:
+    ex = ledger(page(0, total=5, page_number=3), operation, **params)
+    assert bool(findings(LENIENT, ex, "LEDGER-ERR-11003")) is flagged
+    assert findings(STRICT, ex, "LEDGER-ERR-11003")
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "lenient", "strict"),
+    [
+        # 003: "Default value is `10`" on the v2 customer form
+        ("getCustomerLedgerInfo", {}, True, True),
+        # D-072: 000 and 001's group table state no default page size
+        ("getCustomerLedgerInfoConnectedOrgs", {}, False, True),
+        ("getCustomerLedgerInfo", {"type": "USERGROUP2"}, False, True),
+    ],
+)
+def test_default_limit_is_10_where_stated(
+    operation: str, params: dict[str, Any], lenient: bool, strict: bool
+) -> None:
+    ex = ledger(page(3, page_size=5, total=3), operation, **params)
+    assert bool(findings(LENIENT, ex, "LEDGER-DEFAULT-LIMIT")) is lenient
+    (found,) = findings(STRICT, ex, "LEDGER-DEFAULT-LIMIT")
+    assert found.discrepancy == (None if lenient else discrepancies.D_DEFAULT_LIMIT)
+
+
 @pytest.mark.parametrize(
     ("params", "n", "flagged"),
     [
@@ -178,13 +227,30 @@ def test_paging_findings_that_depend_on_a_reading_name_it(
         ({"limit": 100}, 100, False),
     ],
 )
-def test_limit_max(
-    operation: str, prefix: str, params: dict[str, Any], n: int, flagged: bool
-) -> None:
+def test_limit_max(params: dict[str, Any], n: int, flagged: bool) -> None:
     body = page(n, page_size=params.get("limit", 10), total=n)
-    assert (
-        bool(findings(LENIENT, ledger(body, operation, **params), f"{prefix}-LIMIT-MAX")) is flagged
-    )
+    for ctx in (LENIENT, STRICT):
+        assert bool(findings(ctx, ledger(body, **params), "LEDGER-LIMIT-MAX")) is flagged
+    # 000 states no maximum and lists no 11029 for v2.1.
+    v21 = ledger(body, "getCustomerLedgerInfoConnectedOrgs", **params)
+    assert findings(LENIENT, v21, "LEDGER-LIMIT-MAX") == []
+
+
+@pytest.mark.parametrize(
+    ("size", "total", "lenient", "strict"),
+    [(10, 9, False, True), (100, 10, False, False), (20, 25, True, True)],
+)
+def test_limit_up_to_100_may_be_capped_at_10(
+    size: int, total: int, lenient: bool, strict: bool
+) -> None:
+    """D-001: 001 supports 100, 003 says the maximum is 10; strict wants the limit honoured."""
+    n = min(total, 10)
+    ex = ledger(page(n, page_size=size, total=total, page_count=-(-total // size)), limit=100)
+    assert bool(findings(LENIENT, ex, "LEDGER-PAGE-SIZE")) is lenient
+    found = findings(STRICT, ex, "LEDGER-PAGE-SIZE")
+    assert bool(found) is strict
+    if size == 10:
+        assert {f.discrepancy for f in found} == {discrepancies.D_LEDGER_LIMIT}
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,8 +301,22 @@ ARITH_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool, bool]] = {
         False,
         False,
     ),
+    # D-064: 000 states only "by adding credits and subtracting debits"
     "currency counted in the net": (
         one_event([row("CREDIT", "20.00"), row("CREDIT", "20.00", currency="DocCoin")], "40.000"),
+        {},
+        False,
+        True,
+    ),
+    "opening balance left out": (
+        one_event([row("OPENING_BALANCE", "5"), row("CREDIT", "1.5")], "1.5"),
+        {},
+        False,
+        True,
+    ),
+    "debit sent signed": (one_event([row("DEBIT", "-10.54")], "-10.540"), {}, False, True),
+    "neither reading": (
+        one_event([row("OPENING_BALANCE", "5"), row("CREDIT", "1.5")], "3.5"),
         {},
         True,
         True,
@@ -277,27 +357,43 @@ def test_strict_rounding_finding_names_the_rounding_discrepancy_and_the_numbers(
     assert lenient_fail.discrepancy is None and "allowed difference 0.0055" in lenient_fail.actual
 
 
-ALT_CASES: dict[str, tuple[list[dict[str, Any]], Any, bool]] = {
+ALT_CASES: dict[str, tuple[list[dict[str, Any]], Any, bool, bool]] = {
+    # rows, netAlternateCurrenciesOnEvent, lenient flags, strict flags
     "credit and debit": (
         [row("CREDIT", "20.00", currency="DocCoin"), row("DEBIT", "5.00", currency="DocCoin")],
         {"DocCoin": "15.000"},
+        False,
         False,
     ),
     "two currencies": (
         [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")],
         {"Stars": "1", "Coins": "2"},
         False,
+        False,
     ),
-    "absent object is not checked": ([row("CREDIT", "20.00", currency="DocCoin")], None, False),
+    "absent object is not checked": (
+        [row("CREDIT", "20.00", currency="DocCoin")],
+        None,
+        False,
+        False,
+    ),
+    # D-065: no page says the object names every currency the rows carry
     "currency missing from the object": (
         [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")],
         {"Stars": "1"},
+        False,
         True,
     ),
-    "wrong sum": ([row("DEBIT", "10909.09", currency="DocCoin")], {"DocCoin": "10909.090"}, True),
+    "wrong sum": (
+        [row("DEBIT", "10909.09", currency="DocCoin")],
+        {"DocCoin": "10909.090"},
+        True,
+        True,
+    ),
     "points rows not counted": (
         [row("CREDIT", "7.00"), row("CREDIT", "3.00", currency="DocCoin")],
         {"DocCoin": "3.000"},
+        False,
         False,
     ),
 }
@@ -305,12 +401,20 @@ ALT_CASES: dict[str, tuple[list[dict[str, Any]], Any, bool]] = {
 
 @pytest.mark.parametrize("case", ALT_CASES.values(), ids=ALT_CASES.keys())
 def test_net_alternate_currencies(case: tuple[Any, ...]) -> None:
-    rows, nets, flagged = case
+    rows, nets, lenient, strict = case
     net = sum(float(r["points"]) for r in rows if "alternateCurrencyName" not in r)
     extra = {} if nets is None else {"netAlternateCurrenciesOnEvent": nets}
-    ex = ledger(one_event(rows, f"{net:.2f}", **extra))
-    assert bool(findings(LENIENT, ex, "LEDGER-ARITH-NET-ALT")) is flagged
+    ex = ledger(one_event(rows, f"{net:.3f}", **extra))
+    assert bool(findings(LENIENT, ex, "LEDGER-ARITH-NET-ALT")) is lenient
+    assert bool(findings(STRICT, ex, "LEDGER-ARITH-NET-ALT")) is strict
     assert findings(LENIENT, ex, "LEDGER-ARITH-NET") == []
+
+
+def test_missing_currency_names_its_register_entry() -> None:
+    rows = [row("CREDIT", "1", currency="Stars"), row("CREDIT", "2", currency="Coins")]
+    ex = ledger(one_event(rows, "0", netAlternateCurrenciesOnEvent={"Stars": "1"}))
+    (found,) = findings(STRICT, ex, "LEDGER-ARITH-NET-ALT")
+    assert found.discrepancy == discrepancies.D_NET_ALT_COMPLETE
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,72 +515,200 @@ def test_row_filters(operation: str, prefix: str, case: tuple[Any, ...]) -> None
         assert bool(findings(ctx, ledger(body, operation, **params), f"{prefix}-{slug}")) is flagged
 
 
+def two_row_event(*rows: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return ledger_body([entry(1, "2025-01-01 10:00:00.0", list(rows), "0", **extra)])
+
+
+@pytest.mark.parametrize(
+    ("body", "params", "slug", "lenient", "strict", "discrepancy"),
+    [
+        # D-066: 000 and 003 call trigger-based points promised too
+        (
+            rows_page(row("CREDIT", "1", category="ExternalTriggerBasedPointCategory")),
+            {"pointCategoryType": "PROMISED"},
+            "FILTER-CATEGORY",
+            False,
+            True,
+            discrepancies.D_CATEGORY_MAP,
+        ),
+        (
+            rows_page(row("CREDIT", "1", category="Main")),
+            {"pointCategoryType": "PROMISED"},
+            "FILTER-CATEGORY",
+            True,
+            True,
+            None,
+        ),
+        # D-067: whether a filter drops the other rows of a matching event is unstated
+        (
+            two_row_event(row("CREDIT", "5"), row("DEBIT", "1")),
+            {"ledgerEntryType": "DEBIT"},
+            "FILTER-ENTRYTYPE",
+            False,
+            True,
+            discrepancies.D_ROW_FILTERING,
+        ),
+        (
+            two_row_event(row("CREDIT", "5"), row("CREDIT", "1")),
+            {"ledgerEntryType": "DEBIT"},
+            "FILTER-ENTRYTYPE",
+            True,
+            True,
+            None,
+        ),
+        (
+            two_row_event(row("CREDIT", "5", program=973), row("CREDIT", "1", program=974)),
+            {"programId": 973},
+            "FILTER-PROGRAM",
+            False,
+            True,
+            None,
+        ),
+        # D-068: programId may select the event's sourceProgramId (001: 973 beside 983)
+        (
+            two_row_event(row("CREDIT", "5", program=973), sourceProgramId=983),
+            {"programId": 983},
+            "FILTER-PROGRAM",
+            False,
+            True,
+            discrepancies.D_PROGRAM_FIELD,
+        ),
+        (
+            two_row_event(row("CREDIT", "5", program=973), sourceProgramId=990),
+            {"programId": 983},
+            "FILTER-PROGRAM",
+            True,
+            True,
+            None,
+        ),
+    ],
+)
+def test_row_filters_where_the_pages_leave_readings_open(
+    body: dict[str, Any],
+    params: dict[str, Any],
+    slug: str,
+    lenient: bool,
+    strict: bool,
+    discrepancy: str | None,
+) -> None:
+    ex = ledger(body, **params)
+    assert bool(findings(LENIENT, ex, f"LEDGER-{slug}")) is lenient
+    found = findings(STRICT, ex, f"LEDGER-{slug}")
+    assert bool(found) is strict
+    if found and discrepancy:
+        assert found[0].discrepancy == discrepancy
+
+
 def dated(*created: str) -> dict[str, Any]:
     return ledger_body([credit(i + 1, c) for i, c in enumerate(created)])
 
 
-DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None]] = {
+DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None, str | None]] = {
+    # created dates, params, lenient finding, strict finding
     "inside both": (
         ["2025-01-10 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        None,
         None,
     ),
     "edges inclusive": (
         ["2025-01-31 00:00:00.0", "2025-01-01 00:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
         None,
+        None,
     ),
     "after end": (
         ["2025-02-01 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
         "FILTER-DATE",
-    ),
-    "before start": (
-        ["2024-12-31 23:59:59.0"],
-        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
         "FILTER-DATE",
     ),
-    "start only: 90 days": (["2025-03-31 10:00:00.0"], {"startDate": "2025-01-01T00:00:00"}, None),
+    # D-069: the zone of the dates is unstated; the default run allows 14 hours
+    "a second before start": (
+        ["2024-12-31 23:59:59.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        None,
+        "FILTER-DATE",
+    ),
+    "a day before start": (
+        ["2024-12-30 23:59:59.0"],
+        {"startDate": "2025-01-01T00:00:00", "endDate": "2025-01-31T00:00:00"},
+        "FILTER-DATE",
+        "FILTER-DATE",
+    ),
+    "start only: 90 days": (
+        ["2025-03-31 10:00:00.0"],
+        {"startDate": "2025-01-01T00:00:00"},
+        None,
+        None,
+    ),
+    # D-039: "90 days of data is retrieved" names no direction; only strict opens the window
     "start only: past 90 days": (
         ["2025-04-02 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00"},
+        None,
         "FILTER-DATE-ONE-SIDED",
     ),
     "start only: before start": (
-        ["2024-12-31 10:00:00.0"],
+        ["2024-12-30 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00"},
+        "FILTER-DATE-ONE-SIDED",
         "FILTER-DATE-ONE-SIDED",
     ),
     "start only: a year": (
         ["2025-12-01 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "includeLastOneYearData": "true"},
         None,
+        None,
     ),
     "start only: past a year": (
         ["2026-01-03 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "includeLastOneYearData": "true"},
+        None,
         "FILTER-DATE-ONE-YEAR",
     ),
-    "end only: 90 days back": (["2024-10-05 10:00:00.0"], {"endDate": "2025-01-01T00:00:00"}, None),
+    "end only: 90 days back": (
+        ["2024-10-05 10:00:00.0"],
+        {"endDate": "2025-01-01T00:00:00"},
+        None,
+        None,
+    ),
     "end only: before the window": (
         ["2024-09-01 10:00:00.0"],
         {"endDate": "2025-01-01T00:00:00"},
+        None,
+        "FILTER-DATE-ONE-SIDED",
+    ),
+    "end only: after end": (
+        ["2025-01-03 10:00:00.0"],
+        {"endDate": "2025-01-01T00:00:00"},
+        "FILTER-DATE-ONE-SIDED",
         "FILTER-DATE-ONE-SIDED",
     ),
     "end as a date covers the day": (
         ["2025-01-01 18:00:00.0"],
         {"startDate": "2024-12-01T00:00:00", "endDate": "2025-01-01"},
         None,
+        None,
     ),
-    "no dates: whole history": (["2001-01-01 10:00:00.0"], {}, None),
+    "no dates: whole history": (["2001-01-01 10:00:00.0"], {}, None, None),
+    # D-054: no page says startDate after endDate is refused; a server may ignore the dates
+    "start after end": (
+        ["2025-01-10 10:00:00.0"],
+        {"startDate": "2025-01-31T00:00:00", "endDate": "2025-01-01T00:00:00"},
+        None,
+        "FILTER-DATE",
+    ),
     "date filter off": (
         ["2001-01-01 10:00:00.0"],
         {"startDate": "2025-01-01T00:00:00", "isFilterBasedOnDate": "false"},
+        None,
         None,
     ),
     "unreadable date param is an error case": (
         ["2001-01-01 10:00:00.0"],
         {"startDate": "yesterday"},
+        None,
         None,
     ),
 }
@@ -485,10 +717,21 @@ DATE_CASES: dict[str, tuple[list[str], dict[str, Any], str | None]] = {
 @LEDGER_OPS
 @pytest.mark.parametrize("case", DATE_CASES.values(), ids=DATE_CASES.keys())
 def test_date_filter(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
-    created, params, slug = case
+    created, params, lenient, strict = case
     ex = ledger(dated(*created), operation, **params)
-    got = {f.requirement for f in findings(LENIENT, ex) if "-FILTER-DATE" in f.requirement}
-    assert got == ({f"{prefix}-{slug}"} if slug else set())
+    for ctx, slug in ((LENIENT, lenient), (STRICT, strict)):
+        got = {f.requirement for f in findings(ctx, ex) if "-FILTER-DATE" in f.requirement}
+        assert got == ({f"{prefix}-{slug}"} if slug else set()), ctx.mode
+
+
+def test_date_just_outside_names_the_zone_entry_in_strict() -> None:
+    ex = ledger(
+        dated("2024-12-31 23:59:59.0"),
+        startDate="2025-01-01T00:00:00",
+        endDate="2025-01-31T00:00:00",
+    )
+    (found,) = findings(STRICT, ex, "LEDGER-FILTER-DATE")
+    assert found.discrepancy == discrepancies.D_DATE_ZONE
 
 
 CUR = "DocCoin"
@@ -544,7 +787,8 @@ ALTCUR_CASES: dict[str, tuple[dict[str, str], list[dict[str, Any]], str | None]]
         [POINTS_ROW, CUR_ROW],
         "FILTER-ALTCUR-ROW5",
     ),
-    "row5 by default": ({}, [CUR_ROW], "FILTER-ALTCUR-ROW5"),
+    # D-063: the table has no row for the parameter not sent
+    "row5 by default": ({}, [CUR_ROW], None),
     "row5 with names": ({"alternateCurrencyNames": CUR}, [POINTS_ROW, CUR_ROW], None),
     "row6 ok": ({"pointCategoryType": "REGULAR"}, [POINTS_ROW], None),
     "row6 broken": (
@@ -575,7 +819,20 @@ def test_alternate_currency_behaviour_table(
     params, rows, slug = case
     ex = ledger(rows_page(*rows), operation, **params)
     got = {f.requirement for f in findings(LENIENT, ex) if "-FILTER-" in f.requirement}
+    # The behaviour table is 001's (v2); 000 (v2.1) states only the name filter.
+    if operation != "getCustomerLedgerInfo" and slug != "FILTER-ALTCUR-NAMES":
+        slug = None
     assert got == ({f"{prefix}-{slug}"} if slug else set())
+
+
+def test_absent_include_reads_as_false_only_in_strict() -> None:
+    ex = ledger(rows_page(CUR_ROW))
+    assert findings(LENIENT, ex, "LEDGER-FILTER-ALTCUR-ROW5") == []
+    (found,) = findings(STRICT, ex, "LEDGER-FILTER-ALTCUR-ROW5")
+    assert found.discrepancy == discrepancies.D_ALTCUR_ABSENT
+    sent = ledger(rows_page(CUR_ROW), includeAlternateCurrencies="false")
+    assert findings(LENIENT, sent, "LEDGER-FILTER-ALTCUR-ROW5")
+    assert findings(STRICT, sent, "LEDGER-FILTER-ALTCUR-ROW5")[0].discrepancy is None
 
 
 @pytest.mark.parametrize(
@@ -664,24 +921,57 @@ def test_expect_currency_rows(names: list[str], flagged: bool) -> None:
 # order
 
 
-SORT_CASES: dict[str, tuple[list[str], dict[str, str], str | None]] = {
+GROUP = {"identifierName": "groupId"}
+SORT_CASES: dict[str, tuple[list[str], dict[str, str], str | None, str | None]] = {
+    # created dates, params, lenient finding, strict finding
     "default newest first": (
         ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0", "2025-01-02 00:00:00.0"],
         {},
         None,
+        None,
     ),
-    "default broken": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {}, "SORT-DEFAULT"),
-    "ASC": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {"sort": "ASC"}, None),
-    "ASC broken": (["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"], {"sort": "ASC"}, "SORT"),
-    "DESC broken": (["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"], {"sort": "desc"}, "SORT"),
+    # D-073: no page states the default order (003's example is oldest first)
+    "default oldest first": (
+        ["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"],
+        {},
+        None,
+        "SORT-DEFAULT",
+    ),
+    "ASC": (
+        ["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"],
+        {**GROUP, "sort": "ASC"},
+        None,
+        None,
+    ),
+    "ASC broken": (
+        ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"],
+        {**GROUP, "sort": "ASC"},
+        "SORT",
+        "SORT",
+    ),
+    "DESC broken": (
+        ["2025-01-02 00:00:00.0", "2025-01-03 00:00:00.0"],
+        {**GROUP, "sort": "desc"},
+        "SORT",
+        "SORT",
+    ),
+    # `sort` is in the user-group tables only; the customer form is not held to it
+    "sort on the customer form": (
+        ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"],
+        {"sort": "ASC"},
+        None,
+        None,
+    ),
     "sortOrder alias may go either way": (
         ["2025-01-03 00:00:00.0", "2025-01-02 00:00:00.0"],
-        {"sortOrder": "ASC"},
+        {**GROUP, "sortOrder": "ASC"},
+        None,
         None,
     ),
     "unreadable dates skipped": (
         ["2025-01-03 00:00:00.0", "garbage", "2025-01-01 00:00:00.0"],
         {},
+        None,
         None,
     ),
 }
@@ -690,10 +980,11 @@ SORT_CASES: dict[str, tuple[list[str], dict[str, str], str | None]] = {
 @LEDGER_OPS
 @pytest.mark.parametrize("case", SORT_CASES.values(), ids=SORT_CASES.keys())
 def test_sort(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
-    created, params, slug = case
+    created, params, lenient, strict = case
     ex = ledger(dated(*created), operation, **params)
-    got = {f.requirement for f in findings(LENIENT, ex) if "-SORT" in f.requirement}
-    assert got == ({f"{prefix}-{slug}"} if slug else set())
+    for ctx, slug in ((LENIENT, lenient), (STRICT, strict)):
+        got = {f.requirement for f in findings(ctx, ex) if "-SORT" in f.requirement}
+        assert got == ({f"{prefix}-{slug}"} if slug else set()), ctx.mode
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,13 +30,15 @@ def ledger_walk(
     total: int,
     page_size: int = 10,
     overrides: dict[int, dict[str, Any]] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> list[Exchange]:
     pages = []
     start = 0
     for number, n in enumerate(sizes):
         body = ledger_body(events(start, n), page_number=number, page_size=page_size, total=total)
         body["ledgerDetails"].update((overrides or {}).get(number, {}))
-        pages.append(make_exchange(LEDGER, body, params={"limit": page_size, "offset": number}))
+        query = {**(params or {}), "limit": page_size, "offset": number}
+        pages.append(make_exchange(LEDGER, body, params=query))
         start += n
     return pages
 
@@ -81,14 +83,47 @@ def test_an_unfinished_walk_does_not_judge_the_union() -> None:
     assert walk_pages(LENIENT, ledger_walk([10, 10], total=25), operation=LEDGER) == []
 
 
-def test_order_across_a_page_boundary() -> None:
-    pages = ledger_walk([10, 10, 5], total=25)
+@pytest.mark.parametrize(
+    ("params", "lenient"),
+    [
+        # the user-group tables document sort
+        ({"identifierName": "groupId", "sort": "DESC"}, True),
+        # D-073: no page states the default order; only strict holds it to newest first
+        ({}, False),
+    ],
+)
+def test_order_across_a_page_boundary(params: dict[str, Any], lenient: bool) -> None:
+    pages = ledger_walk([10, 10, 5], total=25, params=params)
     first = pages[0].response.json
     first["ledgerEntries"][-1]["ledgerCreatedDate"] = "2020-01-01 00:00:00.0"
-    pages[0] = make_exchange(LEDGER, first, params={"limit": 10, "offset": 0})
-    found = walk_pages(LENIENT, pages, operation=LEDGER)
+    pages[0] = make_exchange(LEDGER, first, params={**params, "limit": 10, "offset": 0})
+    assert bool(walk_pages(LENIENT, pages, operation=LEDGER)) is lenient
+    found = walk_pages(STRICT, pages, operation=LEDGER)
     assert reqs(found) == ["LEDGER-PAGE-WALK"]
     assert "across a page boundary" in found[0].message and "last of page 0" in found[0].actual
+
+
+@pytest.mark.parametrize(
+    ("params", "total", "lenient"),
+    [
+        # D-070: whether a row filter narrows totalEntries is unstated: an upper bound
+        ({"ledgerEntryType": "DEBIT"}, 26, False),
+        ({"ledgerEntryType": "DEBIT"}, 24, True),
+        ({}, 26, True),
+        # totalEntries may count entryDetails rows (one a event here), never something else
+        ({}, 25, False),
+    ],
+)
+def test_filtered_totals_are_an_upper_bound_by_default(
+    params: dict[str, Any], total: int, lenient: bool
+) -> None:
+    pages = ledger_walk([10, 10, 5], total=total, params=params)
+    got = walk_pages(LENIENT, pages, operation=LEDGER)
+    assert any("distinct entries" in f.message for f in got) is lenient
+    strict = [f for f in walk_pages(STRICT, pages, operation=LEDGER) if "distinct" in f.message]
+    assert bool(strict) is (total != 25)
+    if strict and params:
+        assert strict[0].discrepancy == discrepancies.D_TOTAL_WITH_FILTERS
 
 
 def test_pages_numbered_in_turn_from_zero() -> None:

@@ -6,6 +6,7 @@ report says which reading failed and why.
 
 from __future__ import annotations
 
+D_LEDGER_LIMIT = "D-001"  # v2 limit 11-100: honoured, or capped at 003's 10 (lenient)
 D_CML_PAGE_SIZE = "D-012"  # pageDetails.pageSize: requested size, or the count on the page
 D_CML_WRAPPED = (
     "D-013"  # crossMemberLedger body: with or without `entity` (lenient), unwrapped (strict)
@@ -15,7 +16,6 @@ D_GROUP_TYPE = (
 )
 D_BALANCE_LIMIT = "D-047"  # balance limit above 10: refused, or capped at 10; 11029 (strict)
 D_ERROR_STATUS = "D-016"  # strict: HTTP 400 for documented codes, 401 for credentials
-D_DEFAULT_ORDER = "D-018"  # newest first by default; 003's example is oldest first
 D_REVERSED = "D-019"  # pointsReversed: within the request (lenient) or equal to it (strict)
 D_ECHO_GROUP = "D-022"  # echoed transfer amounts: not compared (lenient) or equal (strict)
 D_ECHO_TRANSFER = "D-023"  # pointsTransferred echo: not compared (lenient) or equal (strict)
@@ -29,3 +29,14 @@ D_LEDGER_PAGE_SIZE = "D-057"  # ledger pageSize: the limit, or the count on the 
 D_CML_USERROLE = "D-058"  # scope=group: userRole tolerated, or absent (strict)
 D_AUTH_BODY = "D-060"  # 401: any body, or the envelope with code 401 (strict)
 D_NULL_AS_ABSENT = "D-061"  # "only present" fields: null counts as absent, or the key is gone
+D_ALTCUR_ABSENT = "D-063"  # includeAlternateCurrencies absent: not judged, or false (strict)
+D_NET_PARTS = "D-064"  # netPointsOnEvent: any of the row sums a page allows, or one (strict)
+D_NET_ALT_COMPLETE = "D-065"  # netAlternateCurrenciesOnEvent names every currency (strict)
+D_CATEGORY_MAP = "D-066"  # PROMISED: delayed or trigger-based rows, or delayed only (strict)
+D_ROW_FILTERING = "D-067"  # row filters: some row of an event matches, or every row (strict)
+D_PROGRAM_FIELD = "D-068"  # programId filter: row programId or sourceProgramId, or the row's
+D_DATE_ZONE = "D-069"  # date filter: 14 h of zone slack, or the window exactly (strict)
+D_TOTAL_WITH_FILTERS = "D-070"  # filtered totalEntries: an upper bound, or exact (strict)
+D_EMPTY_PAGE_COUNT = "D-071"  # no entries: pageCount 0 or 1, or 0 (strict)
+D_DEFAULT_LIMIT = "D-072"  # v2.1 and group default page size: any, or 10 (strict)
+D_DEFAULT_ORDER_LEDGER = "D-073"  # ledger default order: any, or newest first (strict)

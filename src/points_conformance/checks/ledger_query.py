@@ -7,23 +7,37 @@ requirement, whatever else the page shows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_DEFAULT_ORDER, D_GROUP_TYPE
+from points_conformance.checks.cross_member_query import NAIVE_DATE_SLACK
+from points_conformance.checks.discrepancies import (
+    D_ALTCUR_ABSENT,
+    D_CATEGORY_MAP,
+    D_DATE_ZONE,
+    D_DEFAULT_ORDER_LEDGER,
+    D_GROUP_TYPE,
+    D_PROGRAM_FIELD,
+    D_ROW_FILTERING,
+)
 from points_conformance.checks.findings import finding, problems_finding
 from points_conformance.checks.ledger import (
+    CATEGORIES_OF,
     CATEGORY_OF,
     ENTRY_TYPES,
+    V2,
     entries,
     entry_label,
     is_currency_row,
+    is_group_form,
     prefix_of,
     rule_ids,
 )
+from points_conformance.checks.ledger_window import date_window, outside
 from points_conformance.checks.ordering import order_finding
 from points_conformance.checks.readers import (
     as_dict,
@@ -41,9 +55,6 @@ from points_conformance.checks.registry import check, declare
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import LEDGER_OPERATIONS
 
-# Only one date given: the window it opens (001: 90 days; a year with includeLastOneYearData).
-ONE_DATE_WINDOW = timedelta(days=90)
-ONE_YEAR_WINDOW = timedelta(days=366)  # a leap year's "last year" is 366 days
 # Store and till filters: the parameter present selects the requirement.
 STORE_FILTERS = {
     "tillId": "FILTER-TILL",
@@ -57,15 +68,39 @@ STORE_FILTERS = {
 # filters
 
 
-def _row_violations(ex: Exchange, wrong: Callable[[dict[str, Any]], str | None]) -> list[str]:
-    """`wrong(row)` describes a row that breaks a filter; rows are named by their event."""
+def _row_violations(
+    ex: Exchange, wrong: Callable[[dict[str, Any]], str | None], *, per_event: bool = False
+) -> list[str]:
+    """`wrong(row)` describes a row that breaks a filter; rows are named by their event.
+
+    With `per_event`, an event one of whose rows passes is let through whole (D-067: no page
+    says whether a filter removes the other rows of a matching event).
+    """
     found: list[str] = []
     for index, entry in enumerate(entries(ex)):
-        for row in dicts(entry.get("entryDetails")):
-            problem = wrong(row)
-            if problem is not None:
-                found.append(f"{entry_label(entry, index)}: {problem}")
+        rows = dicts(entry.get("entryDetails"))
+        problems = [p for p in map(wrong, rows) if p is not None]
+        if per_event and len(problems) < len(rows):
+            continue
+        found += [f"{entry_label(entry, index)}: {problem}" for problem in problems]
     return found
+
+
+def _row_filter_finding(
+    ctx: CheckContext,
+    ex: Exchange,
+    requirement: str,
+    message: str,
+    expected: str,
+    wrong: Callable[[dict[str, Any]], str | None],
+    discrepancy: str | None = None,
+) -> list[Finding]:
+    """A row filter: every row matches (strict), or some row of every event (default run)."""
+    problems = _row_violations(ex, wrong, per_event=not ctx.strict)
+    found = problems_finding(ex, requirement, message, expected, problems)
+    if ctx.strict and found and not _row_violations(ex, wrong, per_event=True):
+        discrepancy = D_ROW_FILTERING
+    return [dataclasses.replace(f, discrepancy=f.discrepancy or discrepancy) for f in found]
 
 
 @check(
@@ -77,28 +112,30 @@ def filter_entry_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     wanted = param(ex, "ledgerEntryType")
     if wanted not in ENTRY_TYPES:
         return []
-    problems = _row_violations(
+    return _row_filter_finding(
+        ctx,
         ex,
+        f"{prefix_of(ex)}-FILTER-ENTRYTYPE",
+        f"rows of other entry types came back for ledgerEntryType={wanted}",
+        f"only rows with ledgerEntryType {wanted}"
+        + ("" if ctx.strict else " (or events with at least one such row)"),
         lambda row: (
             None
             if row.get("ledgerEntryType") == wanted
             else f"ledgerEntryType {row.get('ledgerEntryType')!r}"
         ),
     )
-    return problems_finding(
-        ex,
-        f"{prefix_of(ex)}-FILTER-ENTRYTYPE",
-        f"rows of other entry types came back for ledgerEntryType={wanted}",
-        f"only rows with ledgerEntryType {wanted}",
-        problems,
-    )
 
 
 @dataclass(frozen=True)
 class CurrencyParams:
-    """includeAlternateCurrencies, pointCategoryType, excludePointCategories and names as sent."""
+    """includeAlternateCurrencies, pointCategoryType, excludePointCategories and names as sent.
 
-    include: bool
+    `include` is None when includeAlternateCurrencies is not sent: 001's table has no row for
+    that (D-063), so only strict reads it as false.
+    """
+
+    include: bool | None
     category: str | None
     exclude: bool
     names: list[str] | None
@@ -115,7 +152,7 @@ class CurrencyParams:
             return None
         if category is not None and category not in CATEGORY_OF:
             return None
-        return cls(bool(include), category, bool(exclude), csv_param(ex, "alternateCurrencyNames"))
+        return cls(include, category, bool(exclude), csv_param(ex, "alternateCurrencyNames"))
 
 
 @check(
@@ -130,34 +167,49 @@ def filter_category(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     # 001's behaviour table, rows 3 and 4: excludePointCategories=true ignores the category.
     if params.include and params.exclude:
         return []
-    mapped = CATEGORY_OF[params.category]
+    mapped = {CATEGORY_OF[params.category]} if ctx.strict else CATEGORIES_OF[params.category]
+    names = " or ".join(sorted(mapped))
     prefix = prefix_of(ex)
 
     def wrong(currency: bool) -> Callable[[dict[str, Any]], str | None]:
         def test(row: dict[str, Any]) -> str | None:
-            if is_currency_row(row) != currency or row.get("pointsCategory") == mapped:
+            if is_currency_row(row) != currency or row.get("pointsCategory") in mapped:
                 return None
             return f"pointsCategory {row.get('pointsCategory')!r}"
 
         return test
 
-    found = problems_finding(
+    found = _row_filter_finding(
+        ctx,
         ex,
         f"{prefix}-FILTER-CATEGORY",
         f"point rows of other categories came back for pointCategoryType={params.category}",
-        f"only rows with pointsCategory {mapped}",
-        _row_violations(ex, wrong(False)),
+        f"only rows with pointsCategory {names}",
+        wrong(False),
+        discrepancy=D_CATEGORY_MAP if _lenient_category_only(ex, params.category) else None,
     )
-    if params.include:
+    # 001's behaviour table is the v2 page's; 000 (v2.1) has none.
+    if params.include and ex.operation == V2:
         found += problems_finding(
             ex,
             f"{prefix}-FILTER-ALTCUR-ROW1",
             "alternate-currency rows of other categories came back for "
             f"includeAlternateCurrencies=true&pointCategoryType={params.category}",
-            f"points and alternate-currency rows only with pointsCategory {mapped}",
+            f"points and alternate-currency rows only with pointsCategory {names}",
             _row_violations(ex, wrong(True)),
         )
     return found
+
+
+def _lenient_category_only(ex: Exchange, category: str) -> bool:
+    """Whether every row the strict mapping refuses is one the default run's mapping allows."""
+    shown = {
+        row.get("pointsCategory")
+        for entry in entries(ex)
+        for row in dicts(entry.get("entryDetails"))
+        if not is_currency_row(row)
+    }
+    return shown <= CATEGORIES_OF[category] and not shown <= {CATEGORY_OF[category]}
 
 
 @check(
@@ -189,7 +241,11 @@ def filter_alternate_currencies(ctx: CheckContext, ex: Exchange) -> list[Finding
             else None
         ),
     )
-    if params.include and params.exclude:
+    # 001's behaviour table (rows 3-6) is the v2 page's; 000 (v2.1) has none.
+    table = ex.operation == V2
+    # D-063: the table has no row for includeAlternateCurrencies not sent; strict reads false.
+    include_false = params.include is False or (params.include is None and ctx.strict)
+    if table and params.include and params.exclude:
         row = "ROW4" if params.category else "ROW3"
         found += problems_finding(
             ex,
@@ -198,15 +254,18 @@ def filter_alternate_currencies(ctx: CheckContext, ex: Exchange) -> list[Finding
             "only alternate-currency rows",
             points_rows,
         )
-    elif not params.include and not params.exclude and not params.names:
+    elif table and include_false and not params.exclude and not params.names:
         row = "ROW6" if params.category else "ROW5"
-        found += problems_finding(
-            ex,
-            f"{prefix}-FILTER-ALTCUR-{row}",
-            f"alternate-currency rows came back for {sent}",
-            "only points rows, no rows with alternateCurrencyName",
-            currency_rows,
-        )
+        found += [
+            dataclasses.replace(f, discrepancy=D_ALTCUR_ABSENT if params.include is None else None)
+            for f in problems_finding(
+                ex,
+                f"{prefix}-FILTER-ALTCUR-{row}",
+                f"alternate-currency rows came back for {sent}",
+                "only points rows, no rows with alternateCurrencyName",
+                currency_rows,
+            )
+        ]
     if params.names and not params.include:
         allowed = {n.casefold() for n in params.names}
         found += problems_finding(
@@ -229,7 +288,8 @@ def filter_alternate_currencies(ctx: CheckContext, ex: Exchange) -> list[Finding
 
 
 def _describe_currency_params(params: CurrencyParams) -> str:
-    parts = [f"includeAlternateCurrencies={'true' if params.include else 'false/absent'}"]
+    include = {True: "true", False: "false", None: "absent"}[params.include]
+    parts = [f"includeAlternateCurrencies={include}"]
     parts.append(f"pointCategoryType={params.category or 'absent'}")
     parts.append(f"excludePointCategories={'true' if params.exclude else 'false/absent'}")
     if params.names:
@@ -247,6 +307,13 @@ def filter_program(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     if program is None:
         return []
     till_concept = bool_param(ex, "includeTillConceptEvents") is True
+    # D-068: no page says whether programId selects the rows' programId or the event's
+    # sourceProgramId (001's example shows 973 beside 983); strict reads the rows'.
+    by_source = {
+        index
+        for index, entry in enumerate(entries(ex))
+        if not ctx.strict and same_id(entry.get("sourceProgramId"), program)
+    }
 
     def wrong(row: dict[str, Any]) -> str | None:
         if same_id(row.get("programId"), program):
@@ -259,45 +326,26 @@ def filter_program(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     expected = f"only rows with programId {program}"
     if till_concept:
         expected += ", plus DEBIT rows of other programs (includeTillConceptEvents=true)"
+    if not ctx.strict:
+        expected += " (or events with such a row, or with sourceProgramId " + str(program) + ")"
+    kept = [(i, e) for i, e in enumerate(entries(ex)) if i not in by_source]
+    problems: list[str] = []
+    for index, entry in kept:
+        rows = dicts(entry.get("entryDetails"))
+        bad = [p for p in map(wrong, rows) if p is not None]
+        if not ctx.strict and len(bad) < len(rows):
+            continue
+        problems += [f"{entry_label(entry, index)}: {p}" for p in bad]
     return problems_finding(
         ex,
         f"{prefix_of(ex)}-FILTER-PROGRAM",
         f"rows of other programs came back for programId={program}",
         expected,
-        _row_violations(ex, wrong),
+        problems,
+        discrepancy=D_PROGRAM_FIELD
+        if any(same_id(e.get("sourceProgramId"), program) for e in entries(ex))
+        else None,
     )
-
-
-def date_window(ex: Exchange) -> tuple[datetime, datetime, str] | None:
-    """The [from, to] window the date parameters ask for and the rule that sets it, or None."""
-    if bool_param(ex, "isFilterBasedOnDate") is False:
-        return None
-    start_raw, end_raw = param(ex, "startDate"), param(ex, "endDate")
-    start = parse_local_datetime(start_raw) if start_raw is not None else None
-    end = parse_local_datetime(end_raw) if end_raw is not None else None
-    if (start_raw is not None and start is None) or (end_raw is not None and end is None):
-        return None
-    if end is not None and end_raw is not None and len(end_raw.strip()) <= 10:
-        # A date without a time reads as the whole day.
-        end = end.replace(hour=23, minute=59, second=59)
-    if start is None and end is None:
-        return None
-    one_year = bool_param(ex, "includeLastOneYearData") is True
-    span = ONE_YEAR_WINDOW if one_year else ONE_DATE_WINDOW
-    slug = "FILTER-DATE-ONE-YEAR" if one_year else "FILTER-DATE-ONE-SIDED"
-    try:
-        # A window counted in days may be taken to whole days; the edges allow for that.
-        if end is None and start is not None:
-            end = datetime.combine(start.date() + span, datetime.max.time()).replace(microsecond=0)
-        elif start is None and end is not None:
-            start = datetime.combine(end.date() - span, datetime.min.time())
-    except OverflowError:
-        return None
-    if start is not None and end is not None and start_raw is not None and end_raw is not None:
-        slug = "FILTER-DATE"
-    if start is None or end is None:
-        return None
-    return start, end, slug
 
 
 @check(
@@ -306,23 +354,31 @@ def date_window(ex: Exchange) -> tuple[datetime, datetime, str] | None:
     operations=LEDGER_OPERATIONS,
 )
 def filter_date(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    window = date_window(ex)
+    window = date_window(ex, strict=ctx.strict)
     if window is None:
         return []
     start, end, slug = window
-    problems: list[str] = []
+    beyond: list[str] = []
+    far: list[str] = []
     for index, entry in enumerate(entries(ex)):
         created = parse_local_datetime(entry.get("ledgerCreatedDate"))
-        if created is None:
+        if created is None or not outside(created, start, end, timedelta(0)):
             continue
-        if not start <= created <= end:
-            problems.append(f"{entry_label(entry, index)}: ledgerCreatedDate {created}")
+        label = f"{entry_label(entry, index)}: ledgerCreatedDate {created}"
+        beyond.append(label)
+        # D-069: no page gives the zone of the request dates or of ledgerCreatedDate.
+        if outside(created, start, end, NAIVE_DATE_SLACK):
+            far.append(label)
+    bounds = f"between {start or '(open)'} and {end or '(open)'}"
+    if not ctx.strict:
+        bounds += f", give or take {NAIVE_DATE_SLACK} of time zone"
     return problems_finding(
         ex,
         f"{prefix_of(ex)}-{slug}",
         "entries outside the requested date window came back",
-        f"ledgerCreatedDate between {start} and {end}",
-        problems,
+        f"ledgerCreatedDate {bounds}",
+        beyond if ctx.strict else far,
+        discrepancy=D_DATE_ZONE if ctx.strict and not far else None,
     )
 
 
@@ -425,16 +481,22 @@ def filter_store_code(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 # order
 
 
-def sort_requirement(ex: Exchange) -> tuple[str, bool] | None:
-    """(requirement, descending) for the order a ledger request asks for, or None."""
+def sort_requirement(ctx: CheckContext, ex: Exchange) -> tuple[str, bool] | None:
+    """(requirement, descending) for the order a ledger request asks for, or None.
+
+    `sort` is a parameter of the user-group tables only (001, 000); sent to the customer form it
+    is not documented, so nothing is held to it. Without `sort` no page states an order (000's
+    and 001's examples are newest first, 003's oldest first): only strict holds pages to
+    newest first (D-073).
+    """
     prefix = prefix_of(ex)
     sort = param(ex, "sort")
     if sort is None:
         # The sample URL's sortOrder may or may not be honoured as an alias; either is allowed.
-        if has_param(ex, "sortOrder"):
+        if has_param(ex, "sortOrder") or not ctx.strict:
             return None
         return f"{prefix}-SORT-DEFAULT", True
-    if sort.upper() not in ("ASC", "DESC"):
+    if sort.upper() not in ("ASC", "DESC") or not is_group_form(ex):
         return None
     return f"{prefix}-SORT", sort.upper() == "DESC"
 
@@ -449,7 +511,7 @@ def created_dates(items: Iterable[dict[str, Any]]) -> list[datetime | None]:
     operations=LEDGER_OPERATIONS,
 )
 def sort_order(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    rule = sort_requirement(ex)
+    rule = sort_requirement(ctx, ex)
     items = entries(ex)
     if rule is None or len(items) < 2:
         return []
@@ -462,7 +524,7 @@ def sort_order(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         labels,
         created_dates(items),
         "ledgerCreatedDate",
-        discrepancy=D_DEFAULT_ORDER if rule[0].endswith("-SORT-DEFAULT") else None,
+        discrepancy=D_DEFAULT_ORDER_LEDGER if rule[0].endswith("-SORT-DEFAULT") else None,
     )
 
 

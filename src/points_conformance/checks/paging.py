@@ -9,6 +9,7 @@ rules, and rules over every page of a query are in walks.py.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,15 +58,25 @@ def page_share(total: int, size: int, index: int) -> int:
 
 
 def page_count_findings(
-    ex: Exchange, requirement: str, page: Page, size: int | None
+    ex: Exchange,
+    requirement: str,
+    page: Page,
+    size: int | None,
+    *,
+    empty_pages: Collection[int] = (0,),
+    discrepancy: str | None = None,
 ) -> list[Finding]:
     """The page-count identity, pageCount = ceil(totalEntries / pageSize), with `size` the page
-    size it is computed with (None when the page leaves it unknown; 0 has no pages)."""
+    size it is computed with (None when the page leaves it unknown; 0 has no pages).
+
+    `empty_pages` are the page counts accepted when totalEntries is 0: a list whose pages state
+    no formula may count its one empty page; `discrepancy` is named on a finding then.
+    """
     if size is None or page.total is None or page.page_count is None:
         return []
     credit(requirement)
     pages = expected_page_count(page.total, size)
-    if page.page_count == pages:
+    if page.page_count == pages or (page.total == 0 and page.page_count in empty_pages):
         return []
     return [
         finding(
@@ -74,6 +85,7 @@ def page_count_findings(
             expected=f"pageCount {pages} = ceil({page.total} / {size})",
             actual=f"pageCount {page.page_count}",
             exchange=ex,
+            discrepancy=discrepancy if page.total == 0 else None,
         )
     ]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from points_conformance.checks import balance, cross_member, cross_member_query, ledger
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_SHORT_PAGES
+from points_conformance.checks.discrepancies import D_SHORT_PAGES, D_TOTAL_WITH_FILTERS
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.ledger_query import created_dates, sort_requirement
 from points_conformance.checks.ordering import order_finding
@@ -49,7 +49,7 @@ class _Walk:
     # The ledger is held to full pages one page at a time (LEDGER-PAGE-SIZE).
     fullness: bool
     key: Callable[[dict[str, Any]], str]
-    order: Callable[[Exchange], tuple[str, bool] | None] | None
+    order: Callable[[CheckContext, Exchange], tuple[str, bool] | None] | None
     moment: Callable[[dict[str, Any]], datetime | None] | None
     date_field: str = ""
 
@@ -96,7 +96,7 @@ WALKS: dict[str, _Walk] = {
         cross_member.MAX_PAGE_SIZE,
         True,
         content_key,
-        cross_member_query.sort_rule,
+        lambda ctx, ex: cross_member_query.sort_rule(ex),
         _cml_moment,
         "createdDateISO",
     ),
@@ -145,10 +145,10 @@ def walk_pages(
     if not any(ledger.offset_reading_open(ctx, ex) for ex, _ in pages):
         found += _numbering(prefix, walk, pages)
     found += _stable(requirement, pages)
-    found += _unique_and_union(requirement, prefix, walk, pages)
+    found += _unique_and_union(ctx, requirement, prefix, walk, pages)
     if walk.fullness:
         found += _full_pages(requirement, prefix, walk, pages)
-    found += _order_across(requirement, walk, pages)
+    found += _order_across(ctx, requirement, walk, pages)
     if operation == cross_member.CML_OPERATION:
         items = [
             (n, f"page {p.page_number} entries[{i}]", item)
@@ -198,7 +198,9 @@ def _stable(requirement: str, pages: _Pages) -> list[Finding]:
     ]
 
 
-def _unique_and_union(requirement: str, prefix: str, walk: _Walk, pages: _Pages) -> list[Finding]:
+def _unique_and_union(
+    ctx: CheckContext, requirement: str, prefix: str, walk: _Walk, pages: _Pages
+) -> list[Finding]:
     found: list[Finding] = []
     seen: dict[str, int | None] = {}
     repeated: list[str] = []
@@ -225,10 +227,12 @@ def _unique_and_union(requirement: str, prefix: str, walk: _Walk, pages: _Pages)
     first_ex, first = pages[0]
     if first.total is None or first.page_count is None or len(pages) < first.page_count:
         return found
-    upper_bound = prefix == "CML" and has_param(first_ex, "eventName")
+    upper_bound = _total_is_upper_bound(ctx, prefix, first_ex)
     distinct = len(seen)
     if distinct == first.total or (upper_bound and distinct <= first.total):
         return found
+    if prefix in ledger.PREFIXES and not ctx.strict and first.total == _rows_over(walk, pages):
+        return found  # D-070: totalEntries may count entryDetails rows rather than events
     found.append(
         finding(
             requirement,
@@ -238,10 +242,32 @@ def _unique_and_union(requirement: str, prefix: str, walk: _Walk, pages: _Pages)
             "pages",
             actual=f"{distinct} distinct entries over {len(pages)} pages",
             exchange=first_ex,
-            discrepancy=D_SHORT_PAGES if prefix == "BAL" else None,
+            discrepancy=D_SHORT_PAGES
+            if prefix == "BAL"
+            else D_TOTAL_WITH_FILTERS
+            if prefix in ledger.PREFIXES and ledger.narrowed(first_ex)
+            else None,
         )
     )
     return found
+
+
+def _total_is_upper_bound(ctx: CheckContext, prefix: str, first: Exchange) -> bool:
+    """002 lets eventName leave totalEntries alone; for the ledger no page says whether a row
+    filter narrows it (D-070), so only strict holds a filtered ledger's total exact."""
+    if prefix == "CML":
+        return has_param(first, "eventName")
+    return prefix in ledger.PREFIXES and not ctx.strict and ledger.narrowed(first)
+
+
+def _rows_over(walk: _Walk, pages: _Pages) -> int:
+    """entryDetails rows over the distinct entries of a walk."""
+    distinct = {walk.key(item): item for _, page in pages for item in page.items or []}
+    return sum(
+        len(item["entryDetails"])
+        for item in distinct.values()
+        if isinstance(item.get("entryDetails"), list)
+    )
 
 
 def _full_pages(requirement: str, prefix: str, walk: _Walk, pages: _Pages) -> list[Finding]:
@@ -272,10 +298,10 @@ def _full_pages(requirement: str, prefix: str, walk: _Walk, pages: _Pages) -> li
     ]
 
 
-def _order_across(requirement: str, walk: _Walk, pages: _Pages) -> list[Finding]:
+def _order_across(ctx: CheckContext, requirement: str, walk: _Walk, pages: _Pages) -> list[Finding]:
     if walk.order is None or walk.moment is None:
         return []
-    rule = walk.order(pages[0][0])
+    rule = walk.order(ctx, pages[0][0])
     if rule is None:
         return []
     found: list[Finding] = []
