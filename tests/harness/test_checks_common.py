@@ -473,6 +473,10 @@ CITED = {
     "D_CML_USERROLE": "userRole",
     "D_AUTH_BODY": "401",
     "D_NULL_AS_ABSENT": "only present",
+    "D_BALANCE_PAGING": "closing balances are paged",
+    "D_BALANCE_ARITHMETIC": "closingBalance against the ledger",
+    "D_BALANCE_ENTRY_TYPE": "ledgerEntryType on a balance",
+    "D_BALANCE_END_DATE": "endDate of a balance",
 }
 
 

@@ -29,3 +29,7 @@ D_LEDGER_PAGE_SIZE = "D-057"  # ledger pageSize: the limit, or the count on the 
 D_CML_USERROLE = "D-058"  # scope=group: userRole tolerated, or absent (strict)
 D_AUTH_BODY = "D-060"  # 401: any body, or the envelope with code 401 (strict)
 D_NULL_AS_ABSENT = "D-061"  # "only present" fields: null counts as absent, or the key is gone
+D_BALANCE_PAGING = "D-080"  # balance pages: closing balances paged (strict) or repeated per page
+D_BALANCE_ARITHMETIC = "D-081"  # closingBalance = the ledger's signed sum: strict only
+D_BALANCE_ENTRY_TYPE = "D-082"  # ledgerEntryType on a balance: any answer, or the signed sum
+D_BALANCE_END_DATE = "D-083"  # endDate boundary: zone slack (lenient), to the second (strict)
