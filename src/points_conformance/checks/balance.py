@@ -71,7 +71,7 @@ def end_date_now(now: datetime | None = None) -> str:
     return moment.strftime(END_DATE_FORMAT)
 
 
-def balance_key(row: dict[str, Any]) -> BalanceKey:
+def program_category(row: dict[str, Any]) -> BalanceKey:
     return (str(row.get("programId")), str(row.get("pointsCategory")))
 
 
@@ -84,7 +84,7 @@ def new_balance_rows(seen: dict[BalanceKey, Decimal], ex: Exchange) -> dict[Bala
     """
     fresh: dict[BalanceKey, Decimal] = {}
     for row in balances(ex):
-        key = balance_key(row)
+        key = program_category(row)
         value = to_decimal(row.get("closingBalance"))
         if key in seen or key in fresh or value is None:
             continue
@@ -212,8 +212,9 @@ def filter_category(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 
 declare("check_closing_balances", ("BAL-ARITH-CLOSING",))
 
-# Parameters that make a balance or a ledger cover less than the whole history of the customer
-# (a balance's endDate only when it lies before the newest ledger entry: see `_as_of_now`).
+# Parameters that make a balance or a ledger cover less than the whole history of the customer.
+# endDate always narrows a ledger, and a balance only when it lies before the newest ledger entry
+# (see `_as_of_now`).
 _NARROWING = (
     "tillId",
     "tillIds",
@@ -221,7 +222,6 @@ _NARROWING = (
     "storeCode",
     "programId",
     "startDate",
-    "endDate",
     "includeTillConceptEvents",
     "ledgerEntryType",
     "pointCategoryType",
@@ -262,8 +262,7 @@ def check_closing_balances(
     if not ctx.strict:
         return []
     exchanges = [*balance_pages, *ledger_pages]
-    narrowing = [name for name in _NARROWING if name != "endDate"]
-    if any(has_param(ex, name) for ex in exchanges for name in narrowing):
+    if any(has_param(ex, name) for ex in exchanges for name in _NARROWING):
         return []
     if any(has_param(ex, "endDate") for ex in ledger_pages):
         return []
