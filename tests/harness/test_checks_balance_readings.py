@@ -10,6 +10,7 @@ form. The closing-balance arithmetic (D-081) and the balance walk (D-080) are st
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 
 from conformance._cases import Case, load_table
 from conformance._ledger import judge
+from conformance._points import read_customer_balance, read_ledger
 from points_conformance.checks import CheckContext, discrepancies, walk_pages
 from points_conformance.checks.balance import (
     balance_rows,
@@ -34,12 +36,14 @@ from points_conformance.checks.transfer_state import (
     new_entries,
 )
 from points_conformance.model import Exchange
+from points_conformance.target import Customer, TargetData
 
 from .test_checks_support import (
     LENIENT,
     MODES,
     STRICT,
     TRANSFERRED,
+    credit,
     entry,
     ledger_body,
     make_exchange,
@@ -148,8 +152,14 @@ def test_a_paged_balance_passes_both_stances() -> None:
 # closing balances against the ledger (D-081)
 
 
-def ledger_page(*entries: dict[str, Any], params: dict[str, Any] | None = None) -> Exchange:
-    return make_exchange("getCustomerLedgerInfo", ledger_body(list(entries)), params=params)
+def ledger_page(
+    *entries: dict[str, Any],
+    params: dict[str, Any] | None = None,
+    total: int | None = None,
+    size: int = 10,
+) -> Exchange:
+    body = ledger_body(list(entries), total=total, page_size=size)
+    return make_exchange("getCustomerLedgerInfo", body, params=params)
 
 
 WHOLE = ledger_page(
@@ -328,3 +338,76 @@ def test_balance_cases_take_the_other_readings_unless_strict(
         )
     assert judge(LENIENT, case, answer, strict=False) == []
     assert judge(STRICT, case, answer, strict=True) != []
+
+
+# --------------------------------------------------------------------------------------------
+# the readers of tests/conformance/_points.py against canned servers
+
+
+class CannedServer:
+    """A client whose answers `answer(operation, params)` makes; it keeps every query sent."""
+
+    def __init__(self, answer: Callable[[str, dict[str, Any]], Exchange]) -> None:
+        self.answer = answer
+        self.sent: list[dict[str, Any]] = []
+
+    def request(
+        self, operation: str, method: str, path: str, params: dict[str, Any] | None = None
+    ) -> Exchange:
+        self.sent.append(dict(params or {}))
+        return self.answer(operation, dict(params or {}))
+
+
+RICH = Customer(role="rich", mobile="917799000000")
+
+
+@pytest.mark.parametrize(
+    ("server", "requests"),
+    [
+        (lambda op, q: balance_page(EXAMPLE_ROWS, int(q["offset"])), 2),
+        (lambda op, q: PAGED[int(q["offset"])], 2),
+    ],
+    ids=["unpaged", "paged"],
+)
+def test_a_customer_balance_is_read_once_per_pair_as_of_now(
+    server: Callable[[str, dict[str, Any]], Exchange], requests: int
+) -> None:
+    client = CannedServer(server)
+    reading, _ = read_customer_balance(client, LENIENT, TargetData(), RICH, None)
+    assert reading is not None and reading.value == Decimal("42703.000")
+    assert len(client.sent) == requests
+    assert all("endDate" in q for q in client.sent)
+
+
+def many(count: int) -> list[dict[str, Any]]:
+    return [credit(n, f"2025-01-01 00:00:{n % 60:02d}.0") for n in range(1, count + 1)]
+
+
+def test_a_customer_ledger_is_read_whole_without_sort() -> None:
+    ledger = many(150)
+
+    def pages(op: str, q: dict[str, Any]) -> Exchange:
+        start = int(q["offset"]) * int(q["limit"])
+        chosen = ledger[start : start + int(q["limit"])]
+        return ledger_page(*chosen, total=len(ledger), size=int(q["limit"]))
+
+    client = CannedServer(pages)
+    read = read_ledger(client, {"identifierName": "mobile", "identifierValue": "1"})
+    assert len(ledger_entries(read)) == 150
+    assert [q["offset"] for q in client.sent] == [0, 1]
+    assert all("sort" not in q and q["isFilterBasedOnDate"] == "false" for q in client.sent)
+
+
+def test_a_group_ledger_read_by_starting_index_is_followed() -> None:
+    ledger = many(150)
+
+    def by_index(op: str, q: dict[str, Any]) -> Exchange:
+        start = int(q["offset"])
+        chosen = ledger[start : start + int(q["limit"])]
+        return ledger_page(*chosen, total=len(ledger), size=int(q["limit"]))
+
+    client = CannedServer(by_index)
+    read = read_ledger(client, {"type": "USERGROUP2", "identifierValue": "7"})
+    assert len(ledger_entries(read)) == 150
+    assert [q["offset"] for q in client.sent] == [0, 1, 100]
+    assert all("sort" not in q and "isFilterBasedOnDate" not in q for q in client.sent)
