@@ -18,15 +18,17 @@ State-changing tests hold one lock shared by the run's xdist workers (`serialisi
 and reversals draw redemption ids from a counter those workers share (`RedemptionPool`).
 
 Balances are read where the pages put them: a customer's from getCustomerLedgerBalance (the
-Main category, of one program when the transfer names one), a user group's as the signed sum
-of its whole ledger, since no documented operation shows a group's balance.
+Main category, of one program when the transfer names one, as of now), a user group's as the
+signed sum of its whole ledger, since no documented operation shows a group's balance. Ledgers
+compared before and after a write are read whole (`read_ledger`), never by a `sort` the
+customer form does not document.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -35,10 +37,15 @@ from typing import Any
 import pytest
 
 from points_conformance.checks import expect_error, run_checks
+from points_conformance.checks.balance import BalanceKey, end_date_now, new_balance_rows
 from points_conformance.checks.cross_member import cml_body, cml_entries
-from points_conformance.checks.ledger import is_currency_row, signed_points
+from points_conformance.checks.ledger import entries, is_currency_row, signed_points
 from points_conformance.checks.readers import dicts, header, success_object, to_decimal
-from points_conformance.checks.transfer_state import BalanceReading, closing_balance
+from points_conformance.checks.transfer_state import (
+    BalanceReading,
+    closing_balance,
+    ledger_entries,
+)
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
 from points_conformance.target import Customer, Group, TargetData
@@ -60,8 +67,10 @@ BALANCE = "getCustomerLedgerBalance"
 STATE_GROUP = "points-state"
 # isTransferrable / transfer identifier types (003) -> the target file's customer field.
 IDENTIFIER_FIELDS = {"ID": "id", "MOBILE": "mobile", "EXTERNAL_ID": "external_id", "EMAIL": "email"}
-# A ledger or balance larger than this many pages is not summed (a balance read must stay cheap).
+# A ledger or balance larger than this many pages is not read (a balance read must stay cheap).
 MAX_BALANCE_PAGES = 10
+# Ledger entries per page when a whole ledger is read (the maximum 001 documents).
+LEDGER_PAGE = 100
 
 
 def cml_path(member_id: str) -> str:
@@ -138,8 +147,11 @@ def not_accepted(requirement: str, what: str, ex: Exchange) -> Finding:
     )
 
 
-def ok(ctx: Any, requirement: str, what: str, ex: Exchange) -> list[Finding]:
-    """HTTP 200 and every single-exchange check, for a request the pages say is valid."""
+def ok(ctx: Any, requirement: str, what: str, ex: Exchange | Sequence[Exchange]) -> list[Finding]:
+    """HTTP 200 and every single-exchange check, for a request the pages say is valid (for
+    each page, given the pages of a whole reading)."""
+    if not isinstance(ex, Exchange):
+        return [f for page in ex for f in ok(ctx, requirement, what, page)]
     if ex.response.status != 200:
         return [not_accepted(requirement, what, ex), *run_checks(ctx, ex)]
     return list(run_checks(ctx, ex))
@@ -349,30 +361,42 @@ def read_customer_balance(
     program_id: int | None,
     requirement: str = "XFER-STATE-CONSERVE",
 ) -> tuple[BalanceReading | None, list[Finding]]:
-    """The customer's Main closing balance (one program, or all), over every balance page."""
-    base = customer_query(target, customer)
-    total = Decimal(0)
-    first: Exchange | None = None
+    """The customer's Main closing balance as of now (one program, or all), over its pages.
+
+    endDate is sent, as the default one is "startDate plus 7 days" of an operation without
+    startDate (D-025); each (program, category) counts once, as a server may show every balance
+    on every page (D-080), and a page that brings no new one ends the reading.
+    """
+    base = {**customer_query(target, customer), "endDate": end_date_now()}
+    pages: list[Exchange] = []
     found: list[Finding] = []
-    page, pages = 0, 1
-    while page < pages:
+    seen: dict[BalanceKey, Decimal] = {}
+    page, count = 0, 1
+    while page < count:
         ex = client.request(BALANCE, "GET", PATHS[BALANCE], params={**base, "offset": page})
-        first = first or ex
+        pages.append(ex)
         found += ok(ctx, requirement, f"balance of customers.{customer.role}", ex)
         if ex.response.status != 200:
             return None, found
-        value = closing_balance(ex, program_id=program_id)
-        total += value if value is not None else Decimal(0)
-        details = (success_object(ex) or {}).get("ledgerDetails") or {}
-        count = details.get("pageCount") if isinstance(details, dict) else None
-        if isinstance(count, int) and not isinstance(count, bool):
-            if count > MAX_BALANCE_PAGES:
-                pytest.skip(
-                    f"customers.{customer.role} has {count} balance pages (cap {MAX_BALANCE_PAGES})"
-                )
-            pages = count
+        fresh = new_balance_rows(seen, ex)
+        if page > 0 and not fresh:
+            break
+        seen.update(fresh)
+        count = _page_count(ex, f"customers.{customer.role}'s balance")
         page += 1
-    return BalanceReading(total, first), found
+    value = closing_balance(pages, program_id=program_id)
+    return BalanceReading(value if value is not None else Decimal(0), pages[0]), found
+
+
+def _page_count(ex: Exchange, what: str) -> int:
+    """pageCount of a page (1 when it gives none); skips past MAX_BALANCE_PAGES."""
+    details = (success_object(ex) or {}).get("ledgerDetails") or {}
+    count = details.get("pageCount") if isinstance(details, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool):
+        return 1
+    if count > MAX_BALANCE_PAGES:
+        pytest.skip(f"{what} has {count} pages (cap {MAX_BALANCE_PAGES})")
+    return count
 
 
 def read_balances(
@@ -400,44 +424,69 @@ def read_balances(
 def read_group_balance(
     client: Any, ctx: Any, target: TargetData, group: Group, program_id: int | None
 ) -> tuple[BalanceReading | None, list[Finding]]:
-    """A user group's Main balance: the signed sum of every points row of its whole ledger."""
-    base = {**group_query(target, group), "limit": 100}
-    total = Decimal(0)
-    first: Exchange | None = None
+    """A user group's Main balance: the signed sum of every points row of its whole ledger.
+
+    Only differences of two readings are compared, so whether opening balances count (G-LV2-14)
+    does not matter: a transfer adds no opening balance.
+    """
+    pages = read_ledger(client, group_query(target, group))
     found: list[Finding] = []
-    page, pages = 0, 1
-    while page < pages:
-        ex = client.request(LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**base, "offset": page})
-        first = first or ex
+    for ex in pages:
         found += ok(ctx, "XFER-STATE-CONSERVE", f"ledger of groups.{group.role}", ex)
+    if any(ex.response.status != 200 for ex in pages):
+        return None, found
+    total = Decimal(0)
+    for entry in ledger_entries(pages):
+        for row in dicts(entry.get("entryDetails")):
+            if is_currency_row(row) or row.get("pointsCategory", "Main") != "Main":
+                continue
+            if program_id is not None and str(row.get("programId")) != str(program_id):
+                continue
+            value = signed_points(row)
+            total += value if value is not None else Decimal(0)
+    return BalanceReading(total, pages[0]), found
+
+
+def read_ledger(client: Any, params: dict[str, Any]) -> list[Exchange]:
+    """Every page of a customer's or group's whole ledger, in pages of LEDGER_PAGE entries.
+
+    No `sort` is sent (001 documents it for the user-group form only, and before/after readings
+    are compared by eventLogId, whatever the order). The customer form is asked for its whole
+    history with isFilterBasedOnDate=false (001); the user-group form, which has no date
+    parameters, pages by starting index or page number (D-004), and both readings are followed.
+    Skips past MAX_BALANCE_PAGES pages.
+    """
+    group = "type" in params
+    base = {**params, "limit": LEDGER_PAGE}
+    if not group:
+        base["isFilterBasedOnDate"] = "false"
+    first = client.request(LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**base, "offset": 0})
+    pages = [first]
+    count = _page_count(first, f"the ledger of {params.get('identifierValue')}")
+    if first.response.status != 200 or count < 2:
+        return pages
+    step = 1
+    for number in range(1, count):
+        offset = number * step
+        ex = client.request(
+            LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**base, "offset": offset}
+        )
+        if number == 1 and group and reads_offset_as_index(first, ex):
+            step = len(entries(first))
+            ex = client.request(
+                LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**base, "offset": step}
+            )
+        pages.append(ex)
         if ex.response.status != 200:
-            return None, found
-        body = success_object(ex) or {}
-        for entry in dicts(body.get("ledgerEntries")):
-            for row in dicts(entry.get("entryDetails")):
-                if is_currency_row(row) or row.get("pointsCategory", "Main") != "Main":
-                    continue
-                if program_id is not None and str(row.get("programId")) != str(program_id):
-                    continue
-                value = signed_points(row)
-                total += value if value is not None else Decimal(0)
-        details = body.get("ledgerDetails") or {}
-        count = details.get("pageCount") if isinstance(details, dict) else None
-        if isinstance(count, int) and not isinstance(count, bool):
-            if count > MAX_BALANCE_PAGES:
-                pytest.skip(
-                    f"groups.{group.role} has {count} ledger pages (cap {MAX_BALANCE_PAGES})"
-                )
-            pages = count
-        page += 1
-    return BalanceReading(total, first), found
+            break
+    return pages
 
 
-def ledger_head(client: Any, params: dict[str, Any]) -> Exchange:
-    """The newest page of a ledger (no dates: the whole history, newest first)."""
-    return client.request(
-        LEDGER_INFO, "GET", PATHS[LEDGER_INFO], params={**params, "limit": 20, "sort": "DESC"}
-    )
+def reads_offset_as_index(first: Exchange, second: Exchange) -> bool:
+    """offset=1 started at the second entry of page 0: a starting index, not a page number."""
+    head = [e.get("eventLogId") for e in entries(first)]
+    nxt = [e.get("eventLogId") for e in entries(second)]
+    return len(head) > 1 and bool(nxt) and nxt[0] == head[1] and nxt[:1] != head[-1:]
 
 
 def without(value: dict[str, Any], dotted: list[str]) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """getCustomerLedgerBalance: the parameter matrix of page 003 (cases/ledger_balance.yaml), and
 the balances against the customer's own ledger (getCustomerLedgerInfo), whole and filtered.
+
+003 never ties a closing balance to the ledger rows (D-081), so the comparisons with the ledger
+are strict readings. Balances meant as of now are asked for with an explicit endDate (D-025), and
+ledgers meant whole with isFilterBasedOnDate=false (001).
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from typing import Any
 import pytest
 
 from points_conformance.checks import check_closing_balances
+from points_conformance.checks.balance import balance_rows, end_date_now
 from points_conformance.checks.ledger import is_currency_row, signed_points
-from points_conformance.checks.readers import to_decimal
 from points_conformance.checks.rounding import sum_agrees
 from points_conformance.model import Exchange, Finding
 
@@ -31,6 +35,12 @@ def test_balance(case: Case, client: Any, target: Any, check_context: Any, findi
 
 
 def _query(operation: str, requirement: str, **extra: Any) -> Case:
+    """The rich customer's whole ledger, or balances as of now; `extra` adds parameters."""
+    extra = (
+        {"isFilterBasedOnDate": "false", **extra}
+        if operation == LEDGER_INFO
+        else {"endDate": end_date_now(), **extra}
+    )
     return Case(
         id=f"{operation}-{requirement}",
         requirements=(requirement,),
@@ -53,6 +63,8 @@ def test_closing_balances_sum_the_ledger(
     client: Any, target: Any, check_context: Any, findings: Any
 ) -> None:
     """Without filters, each closingBalance is its (program, category) sum over the ledger."""
+    if not check_context.strict:
+        pytest.skip("BAL-ARITH-CLOSING is a strict reading (D-081)")
     ledger, found = read_all(
         _query(LEDGER_INFO, "BAL-ARITH-CLOSING").resolve(target),
         client=client,
@@ -74,8 +86,8 @@ def test_closing_balances_sum_the_ledger(
 
 # Filtered balances: (id, requirement, parameter, value). The balance with that parameter must
 # sum the ledger rows it selects: rows created up to endDate (a moment between two events in the
-# middle of the history), rows of that ledgerEntryType, or the rows of the ledger read with the
-# same tillId.
+# middle of the history), rows of that ledgerEntryType (debits negative, D-082), or the rows of
+# the ledger read with the same tillId. Strict readings all (D-081).
 FILTERED: tuple[tuple[str, str, str, str | None], ...] = (
     ("endDate-mid-history", "BAL-FILTER-ENDDATE", "endDate", None),
     ("entryType-CREDIT", "BAL-FILTER-ENTRYTYPE", "ledgerEntryType", "CREDIT"),
@@ -101,6 +113,8 @@ def test_filtered_balances_sum_the_ledger(
     check_context: Any,
     findings: Any,
 ) -> None:
+    if not check_context.strict:
+        pytest.skip(f"{requirement} against the ledger rows is a strict reading (D-081)")
     ledger_query = _query(LEDGER_INFO, requirement)
     if name == "tillId":
         ledger_query = dataclasses.replace(
@@ -125,9 +139,7 @@ def test_filtered_balances_sum_the_ledger(
         dated = [(row, m) for row, m in dated if m is not None and m <= mid]
     elif name == "ledgerEntryType":
         dated = [(row, m) for row, m in dated if row.get("ledgerEntryType") == value]
-    balance_query = dataclasses.replace(
-        _query(BALANCE, requirement), params={**_query(BALANCE, requirement).params, name: value}
-    )
+    balance_query = _query(BALANCE, requirement, **{name: value})
     balance, more = read_all(
         balance_query.resolve(target),
         client=client,
@@ -182,20 +194,14 @@ def _compare(
             sums.setdefault((str(row.get("programId")), str(row.get("pointsCategory"))), []).append(
                 value
             )
-    shown: set[tuple[str, str]] = set()
+    shown = balance_rows(balance)
     wrong: list[str] = []
-    for ex in balance:
-        for row in rows(ex):
-            closing = to_decimal(row.get("closingBalance")) if isinstance(row, dict) else None
-            if closing is None:
-                continue
-            key = (str(row.get("programId")), str(row.get("pointsCategory")))
-            shown.add(key)
-            parts = sums.get(key, [])
-            if not sum_agrees(closing, parts, strict=strict):
-                wrong.append(
-                    f"programId {key[0]} {key[1]}: closingBalance {closing}, ledger rows sum to {sum(parts, Decimal(0))}"
-                )
+    for key, closing in shown.items():
+        parts = sums.get(key, [])
+        if not sum_agrees(closing, parts, strict=strict):
+            wrong.append(
+                f"programId {key[0]} {key[1]}: closingBalance {closing}, ledger rows sum to {sum(parts, Decimal(0))}"
+            )
     for key, parts in sums.items():
         if key not in shown and sum(parts, Decimal(0)) != 0:
             wrong.append(

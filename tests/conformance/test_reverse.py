@@ -33,9 +33,9 @@ from ._points import (
     RedemptionPool,
     customer_query,
     judge,
-    ledger_head,
     ok,
     read_customer_balance,
+    read_ledger,
     serialising_fixture,
     shared_dir,
     without,
@@ -128,7 +128,7 @@ def test_reverse_whole_remainder_then_again(
     findings.add(found)
     if before is None:
         return
-    head = ledger_head(client, query)
+    head = read_ledger(client, query)
     findings.add(ok(check_context, "REV-STATE-LEDGER", "ledger before a reversal", head))
     first = _reverse(client, target, redemption, None)
     # pointsToBeReversed is optional: a reversal without it is a valid request.
@@ -136,7 +136,7 @@ def test_reverse_whole_remainder_then_again(
     findings.add(ok(check_context, "REV-SCHEMA-REQUEST", what, first))
     if first.response.status != 200:
         return
-    tail = ledger_head(client, query)
+    tail = read_ledger(client, query)
     findings.add(check_reversal_ledger(check_context, reversal=first, after=tail, before=head))
     middle, found = read_customer_balance(
         client, check_context, target, redeemer, None, "REV-STATE-BALANCE"
@@ -175,7 +175,7 @@ def test_reverse_in_parts(
     redemption = redemption_pool.take()
     query = customer_query(target, redeemer)
     for points in (1, None):
-        head = ledger_head(client, query)
+        head = read_ledger(client, query)
         ex = _reverse(client, target, redemption, points)
         what = f"reversal of {points or 'the rest'} of {redemption}"
         rule = "REV-ARITH-BOUND" if points is not None else "REV-SCHEMA-REQUEST"
@@ -194,7 +194,7 @@ def test_reverse_in_parts(
                     )
                 ]
             )
-        tail = ledger_head(client, query)
+        tail = read_ledger(client, query)
         findings.add(check_reversal_ledger(check_context, reversal=ex, after=tail, before=head))
     findings.add(check_reversal_twice(check_context, _reverse(client, target, redemption, None)))
 
@@ -220,11 +220,11 @@ def test_reverse_refused(
     warned = [f"PTS-WARN-{code}" for code in expect.get("warning") or ()]
     customer = _redeemer(target) if warned else None
     query = customer_query(target, customer) if customer is not None else None
-    before = ledger_head(client, query) if query is not None else None
+    before = read_ledger(client, query) if query is not None else None
     ex = resolved.send(client)
     findings.add(judge(check_context, resolved, ex, target=target))
     if query is not None and before is not None and 200 <= ex.response.status < 300:
-        after = ledger_head(client, query)
+        after = read_ledger(client, query)
         findings.add(
             check_warning_reversal(
                 check_context, reversal=ex, before=before, after=after, requirements=warned

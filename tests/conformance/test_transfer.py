@@ -38,12 +38,12 @@ from ._points import (
     customer_query,
     group_query,
     judge,
-    ledger_head,
     obtain_otp,
     ok,
     read_balances,
     read_customer_balance,
     read_group_balance,
+    read_ledger,
     serialising_fixture,
     without,
 )
@@ -128,7 +128,7 @@ def test_transfer_end_to_end(
     if before is None:
         return
     queries = [customer_query(target, c) for c in (source, destination)]
-    heads = [ledger_head(client, q) for q in queries]
+    heads = [read_ledger(client, q) for q in queries]
     ex = resolved.send(client)
     findings.add(judge(check_context, resolved, ex, target=target))
     if ex.response.status != 200:
@@ -173,7 +173,7 @@ def _effects(
             destination_before=before[1],
             destination_after=after[1],
         )
-    tails = [ledger_head(client, q) for q in queries]
+    tails = [read_ledger(client, q) for q in queries]
     for tail in tails:
         found += ok(ctx, "XFER-STATE-LEDGER", "ledger after a transfer", tail)
     found += check_transfer_ledger(
@@ -374,7 +374,7 @@ def test_group_transfer_end_to_end(
     if group_before is None or dest_before is None:
         return
     queries = [group_query(target, group), customer_query(target, destination)]
-    heads = [ledger_head(client, q) for q in queries]
+    heads = [read_ledger(client, q) for q in queries]
     ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
     findings.add(ok(check_context, "XFER-STATE-CONSERVE", "userGroup2/transfer", ex))
     if ex.response.status != 200:

@@ -484,6 +484,10 @@ CITED = {
     "D_EMPTY_PAGE_COUNT": "pageCount when nothing matches",
     "D_DEFAULT_LIMIT": "Default page size",
     "D_DEFAULT_ORDER_LEDGER": "Ledger order without sort",
+    "D_BALANCE_PAGING": "closing balances are paged",
+    "D_BALANCE_ARITHMETIC": "closingBalance against the ledger",
+    "D_BALANCE_ENTRY_TYPE": "ledgerEntryType on a balance",
+    "D_BALANCE_END_DATE": "endDate of a balance",
 }
 
 

@@ -265,13 +265,15 @@ MAIN = [(i, "Main") for i in range(10)]
     ids=["correct", "003's short first page", "a balance on two pages"],
 )
 def test_balance_walks(pages: list[Exchange], problems: int) -> None:
-    found = walk_pages(LENIENT, pages, operation=BAL)
+    found = walk_pages(STRICT, pages, operation=BAL)
     assert len(found) == problems
     assert all(f.requirement == "BAL-PAGE-WALK" for f in found)
+    # D-080: the default run does not walk a balance.
+    assert walk_pages(LENIENT, pages, operation=BAL) == []
 
 
 def test_balance_walk_findings_name_the_register_entry() -> None:
     pages = [balance_page(MAIN[:6], 0, 17), balance_page(MAIN[6:], 1, 17)]
-    assert {f.discrepancy for f in walk_pages(LENIENT, pages, operation=BAL)} == {
-        discrepancies.D_SHORT_PAGES
+    assert {f.discrepancy for f in walk_pages(STRICT, pages, operation=BAL)} == {
+        discrepancies.D_BALANCE_PAGING
     }

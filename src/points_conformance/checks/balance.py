@@ -1,23 +1,27 @@
 """Rules for one page of the ledger balance (getCustomerLedgerBalance, 003).
 
 The paginated list is `ledgerDetails.ledgerClosingBalance`: one closing balance per program and
-points category. Whole walks (full pages, totalEntries balances) are checked in walks.py.
+points category. Whole walks (full pages, totalEntries balances) are checked in walks.py, in the
+strict stance only: 003 never says what a balance's totalEntries and pageCount count (D-080).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import (
+    D_BALANCE_ARITHMETIC,
     D_BALANCE_LIMIT,
     D_DISPLAY_ROUNDING,
     D_LEDGER_PAGE_SIZE,
 )
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.ledger import CATEGORY_OF, entries, is_currency_row, signed_points
+from points_conformance.checks.ledger_query import created_dates
 from points_conformance.checks.paging import (
     Page,
     identity_size,
@@ -40,6 +44,13 @@ from points_conformance.model import Exchange, Finding
 BALANCE_OPERATION = "getCustomerLedgerBalance"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10
+# 003's endDate format; its default ("startDate plus 7 days") names a parameter the operation does
+# not have (D-025), so a balance meant as of now is asked for with an explicit endDate.
+END_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+# A day past the reader's clock: whatever zone the server reads endDate in, it is not yet then.
+NOW_SLACK = timedelta(days=1)
+
+BalanceKey = tuple[str, str]
 
 
 def balance_page(ex: Exchange) -> Page | None:
@@ -52,6 +63,42 @@ def balance_page(ex: Exchange) -> Page | None:
 def balances(ex: Exchange) -> list[dict[str, Any]]:
     page = balance_page(ex)
     return (page.items or []) if page is not None else []
+
+
+def end_date_now(now: datetime | None = None) -> str:
+    """An endDate that asks for the balance as of now, whatever zone the server reads it in."""
+    moment = (now or datetime.now(UTC)).replace(tzinfo=None, microsecond=0) + NOW_SLACK
+    return moment.strftime(END_DATE_FORMAT)
+
+
+def program_category(row: dict[str, Any]) -> BalanceKey:
+    return (str(row.get("programId")), str(row.get("pointsCategory")))
+
+
+def new_balance_rows(seen: dict[BalanceKey, Decimal], ex: Exchange) -> dict[BalanceKey, Decimal]:
+    """The closing balances of one page whose (programId, pointsCategory) `seen` lacks.
+
+    A server may show every balance on every page (003's example: pageCount 2 beside all six
+    balances on page 0, D-080), so a pair already read is never added again; a page that brings
+    no new pair ends a reading.
+    """
+    fresh: dict[BalanceKey, Decimal] = {}
+    for row in balances(ex):
+        key = program_category(row)
+        value = to_decimal(row.get("closingBalance"))
+        if key in seen or key in fresh or value is None:
+            continue
+        fresh[key] = value
+    return fresh
+
+
+def balance_rows(pages: Sequence[Exchange]) -> dict[BalanceKey, Decimal]:
+    """closingBalance by (programId, pointsCategory) over the pages of one balance query, each
+    pair once (see `new_balance_rows`)."""
+    seen: dict[BalanceKey, Decimal] = {}
+    for ex in pages:
+        seen.update(new_balance_rows(seen, ex))
+    return seen
 
 
 @check(
@@ -166,6 +213,8 @@ def filter_category(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 declare("check_closing_balances", ("BAL-ARITH-CLOSING",))
 
 # Parameters that make a balance or a ledger cover less than the whole history of the customer.
+# endDate always narrows a ledger, and a balance only when it lies before the newest ledger entry
+# (see `_as_of_now`).
 _NARROWING = (
     "tillId",
     "tillIds",
@@ -173,7 +222,6 @@ _NARROWING = (
     "storeCode",
     "programId",
     "startDate",
-    "endDate",
     "includeTillConceptEvents",
     "ledgerEntryType",
     "pointCategoryType",
@@ -183,17 +231,42 @@ _NARROWING = (
 )
 
 
+def _as_of_now(balance_pages: Sequence[Exchange], ledger_pages: Sequence[Exchange]) -> bool:
+    """Whether every balance page was read as of a moment no ledger entry comes after."""
+    sent = {param(ex, "endDate") for ex in balance_pages if has_param(ex, "endDate")}
+    if not sent:
+        return True
+    newest = max(
+        (m for ex in ledger_pages for m in created_dates(entries(ex)) if m is not None),
+        default=None,
+    )
+    for text in sent:
+        try:
+            end = datetime.strptime(text or "", END_DATE_FORMAT)
+        except ValueError:
+            return False
+        if newest is not None and end < newest:
+            return False
+    return True
+
+
 def check_closing_balances(
     ctx: CheckContext, *, balance_pages: Sequence[Exchange], ledger_pages: Sequence[Exchange]
 ) -> list[Finding]:
     """Each closingBalance is the signed sum of its (program, category) rows over the ledger.
 
     `ledger_pages` must be the customer's whole ledger (every page, no filter) and
-    `balance_pages` every page of its balances, both without filters and read with no
-    activity in between.
+    `balance_pages` every page of its balances as of now, both read with no activity in
+    between. Strict only: 003 never ties a closing balance to the ledger rows (D-081).
     """
+    if not ctx.strict:
+        return []
     exchanges = [*balance_pages, *ledger_pages]
     if any(has_param(ex, name) for ex in exchanges for name in _NARROWING):
+        return []
+    if any(has_param(ex, "endDate") for ex in ledger_pages):
+        return []
+    if not _as_of_now(balance_pages, ledger_pages):
         return []
     if not ledger_pages or any(success_object(ex) is None for ex in exchanges):
         return []
@@ -210,18 +283,14 @@ def check_closing_balances(
                 sums.setdefault(key, []).append(value)
     wrong: list[str] = []
     rounding_only = True
-    for ex in balance_pages:
-        for row in balances(ex):
-            shown = to_decimal(row.get("closingBalance"))
-            if shown is None:
-                continue
-            parts = sums.get((str(row.get("programId")), str(row.get("pointsCategory"))), [])
-            if not sum_agrees(shown, parts, strict=ctx.strict):
-                wrong.append(
-                    f"programId {row.get('programId')} {row.get('pointsCategory')}: "
-                    f"closingBalance {shown}, ledger rows sum to {sum(parts, Decimal(0))}"
-                )
-                rounding_only &= sum_agrees(shown, parts, strict=False)
+    for (program, category), shown in balance_rows(balance_pages).items():
+        parts = sums.get((program, category), [])
+        if not sum_agrees(shown, parts, strict=True):
+            wrong.append(
+                f"programId {program} {category}: "
+                f"closingBalance {shown}, ledger rows sum to {sum(parts, Decimal(0))}"
+            )
+            rounding_only &= sum_agrees(shown, parts, strict=False)
     if not wrong:
         return []
     return [
@@ -229,10 +298,9 @@ def check_closing_balances(
             "BAL-ARITH-CLOSING",
             "closing balances disagree with the customer's ledger",
             expected="closingBalance = credits + opening balances − debits over the ledger rows "
-            "of that program and category, "
-            + ("exactly" if ctx.strict else "up to display rounding"),
+            "of that program and category, exactly",
             actual=capped(wrong),
             exchange=balance_pages[0],
-            discrepancy=D_DISPLAY_ROUNDING if ctx.strict and rounding_only else None,
+            discrepancy=D_DISPLAY_ROUNDING if rounding_only else D_BALANCE_ARITHMETIC,
         )
     ]

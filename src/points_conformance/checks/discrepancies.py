@@ -40,3 +40,7 @@ D_TOTAL_WITH_FILTERS = "D-070"  # filtered totalEntries: an upper bound, or exac
 D_EMPTY_PAGE_COUNT = "D-071"  # no entries: pageCount 0 or 1, or 0 (strict)
 D_DEFAULT_LIMIT = "D-072"  # v2.1 and group default page size: any, or 10 (strict)
 D_DEFAULT_ORDER_LEDGER = "D-073"  # ledger default order: any, or newest first (strict)
+D_BALANCE_PAGING = "D-080"  # balance pages: closing balances paged (strict) or repeated per page
+D_BALANCE_ARITHMETIC = "D-081"  # closingBalance = the ledger's signed sum: strict only
+D_BALANCE_ENTRY_TYPE = "D-082"  # ledgerEntryType on a balance: any answer, or the signed sum
+D_BALANCE_END_DATE = "D-083"  # endDate boundary: zone slack (lenient), to the second (strict)

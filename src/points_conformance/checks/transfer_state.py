@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from points_conformance.checks.balance import balance_rows
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import D_ALREADY_REVERSED
 from points_conformance.checks.errors import code_of, expect_error, warning_codes
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.ledger import entries, entry_label, is_currency_row, signed_points
 from points_conformance.checks.readers import (
-    as_dict,
     dicts,
     is_success,
     same_id,
@@ -43,6 +43,10 @@ declare("check_warning_reversal", ("PTS-WARN-901", "PTS-WARN-902", "PTS-WARN-904
 declare("check_reversal_twice", ("REV-STATE-TWICE",))
 
 
+# A ledger as read: one page, or every page of one query.
+LedgerRead = Exchange | Sequence[Exchange]
+
+
 @dataclass(frozen=True)
 class BalanceReading:
     """A balance and the exchange it was read from (for the report's repro)."""
@@ -52,22 +56,21 @@ class BalanceReading:
 
 
 def closing_balance(
-    ex: Exchange, *, program_id: int | str | None = None, category: str = "Main"
+    balance: Exchange | Sequence[Exchange],
+    *,
+    program_id: int | str | None = None,
+    category: str = "Main",
 ) -> Decimal | None:
-    """The sum of a ledger-balance page's closingBalance rows of one category (and program)."""
-    data = success_object(ex)
-    details = as_dict(data.get("ledgerDetails")) if data is not None else None
-    if details is None:
-        return None
+    """The sum of the closingBalance rows of one category (and program) of a ledger-balance
+    page, or of every page of one balance query with each (program, category) counted once."""
+    pages = [balance] if isinstance(balance, Exchange) else list(balance)
     total: Decimal | None = None
-    for row in dicts(details.get("ledgerClosingBalance")):
-        if row.get("pointsCategory") != category:
+    for (program, shown_category), value in balance_rows(pages).items():
+        if shown_category != category:
             continue
-        if program_id is not None and not same_id(row.get("programId"), program_id):
+        if program_id is not None and not same_id(program, program_id):
             continue
-        value = to_decimal(row.get("closingBalance"))
-        if value is not None:
-            total = value if total is None else total + value
+        total = value if total is None else total + value
     return total
 
 
@@ -219,10 +222,38 @@ def _key(entry: dict[str, Any]) -> str:
     return "body:" + json.dumps(entry, sort_keys=True, default=str)
 
 
-def new_entries(before: Exchange | None, after: Exchange) -> list[dict[str, Any]]:
-    """Ledger entries of `after` that `before` did not show (all of them without `before`)."""
-    seen = {_key(e) for e in entries(before)} if before is not None else set()
-    return [e for e in entries(after) if _key(e) not in seen]
+def ledger_pages(ledger: LedgerRead) -> list[Exchange]:
+    return [ledger] if isinstance(ledger, Exchange) else list(ledger)
+
+
+def ledger_entries(ledger: LedgerRead) -> list[dict[str, Any]]:
+    """The entries of a ledger read, each event once: pages read by starting index, or while
+    the ledger grew, may overlap."""
+    seen: set[str] = set()
+    found: list[dict[str, Any]] = []
+    for ex in ledger_pages(ledger):
+        for entry in entries(ex):
+            key = _key(entry)
+            if key not in seen:
+                seen.add(key)
+                found.append(entry)
+    return found
+
+
+def new_entries(before: LedgerRead | None, after: LedgerRead) -> list[dict[str, Any]]:
+    """Ledger entries of `after` that `before` did not show (all of them without `before`).
+
+    Compared by eventLogId over every page read, so the order a server lists its ledger in
+    (no order is documented for the customer form) does not matter.
+    """
+    seen = {_key(e) for e in ledger_entries(before)} if before is not None else set()
+    return [e for e in ledger_entries(after) if _key(e) not in seen]
+
+
+def _shown(ledger: LedgerRead) -> Exchange | None:
+    """The exchange a finding about a ledger read points at: its first page."""
+    pages = ledger_pages(ledger)
+    return pages[0] if pages else None
 
 
 def _rows_total(entry: dict[str, Any], kind: str | None) -> tuple[Decimal, list[Decimal]] | None:
@@ -251,7 +282,7 @@ def _event_with(
 
 
 def _ledger_finding(
-    requirement: str, message: str, expected: str, after: Exchange, candidates: list[Any]
+    requirement: str, message: str, expected: str, after: LedgerRead, candidates: list[Any]
 ) -> Finding:
     shown = [
         f"eventLogId {e.get('eventLogId')} {e.get('eventName')}: net {e.get('netPointsOnEvent')}"
@@ -262,7 +293,7 @@ def _ledger_finding(
         message,
         expected=expected,
         actual=capped(shown) if shown else "no new ledger entry",
-        exchange=after,
+        exchange=_shown(after),
     )
 
 
@@ -282,15 +313,15 @@ def check_transfer_ledger(
     ctx: CheckContext,
     *,
     transfer: Exchange,
-    source_after: Exchange,
-    destination_after: Exchange,
-    source_before: Exchange | None = None,
-    destination_before: Exchange | None = None,
+    source_after: LedgerRead,
+    destination_after: LedgerRead,
+    source_before: LedgerRead | None = None,
+    destination_before: LedgerRead | None = None,
 ) -> list[Finding]:
     """Both ledgers show the transfer: a new DEBIT of N on the source's, a new CREDIT of N on
     the destination's. A refused transfer adds no such event (XFER-STATE-REJECTED).
 
-    The ledgers are first pages (newest first) read before and after the transfer.
+    The ledgers are read before and after the transfer: a page or every page of each.
     """
     amount = transfer_amount(transfer)
     found: list[Finding] = []
@@ -364,7 +395,11 @@ def check_transfer_history(
 
 
 def check_reversal_ledger(
-    ctx: CheckContext, *, reversal: Exchange, after: Exchange, before: Exchange | None = None
+    ctx: CheckContext,
+    *,
+    reversal: Exchange,
+    after: LedgerRead,
+    before: LedgerRead | None = None,
 ) -> list[Finding]:
     """The customer's ledger shows a new event returning the points reversed."""
     if not is_success(reversal):
@@ -394,8 +429,8 @@ def check_warning_reversal(
     ctx: CheckContext,
     *,
     reversal: Exchange,
-    before: Exchange,
-    after: Exchange,
+    before: LedgerRead,
+    after: LedgerRead,
     requirements: Sequence[str],
 ) -> list[Finding]:
     """A reversal answered 2xx with a warning code (D-036) reversed nothing.
@@ -410,7 +445,9 @@ def check_warning_reversal(
     named = [r for r in requirements if code_of(r) in warned]
     # Without its warning the answer is an accepted request, which expect_error judges; without
     # both ledger pages there is nothing to compare.
-    if not named or success_object(before) is None or success_object(after) is None:
+    pages = [*ledger_pages(before), *ledger_pages(after)]
+    read = ledger_pages(before) and ledger_pages(after)
+    if not named or not read or any(success_object(ex) is None for ex in pages):
         return []
     credit(*named, operation=reversal.operation)
     shown = to_decimal(data.get("pointsReversed"))

@@ -5,7 +5,7 @@ page size. Together they must hold every entry once: as many as totalEntries (at
 crossMemberLedger filtered by eventName), no entry twice, the same totals on every page,
 every page but the last full, and the requested order continuing across page boundaries.
 Each page is also checked on its own by `run_checks`; the walk reports only what no single
-page shows.
+page shows. The balance's walk is checked in the strict stance only (D-080).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from points_conformance.checks import balance, cross_member, cross_member_query, ledger
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_SHORT_PAGES, D_TOTAL_WITH_FILTERS
+from points_conformance.checks.discrepancies import D_BALANCE_PAGING, D_TOTAL_WITH_FILTERS
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.ledger_query import created_dates, sort_requirement
 from points_conformance.checks.ordering import order_finding
@@ -133,6 +133,9 @@ def walk_pages(
     if walk is None:
         return []
     prefix = _prefix(operation)
+    if prefix == "BAL" and not ctx.strict:
+        # D-080: 003 never says what a balance's totals count, nor that its rows are paged.
+        return []
     pages: _Pages = []
     for ex in exchanges:
         page = walk.read(ex) if ex.operation == operation else None
@@ -242,7 +245,7 @@ def _unique_and_union(
             "pages",
             actual=f"{distinct} distinct entries over {len(pages)} pages",
             exchange=first_ex,
-            discrepancy=D_SHORT_PAGES
+            discrepancy=D_BALANCE_PAGING
             if prefix == "BAL"
             else D_TOTAL_WITH_FILTERS
             if prefix in ledger.PREFIXES and ledger.narrowed(first_ex)
@@ -293,7 +296,7 @@ def _full_pages(requirement: str, prefix: str, walk: _Walk, pages: _Pages) -> li
             expected=f"{size} entries on every page but the last, {first.total} in all",
             actual=capped(wrong),
             exchange=first_ex,
-            discrepancy=D_SHORT_PAGES if prefix == "BAL" else None,
+            discrepancy=D_BALANCE_PAGING if prefix == "BAL" else None,
         )
     ]
 
