@@ -73,15 +73,21 @@ def test_json_bodies_are_labelled_json(content_type: str, text: str, flagged: bo
 @pytest.mark.parametrize(
     ("status", "text", "ctx", "problem"),
     [
-        (400, '{"errors": [{"code": 8015, "message": "x"}], "warnings": []}', LENIENT, None),
+        (400, '{"errors": [{"code": 8015, "message": "x"}], "warnings": []}', STRICT, None),
         (400, '{"data": [], "errors": [{"code": 801, "message": "x"}]}', STRICT, None),
-        (400, '{"error": "bad"}', LENIENT, 'no "errors" list'),
-        (400, '{"errors": []}', LENIENT, "empty"),
-        (422, '{"errors": [{"code": "8015", "message": "x"}]}', LENIENT, "not an integer"),
-        (400, '{"errors": [{"code": 8015}]}', LENIENT, "message"),
-        (404, "Not Found", LENIENT, "not JSON"),
-        (400, "[1, 2]", LENIENT, "not a JSON object"),
+        (400, '{"error": "bad"}', STRICT, 'no "errors" list'),
+        (400, '{"errors": []}', STRICT, "empty"),
+        (422, '{"errors": [{"code": "8015", "message": "x"}]}', STRICT, "not an integer"),
+        (400, '{"errors": [{"code": 8015}]}', STRICT, "message"),
+        (404, "Not Found", STRICT, "not JSON"),
+        (400, "[1, 2]", STRICT, "not a JSON object"),
         (429, "slow down", STRICT, None),
+        # No page describes an error body (D-090): the envelope is the strict reading only.
+        (400, '{"error": "bad"}', LENIENT, None),
+        (400, '{"errors": []}', LENIENT, None),
+        (404, "Not Found", LENIENT, None),
+        (400, '{"code": 8015, "message": "x"}', LENIENT, None),
+        (400, '{"code": 8015, "message": "x"}', STRICT, 'no "errors" list'),
         (401, "", LENIENT, None),
         (401, "", STRICT, "not JSON"),
         (401, '{"errors": [{"code": 401, "message": "Unauthorized"}]}', STRICT, None),
@@ -126,15 +132,50 @@ ERROR_CASES = {
         ["failed (HTTP 500)", "failed with HTTP 500"],
         ["failed (HTTP 500)", "failed with HTTP 500"],
     ),
+    # The page names the code, so it must be readable; the envelope's shape is strict (D-090).
     "no envelope": ErrorCase(
         400,
         {"message": "bad"},
         {8015},
-        ["without an error code", 'no "errors" list'],
+        ["without an error code"],
         ["without an error code", 'no "errors" list'],
     ),
-    "documented code on 200": ErrorCase(
-        200, ENVELOPE, {8015}, ["code 8015 but HTTP 200"], ["code 8015 but HTTP 200"]
+    # No page gives an error an HTTP status: a 2xx whose errors carry the code is a refusal in
+    # the default run (D-016); strict wants HTTP 400.
+    "documented code on 200": ErrorCase(200, ENVELOPE, {8015}, [], ["code 8015 but HTTP 200"]),
+    "other code on 200": ErrorCase(
+        200,
+        {"errors": [{"code": 11029, "message": "x"}]},
+        {8015},
+        ["accepted the request (HTTP 200)"],
+        ["accepted the request (HTTP 200)"],
+    ),
+    "any code on 200": ErrorCase(200, ENVELOPE, set(), [], ["code 8015 but HTTP 200"]),
+    # No code named and no error body described (D-090): any 4xx is the refusal asked for.
+    "no code named, no envelope": ErrorCase(
+        400,
+        {"message": "bad"},
+        set(),
+        [],
+        ["without an error code", 'no "errors" list'],
+    ),
+    "no code named, empty body": ErrorCase(
+        422, "", set(), [], ["instead of HTTP 400", "without an error code", "not a JSON object"]
+    ),
+    # A code at the top of the body: read by the default run only (D-090).
+    "top-level code": ErrorCase(
+        400,
+        {"code": 8015, "message": "x"},
+        {8015},
+        [],
+        ["without an error code", 'no "errors" list'],
+    ),
+    "top-level errorCode, other code": ErrorCase(
+        400,
+        {"errorCode": "11029"},
+        {8015},
+        ["code 11029 instead of 8015"],
+        ["without an error code", 'no "errors" list'],
     ),
     "any code allowed": ErrorCase(400, {"errors": [{"code": 400, "message": "x"}]}, set(), [], []),
     "string code matches": ErrorCase(
@@ -261,7 +302,12 @@ def test_strict_error_status_in_run_checks(status: int, body: Any, flagged: bool
         (401, "", LENIENT, True),
         (401, '{"errors": [{"code": 401, "message": "x"}]}', STRICT, True),
         (401, "", STRICT, False),
-        (403, '{"errors": [{"code": 403, "message": "x"}]}', LENIENT, False),
+        # 003 says only "Authentication | Yes": any refusal (D-016); strict: 401.
+        (403, '{"errors": [{"code": 403, "message": "x"}]}', LENIENT, True),
+        (403, '{"errors": [{"code": 403, "message": "x"}]}', STRICT, False),
+        (400, "", LENIENT, True),
+        (401, '{"redemptionId": "54ZNkA", "pointsReversed": 10}', LENIENT, False),
+        (403, '{"data": [{"transferId": 1}]}', LENIENT, False),
         (200, "{}", LENIENT, False),
         (500, "", LENIENT, False),
     ],
@@ -271,6 +317,17 @@ def test_expect_auth_rejected(status: int, text: str, ctx: CheckContext, passes:
     found = expect_auth_rejected(ctx, ex)
     assert (found == []) is passes
     assert all(f.requirement == "COMMON-AUTH-401" for f in found)
+
+
+@pytest.mark.parametrize(
+    ("status", "ctx", "passes"),
+    [(401, LENIENT, True), (403, LENIENT, False), (400, LENIENT, False), (403, STRICT, False)],
+)
+def test_crossmemberledger_states_401(status: int, ctx: CheckContext, passes: bool) -> None:
+    # 002 is the one page that states the status: "401 Unauthorized — invalid or missing
+    # credentials".
+    ex = make_exchange(CML, text="", status=status)
+    assert (expect_auth_rejected(ctx, ex) == []) is passes
 
 
 @dataclass(frozen=True)
@@ -473,6 +530,7 @@ CITED = {
     "D_CML_USERROLE": "userRole",
     "D_AUTH_BODY": "401",
     "D_NULL_AS_ABSENT": "only present",
+    "D_ERROR_BODY": "error body",
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_AUTH_BODY, D_ERROR_STATUS
+from points_conformance.checks.discrepancies import D_AUTH_BODY, D_ERROR_BODY, D_ERROR_STATUS
 from points_conformance.checks.findings import finding
 from points_conformance.checks.readers import body, describe, success_object
 from points_conformance.checks.registry import check, credit
@@ -103,10 +103,10 @@ def content_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 )
 def error_envelope(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     status = ex.response.status
-    if not 400 <= status < 500 or status in _ENVELOPE_EXEMPT:
-        return []
-    # The pages give a 401 no body; the envelope on 401 is the strict reading.
-    if status == 401 and not ctx.strict:
+    # No page describes an error body: 003's examples show the envelope, which only the strict
+    # reading requires (D-090; on 401, D-060). The default run reads a refusal's documented code
+    # wherever it is (`expect_error`).
+    if not ctx.strict or not 400 <= status < 500 or status in _ENVELOPE_EXEMPT:
         return []
     problem: str | None
     if ex.response.json is None and ex.response.json_error is not None:
@@ -122,7 +122,7 @@ def error_envelope(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             expected='{"errors": [{"code": <integer>, "message": <string>}, ...]} with at least one error',
             actual=ex.response.excerpt(300) or "(empty body)",
             exchange=ex,
-            discrepancy=D_AUTH_BODY if status == 401 else None,
+            discrepancy=D_AUTH_BODY if status == 401 else D_ERROR_BODY,
         )
     ]
 

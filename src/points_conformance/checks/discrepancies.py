@@ -29,3 +29,4 @@ D_LEDGER_PAGE_SIZE = "D-057"  # ledger pageSize: the limit, or the count on the 
 D_CML_USERROLE = "D-058"  # scope=group: userRole tolerated, or absent (strict)
 D_AUTH_BODY = "D-060"  # 401: any body, or the envelope with code 401 (strict)
 D_NULL_AS_ABSENT = "D-061"  # "only present" fields: null counts as absent, or the key is gone
+D_ERROR_BODY = "D-090"  # an error body: any (a code anywhere, lenient), or the envelope (strict)
