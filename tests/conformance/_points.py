@@ -5,14 +5,14 @@
 - `ok`: HTTP 200; the response goes through every single-exchange check.
 - a mapping with `ok: true` or `error: [codes]` (an empty list: any code, for failures the
   pages name no code for), or `ok_or_error: [codes]` (a 2xx judged by every single-exchange
-  check, or a refusal with one of the codes); `lenient: {...}` replaces those keys when the run
-  is not strict
+  check and the optional keys below, or a refusal with one of the codes); `lenient: {...}`
+  replaces those keys when the run is not strict
   (`lenient: {error: [...]}` adds codes the default run accepts; `discrepancy` names the
   register entry that allows them).
   With `ok`, optional keys add what the target's data promises: `rows: some|none` (entries of a
   crossMemberLedger page), `transferrable: true|false` (the check's answer), `otp: issued|none`
   (the sandbox OTP header of isTransferrable, when the target file names one), `echo: FIELD`
-  (strict only: data[0].FIELD equals the request body's FIELD).
+  (strict only: data[0].FIELD equals the request body's FIELD), `empty: true` (`data` is empty).
 
 State-changing tests hold one lock shared by the run's xdist workers (`serialising_fixture`),
 and reversals draw redemption ids from a counter those workers share (`RedemptionPool`).
@@ -37,7 +37,14 @@ import pytest
 from points_conformance.checks import expect_error, run_checks
 from points_conformance.checks.cross_member import cml_body, cml_entries
 from points_conformance.checks.ledger import is_currency_row, signed_points
-from points_conformance.checks.readers import dicts, header, success_object, to_decimal
+from points_conformance.checks.readers import (
+    dicts,
+    header,
+    is_success,
+    refused_in_body,
+    success_object,
+    to_decimal,
+)
 from points_conformance.checks.transfer_state import BalanceReading, closing_balance
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
@@ -78,9 +85,10 @@ def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
     want = dict(raw)
     lenient = want.pop("lenient", None)
     if lenient and not strict:
-        if "ok" in lenient or "error" in lenient:
+        if {"ok", "error", "ok_or_error"} & set(lenient):
             want.pop("ok", None)
             want.pop("error", None)
+            want.pop("ok_or_error", None)
         want.update(lenient)
     return want
 
@@ -109,12 +117,10 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = Non
         return list(
             expect_error(ctx, ex, codes=set(want["error"] or ()), requirement=case.requirements)
         )
-    if "ok_or_error" in want and not 200 <= ex.response.status < 300:
+    if "ok_or_error" in want and (not is_success(ex) or refused_in_body(ex, strict=ctx.strict)):
         codes = set(want["ok_or_error"] or ())
         return list(expect_error(ctx, ex, codes=codes, requirement=case.requirements))
-    if "ok_or_error" in want:
-        return list(run_checks(ctx, ex))
-    if ex.response.status != 200:
+    if "ok_or_error" not in want and ex.response.status != 200:
         what = f"{case.operation} ({case.id})"
         return [*(not_accepted(r, what, ex) for r in case.requirements), *run_checks(ctx, ex)]
     found = list(run_checks(ctx, ex))
@@ -125,7 +131,24 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = Non
         found += _echo(requirement, ex, str(want["echo"]))
     if "otp" in want and target is not None:
         found += _otp_header(requirement, ex, target, issued=want["otp"] == "issued")
+    if want.get("empty"):
+        found += _empty(requirement, case, ex)
     return found
+
+
+def _empty(requirement: str, case: Case, ex: Exchange) -> list[Finding]:
+    items = data_items(ex)
+    if not items:
+        return []
+    return [
+        Finding(
+            requirement,
+            f"an answer for a party that does not exist lists {len(items)} items ({case.id})",
+            expected="a refusal, or an empty data list",
+            actual=f"{len(items)} data items",
+            exchange=ex,
+        )
+    ]
 
 
 def not_accepted(requirement: str, what: str, ex: Exchange) -> Finding:

@@ -13,7 +13,14 @@ from typing import Any
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import D_ECHO_GROUP, D_ECHO_TRANSFER, D_REVERSED
 from points_conformance.checks.findings import capped, finding
-from points_conformance.checks.readers import as_dict, dicts, same_id, success_object, to_decimal
+from points_conformance.checks.readers import (
+    as_dict,
+    dicts,
+    refused_in_body,
+    same_id,
+    success_object,
+    to_decimal,
+)
 from points_conformance.checks.registry import check, credit
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import CHECK_OPERATIONS, TRANSFER_OPERATIONS
@@ -160,8 +167,11 @@ def transfer_amount(ex: Exchange) -> Decimal | None:
     """The N of "a transfer of N points": the amount requested, else the amount answered.
 
     The answer's pointsTransferred may differ from the request in the default run;
-    the balances must show what was asked for.
+    the balances must show what was asked for. A 2xx whose `errors` carry a code refused the
+    transfer (D-016): it moved nothing.
     """
+    if refused_in_body(ex, strict=False):
+        return Decimal(0)
     asked = requested_amount(ex)
     if asked is not None:
         return asked
