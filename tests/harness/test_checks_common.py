@@ -517,7 +517,6 @@ CITED = {
     "D_GROUP_TYPE": "entityType value sets",
     "D_BALANCE_LIMIT": "limit at most 10",
     "D_DEFAULT_ORDER": "ascending order",
-    "D_REVERSED": "reversed for",
     "D_ECHO_GROUP": "pointsTobeTransferred",
     "D_ECHO_TRANSFER": "15.0 transferred",
     "D_PAST_END": "11003",

@@ -16,7 +16,6 @@ D_GROUP_TYPE = (
 D_BALANCE_LIMIT = "D-047"  # balance limit above 10: refused, or capped at 10; 11029 (strict)
 D_ERROR_STATUS = "D-016"  # strict: HTTP 400 for documented codes, 401 for credentials
 D_DEFAULT_ORDER = "D-018"  # newest first by default; 003's example is oldest first
-D_REVERSED = "D-019"  # pointsReversed: within the request (lenient) or equal to it (strict)
 D_ECHO_GROUP = "D-022"  # echoed transfer amounts: not compared (lenient) or equal (strict)
 D_ECHO_TRANSFER = "D-023"  # pointsTransferred echo: not compared (lenient) or equal (strict)
 D_PAST_END = "D-030"  # offset past the last page: 200 with no entries, or 11003 (strict)
