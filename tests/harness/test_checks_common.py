@@ -530,6 +530,9 @@ CITED = {
     "D_AUTH_BODY": "401",
     "D_NULL_AS_ABSENT": "only present",
     "D_ERROR_BODY": "error body",
+    "D_CML_USER_SCOPE": "scope=user",
+    "D_CML_MEMBERS": "memberCount",
+    "D_CML_REVERSALS": "reversedAmount",
 }
 
 

@@ -22,7 +22,7 @@ from points_conformance.checks.cross_member import (
     present,
     shown_where_absent,
 )
-from points_conformance.checks.discrepancies import D_NULL_AS_ABSENT
+from points_conformance.checks.discrepancies import D_CML_REVERSALS, D_NULL_AS_ABSENT
 from points_conformance.checks.findings import problems_finding
 from points_conformance.checks.readers import dicts, to_decimal
 from points_conformance.checks.registry import check, credit
@@ -59,7 +59,14 @@ def aggregate_status(statuses: Iterable[str]) -> str:
     operations=OPS,
 )
 def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """reversedAmount lies within the row's points; the statuses follow from it (strict only).
+
+    002 gives reversedAmount no sign (its example is positive against negative points), and
+    ties neither status to the amounts except by example (D-100): the default run compares
+    magnitudes and leaves the statuses to --strict.
+    """
     bounds: list[str] = []
+    sign_only = True
     rows_bad: list[str] = []
     aggregate_bad: list[str] = []
     for index, entry in enumerate(cml_entries(ex)):
@@ -72,8 +79,12 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 continue
             where = f"{label} row {row_index} (customerId {row.get('customerId')})"
             credit("CML-REVERSED-BOUNDS")
-            if not 0 <= reversed_amount <= abs(points):
+            shown_amount = reversed_amount if ctx.strict else abs(reversed_amount)
+            if not 0 <= shown_amount <= abs(points):
                 bounds.append(f"{where}: reversedAmount {reversed_amount}, points {points}")
+                sign_only &= abs(reversed_amount) <= abs(points)
+                continue
+            if not ctx.strict:
                 continue
             implied = row_status(points, reversed_amount)
             shown = row.get("status")
@@ -87,7 +98,8 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         statuses = [row.get("status") for row in rows]
         shown = entry.get("status")
         if (
-            isinstance(shown, str)
+            ctx.strict
+            and isinstance(shown, str)
             and statuses
             and all(
                 isinstance(s, str) and s in ("ACTIVE", "REVERSED", "PARTIALLY_REVERSED")
@@ -105,8 +117,11 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             ex,
             "CML-REVERSED-BOUNDS",
             "reversedAmount outside 0 … |points|",
-            "0 ≤ reversedAmount ≤ |points| on every row",
+            "0 ≤ reversedAmount ≤ |points| on every row"
+            if ctx.strict
+            else "|reversedAmount| ≤ |points| on every row",
             bounds,
+            discrepancy=D_CML_REVERSALS if ctx.strict and sign_only else None,
         ),
         *problems_finding(
             ex,
@@ -115,6 +130,7 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             "ACTIVE when reversedAmount is 0, REVERSED when it equals |points|, "
             "PARTIALLY_REVERSED in between",
             rows_bad,
+            discrepancy=D_CML_REVERSALS,
         ),
         *problems_finding(
             ex,
@@ -123,6 +139,7 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             "ACTIVE when every row is ACTIVE, REVERSED when every row is REVERSED, "
             "else PARTIALLY_REVERSED",
             aggregate_bad,
+            discrepancy=D_CML_REVERSALS,
         ),
     ]
 

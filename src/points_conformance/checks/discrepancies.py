@@ -29,3 +29,6 @@ D_CML_USERROLE = "D-058"  # scope=group: userRole tolerated, or absent (strict)
 D_AUTH_BODY = "D-060"  # 401: any body, or the envelope with code 401 (strict)
 D_NULL_AS_ABSENT = "D-061"  # "only present" fields: null counts as absent, or the key is gone
 D_ERROR_BODY = "D-090"  # an error body: any (a code anywhere, lenient), or the envelope (strict)
+D_CML_USER_SCOPE = "D-098"  # scope=user rows and net: the group's, or the caller's share
+D_CML_MEMBERS = "D-099"  # members may list inactive ones: memberCount ≤ len (lenient), = (strict)
+D_CML_REVERSALS = "D-100"  # reversal status and sign: example-only (lenient), derived (strict)
