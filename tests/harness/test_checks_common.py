@@ -66,8 +66,12 @@ def test_server_error_flags_every_5xx(status: int, flagged: bool) -> None:
     ],
 )
 def test_json_bodies_are_labelled_json(content_type: str, text: str, flagged: bool) -> None:
+    # No page states a response media type (D-102): the strict reading only.
     ex = make_exchange("reversePoints", text=text, response_headers={"Content-Type": content_type})
-    assert bool(findings(LENIENT, ex, "COMMON-CONTENT-TYPE")) is flagged
+    found = findings(STRICT, ex, "COMMON-CONTENT-TYPE")
+    assert bool(found) is flagged
+    assert all(f.discrepancy == discrepancies.D_CONTENT_TYPE for f in found)
+    assert findings(LENIENT, ex, "COMMON-CONTENT-TYPE") == []
 
 
 @pytest.mark.parametrize(
@@ -533,6 +537,8 @@ CITED = {
     "D_CML_USER_SCOPE": "scope=user",
     "D_CML_MEMBERS": "memberCount",
     "D_CML_REVERSALS": "reversedAmount",
+    "D_WARNINGS": "warnings",
+    "D_CONTENT_TYPE": "media type",
 }
 
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_AUTH_BODY, D_ERROR_BODY, D_ERROR_STATUS
+from points_conformance.checks.discrepancies import (
+    D_AUTH_BODY,
+    D_CONTENT_TYPE,
+    D_ERROR_BODY,
+    D_ERROR_STATUS,
+)
 from points_conformance.checks.findings import finding
 from points_conformance.checks.readers import body, describe, success_object
 from points_conformance.checks.registry import check, credit
@@ -81,7 +86,8 @@ def server_error(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     requirements=("COMMON-CONTENT-TYPE",),
 )
 def content_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    if not has_json_body(ex):
+    # No page states a response media type; 002 shows only the request's Accept header (D-102).
+    if not ctx.strict or not has_json_body(ex):
         return []
     media = ex.response.content_type.split(";", 1)[0].strip().lower()
     if media == "application/json":
@@ -93,6 +99,7 @@ def content_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             expected="Content-Type: application/json (parameters such as charset allowed)",
             actual=f"Content-Type: {ex.response.content_type or '(none)'}",
             exchange=ex,
+            discrepancy=D_CONTENT_TYPE,
         )
     ]
 

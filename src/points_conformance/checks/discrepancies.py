@@ -32,3 +32,5 @@ D_ERROR_BODY = "D-090"  # an error body: any (a code anywhere, lenient), or the 
 D_CML_USER_SCOPE = "D-098"  # scope=user rows and net: the group's, or the caller's share
 D_CML_MEMBERS = "D-099"  # members may list inactive ones: memberCount ≤ len (lenient), = (strict)
 D_CML_REVERSALS = "D-100"  # reversal status and sign: example-only (lenient), derived (strict)
+D_WARNINGS = "D-101"  # warnings: typed on the ledger pages only; a list everywhere (strict)
+D_CONTENT_TYPE = "D-102"  # response media type: not stated; application/json (strict)
