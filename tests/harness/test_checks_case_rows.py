@@ -12,6 +12,7 @@ import pytest
 
 from conformance._cases import Case, load_table
 from conformance._points import judge
+from conformance.test_transfer_history import _strangers
 from points_conformance.model import Finding
 
 from .test_checks_support import LENIENT, STRICT, make_exchange
@@ -103,3 +104,25 @@ def test_the_removed_customer_userentitytype_row_stays_removed() -> None:
     # userEntityType is not in the history table (D-020): it is not sent for a customer.
     ids = {c.id for c in load_table("points_transfer_history")}
     assert "customer-userEntityType" not in ids
+
+
+@pytest.mark.parametrize(
+    ("item", "lenient", "strict"),
+    [
+        ({"transferId": 1, "fromEntityId": 7, "toEntityId": 8}, True, True),
+        ({"transferId": 2, "fromEntityId": 9, "toEntityId": 7}, True, False),
+        (
+            {"transferId": 3, "transferredFrom": {"userId": 9}, "transferredTo": {"userId": 7}},
+            True,
+            False,
+        ),
+        ({"transferId": 4, "fromEntityId": 9, "toEntityId": 8}, False, False),
+    ],
+    ids=["from the party", "to the party", "to the party, party objects", "neither"],
+)
+def test_history_direction(item: dict[str, Any], lenient: bool, strict: bool) -> None:
+    # 003: "the history of points transferred from a group or customer"; incoming ones are the
+    # default run's other reading (D-103).
+    ex = make_exchange("getPointsTransfers", {"data": [item], "warnings": [], "errors": []})
+    for ctx, passes in ((LENIENT, lenient), (STRICT, strict)):
+        assert (_strangers(ctx, "XFERHIST-PARAM-IDENTIFIER", "7", ex) == []) is passes
