@@ -96,6 +96,18 @@ def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
 def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = None) -> list[Finding]:
     """Findings for one response against the case's expectation (see the module docstring)."""
     want = expectation(case, strict=bool(ctx.strict))
+    found = _judged(ctx, case, ex, want, target)
+    refusal = "error" in want or not is_success(ex)
+    if want.get("otp") == "none" and target is not None and refusal:
+        # 003: isTransferrable "Sends OTP to the fromCustomer if the specified points are
+        # transferrable": an answer that is (or should be) a refusal issues none either.
+        found += _otp_header(case.requirements[0], ex, target, issued=False)
+    return found
+
+
+def _judged(
+    ctx: Any, case: Case, ex: Exchange, want: dict[str, Any], target: TargetData | None
+) -> list[Finding]:
     requirement = case.requirements[0]
     raw = case.expect if isinstance(case.expect, dict) else {}
     lenient = raw.get("lenient") or {}

@@ -14,6 +14,7 @@ from conformance._cases import Case, load_table
 from conformance._points import judge
 from conformance.test_transfer_history import _strangers
 from points_conformance.model import Finding
+from points_conformance.target import TargetData
 
 from .test_checks_support import LENIENT, STRICT, make_exchange
 
@@ -126,3 +127,25 @@ def test_history_direction(item: dict[str, Any], lenient: bool, strict: bool) ->
     ex = make_exchange("getPointsTransfers", {"data": [item], "warnings": [], "errors": []})
     for ctx, passes in ((LENIENT, lenient), (STRICT, strict)):
         assert (_strangers(ctx, "XFERHIST-PARAM-IDENTIFIER", "7", ex) == []) is passes
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "passes"),
+    [
+        (400, _refusal(804), {}, True),
+        (400, _refusal(804), {"X-Sandbox-OTP": "123456"}, False),
+        (200, NOT_TRANSFERRABLE, {"X-Sandbox-OTP": "123456"}, False),
+    ],
+    ids=["refused, no OTP", "refused with an OTP", "answered with an OTP"],
+)
+def test_no_otp_when_not_transferrable(
+    status: int, body: Any, headers: dict[str, str], passes: bool
+) -> None:
+    # 003: "Sends OTP to the fromCustomer if the specified points are transferrable."
+    case = _row("points_transfer_check", "issueOtp-not-transferrable")
+    target = TargetData(transfer={"otp_header": "X-Sandbox-OTP"})
+    ex = make_exchange(case.operation, body, status=status, response_headers=headers)
+    for ctx in (LENIENT, STRICT):
+        found = judge(ctx, case, ex, target=target)
+        otp = [f for f in found if "OTP" in f.message]
+        assert (otp == []) is passes
