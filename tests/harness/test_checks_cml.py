@@ -656,3 +656,30 @@ def test_a_null_counts_as_absent_only_in_the_default_run(
     assert findings(LENIENT, ex, requirement) == []
     (found,) = findings(STRICT, ex, requirement)
     assert found.discrepancy == discrepancies.D_NULL_AS_ABSENT
+
+
+@pytest.mark.parametrize(
+    ("reversed_amount", "given", "flagged"),
+    [
+        ("150.000", ["100.000", "50.000"], False),
+        ("-150.000", ["150.000"], False),
+        ("150.000", ["100.000"], True),
+        ("0.000", [], False),
+        ("20.000", [], True),
+    ],
+    ids=["two reversals", "signed amount", "one reversal missing", "never reversed", "no reversal"],
+)
+def test_reversed_amount_is_what_the_reversals_gave_back(
+    reversed_amount: str, given: list[str], flagged: bool
+) -> None:
+    # 002: reversedAmount is "Cumulative points reversed from this member's contribution to
+    # date"; transactionRef returns "the original redemption and any associated reversal".
+    rows = [row(1001, "-100.000"), row(1002, "-240.000", reversed_amount, "PARTIALLY_REVERSED")]
+    entries = [redemption(rows=rows, status="PARTIALLY_REVERSED")] + [
+        reversal(999900 + i, rows=[row(1002, points, None, None)]) for i, points in enumerate(given)
+    ]
+    ex = cml(body(entries), transactionRef="TXN-882291")
+    for ctx in (LENIENT, STRICT):
+        assert bool(findings(ctx, ex, "CML-REVERSED-CUMULATIVE")) is flagged
+    # Without transactionRef the reversals may be on other pages: not judged.
+    assert findings(LENIENT, cml(body(entries)), "CML-REVERSED-CUMULATIVE") == []

@@ -17,6 +17,7 @@ from points_conformance.checks.cross_member import (
     REDEMPTION,
     REVERSAL,
     cml_entries,
+    cml_page,
     entry_label,
     null_only,
     present,
@@ -24,8 +25,9 @@ from points_conformance.checks.cross_member import (
 )
 from points_conformance.checks.discrepancies import D_CML_REVERSALS, D_NULL_AS_ABSENT
 from points_conformance.checks.findings import problems_finding
-from points_conformance.checks.readers import dicts, to_decimal
+from points_conformance.checks.readers import dicts, has_param, to_decimal
 from points_conformance.checks.registry import check, credit
+from points_conformance.checks.rounding import sum_agrees
 from points_conformance.model import Exchange, Finding
 
 # --------------------------------------------------------------------------------------------
@@ -142,6 +144,67 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             discrepancy=D_CML_REVERSALS,
         ),
     ]
+
+
+@check(
+    "cml.reversed_to_date",
+    requirements=("CML-REVERSED-CUMULATIVE",),
+    operations=OPS,
+)
+def reversed_to_date(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """Each member's reversedAmount on a redemption is what its reversals gave back so far.
+
+    002: reversedAmount is "Cumulative points reversed from this member's contribution to
+    date", and transactionRef "Returns entries matching the given reference, including the
+    original redemption and any associated reversal". Judged on one complete page of one
+    reference, where the redemption and all its reversals are listed; magnitudes are compared,
+    since 002 gives reversedAmount no sign (D-100).
+    """
+    entries = cml_entries(ex)
+    page = cml_page(ex)
+    if not has_param(ex, "transactionRef") or page is None:
+        return []
+    # Every match is on this page: the total says so, or a first page that is not full.
+    first_short = page.page_number in (None, 1) and len(entries) < (page.page_size or 0)
+    complete = (page.total is not None and page.total <= len(entries)) or first_short
+    redemptions = [e for e in entries if e.get("eventName") == REDEMPTION]
+    if len(redemptions) != 1 or not complete:
+        return []
+    restored = _by_member(
+        row
+        for e in entries
+        if e.get("eventName") == REVERSAL
+        for row in dicts(e.get("entryDetails"))
+    )
+    problems: list[str] = []
+    for member, amounts in _by_member(
+        row for row in dicts(redemptions[0].get("entryDetails")) if "reversedAmount" in row
+    ).items():
+        shown = [to_decimal(row.get("reversedAmount")) for row in amounts]
+        given = [to_decimal(row.get("points")) for row in restored.get(member, [])]
+        if any(v is None for v in (*shown, *given)):
+            continue
+        total = sum((abs(v) for v in shown if v is not None), Decimal(0))
+        credit("CML-REVERSED-CUMULATIVE")
+        if not sum_agrees(total, [abs(v) for v in given if v is not None], strict=ctx.strict):
+            problems.append(
+                f"customerId {member}: reversedAmount {total}, reversals gave back "
+                f"{sum((abs(v) for v in given if v is not None), Decimal(0))}"
+            )
+    return problems_finding(
+        ex,
+        "CML-REVERSED-CUMULATIVE",
+        "reversedAmount is not what the redemption's reversals gave back",
+        "each member's reversedAmount = the points of its rows on the listed reversals",
+        problems,
+    )
+
+
+def _by_member(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        members.setdefault(str(row.get("customerId")), []).append(row)
+    return members
 
 
 @check(
