@@ -149,3 +149,13 @@ def test_no_otp_when_not_transferrable(
         found = judge(ctx, case, ex, target=target)
         otp = [f for f in found if "OTP" in f.message]
         assert (otp == []) is passes
+
+
+def test_unlisted_reverse_identifier_type() -> None:
+    # 003 lists "Supported values: mobile, email, externalId." and states no refusal (D-104).
+    answered = {"redemptionId": "54ZNkA", "pointsReversed": 1, "warnings": []}
+    lenient = _judge(LENIENT, "points_reverse_errors", "identifier-type-unknown", 200, answered)
+    strict = _judge(STRICT, "points_reverse_errors", "identifier-type-unknown", 200, answered)
+    assert lenient == [] and strict != []
+    refused = _judge(STRICT, "points_reverse_errors", "identifier-type-unknown", 400, _refusal(400))
+    assert refused == []
