@@ -55,6 +55,7 @@ def aggregate_status(statuses: Iterable[str]) -> str:
     return "PARTIALLY_REVERSED"
 
 
+# Over 80 lines: bounds, row statuses and the aggregate are one pass over the rows they share.
 @check(
     "cml.reversal_status",
     requirements=("CML-REVERSED-BOUNDS", "CML-STATUS-ROW", "CML-STATUS-AGGREGATE"),
