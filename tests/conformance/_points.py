@@ -36,7 +36,11 @@ import pytest
 
 from points_conformance.checks import expect_error, run_checks
 from points_conformance.checks.cross_member import cml_body, cml_entries
+from points_conformance.checks.errors import warning_codes
 from points_conformance.checks.ledger import is_currency_row, signed_points
+from points_conformance.checks.readers import (
+    body as body_of,
+)
 from points_conformance.checks.readers import (
     dicts,
     header,
@@ -111,7 +115,9 @@ def _judged(
     requirement = case.requirements[0]
     raw = case.expect if isinstance(case.expect, dict) else {}
     lenient = raw.get("lenient") or {}
-    answered = not ctx.strict and "ok_or_error" in lenient
+    # A lenient `ok_or_error` takes an answer, unless it is a refusal reported as a warning.
+    warned = is_success(ex) and set(raw.get("warning") or ()) & set(warning_codes(body_of(ex)))
+    answered = not ctx.strict and "ok_or_error" in lenient and not warned
     if "error" in raw and (lenient.get("error") or raw.get("warning")) and not answered:
         # Codes the pages name besides the strict one (or as a warning of a 2xx answer):
         # accepted unless --strict, and a strict finding names the register entry.

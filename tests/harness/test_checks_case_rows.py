@@ -159,3 +159,11 @@ def test_unlisted_reverse_identifier_type() -> None:
     assert lenient == [] and strict != []
     refused = _judge(STRICT, "points_reverse_errors", "identifier-type-unknown", 400, _refusal(400))
     assert refused == []
+
+
+def test_unlisted_reverse_identifier_type_refused_as_a_warning() -> None:
+    # A 2xx that reports the refusal as warning 904 (D-036) is judged as that refusal, not as
+    # a reversal of 0 points.
+    warned = {"warnings": [{"code": 904, "message": "Invalid customer details passed."}]}
+    found = _judge(LENIENT, "points_reverse_errors", "identifier-type-unknown", 200, warned)
+    assert found == []

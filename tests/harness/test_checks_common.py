@@ -60,18 +60,27 @@ def test_server_error_flags_every_5xx(status: int, flagged: bool) -> None:
         ("application/json; charset=utf-8", '{"a": 1}', False),
         ("Application/JSON", "[]", False),
         ("text/html", '{"a": 1}', True),
-        ("", '{"a": 1}', True),
         ("text/plain", "not json", False),
         ("text/plain", "", False),
+        ("text/plain", '{"a": 1}', True),
     ],
 )
 def test_json_bodies_are_labelled_json(content_type: str, text: str, flagged: bool) -> None:
-    # No page states a response media type (D-102): the strict reading only.
+    # A JSON body under a non-JSON type is no answer to "Accept: application/json" (002).
     ex = make_exchange("reversePoints", text=text, response_headers={"Content-Type": content_type})
-    found = findings(STRICT, ex, "COMMON-CONTENT-TYPE")
-    assert bool(found) is flagged
-    assert all(f.discrepancy == discrepancies.D_CONTENT_TYPE for f in found)
+    for ctx in (LENIENT, STRICT):
+        found = findings(ctx, ex, "COMMON-CONTENT-TYPE")
+        assert bool(found) is flagged
+        assert all(f.discrepancy is None for f in found)
+
+
+@pytest.mark.parametrize("content_type", ["", "application/problem+json", "text/json"])
+def test_other_json_media_types_are_the_strict_reading(content_type: str) -> None:
+    # No page names the answer's media type (D-102): strict takes application/json only.
+    ex = make_exchange("reversePoints", {"a": 1}, response_headers={"Content-Type": content_type})
     assert findings(LENIENT, ex, "COMMON-CONTENT-TYPE") == []
+    (found,) = findings(STRICT, ex, "COMMON-CONTENT-TYPE")
+    assert found.discrepancy == discrepancies.D_CONTENT_TYPE
 
 
 @pytest.mark.parametrize(
