@@ -16,7 +16,8 @@ a reason that names the missing key)::
     org_id = 50406
     source = "INSTORE"                   # source value the customers below are registered in
     account_id = ""                      # accountId to send with source, when it needs one
-    timezone = "UTC"                     # org timezone: createdDate is shown in it
+    timezone = "Asia/Kolkata"            # org timezone: createdDate is shown in it (if absent,
+                                         # createdDate is not compared with createdDateISO)
 
     [customers.<role>]                   # roles: see CUSTOMER_ROLES
     id = "1003"
@@ -141,7 +142,8 @@ class TargetData:
     org_id: int | None = None
     source: str = "INSTORE"
     account_id: str = ""
-    timezone: str = "UTC"
+    # The org's zone is a fact of the target, not of the pages: empty when the file names none.
+    timezone: str = ""
     customers: dict[str, Customer] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     connected_orgs: dict[str, Any] = field(default_factory=dict)
@@ -252,7 +254,7 @@ def parse_target(data: dict[str, Any], environ: dict[str, str]) -> TargetData:
         org_id=org_id,
         source=str(target.get("source", "INSTORE")),
         account_id=str(target.get("account_id", "")),
-        timezone=str(target.get("timezone", "UTC")),
+        timezone=str(target.get("timezone", "")),
         customers=customers,
         groups=groups,
         connected_orgs=dict(data.get("connected_orgs", {})),

@@ -5,14 +5,14 @@
 - `ok`: HTTP 200; the response goes through every single-exchange check.
 - a mapping with `ok: true` or `error: [codes]` (an empty list: any code, for failures the
   pages name no code for), or `ok_or_error: [codes]` (a 2xx judged by every single-exchange
-  check, or a refusal with one of the codes); `lenient: {...}` replaces those keys when the run
-  is not strict
+  check and the optional keys below, or a refusal with one of the codes); `lenient: {...}`
+  replaces those keys when the run is not strict
   (`lenient: {error: [...]}` adds codes the default run accepts; `discrepancy` names the
   register entry that allows them).
   With `ok`, optional keys add what the target's data promises: `rows: some|none` (entries of a
   crossMemberLedger page), `transferrable: true|false` (the check's answer), `otp: issued|none`
   (the sandbox OTP header of isTransferrable, when the target file names one), `echo: FIELD`
-  (strict only: data[0].FIELD equals the request body's FIELD).
+  (strict only: data[0].FIELD equals the request body's FIELD), `empty: true` (`data` is empty).
 
 State-changing tests hold one lock shared by the run's xdist workers (`serialising_fixture`),
 and reversals draw redemption ids from a counter those workers share (`RedemptionPool`).
@@ -39,8 +39,17 @@ import pytest
 from points_conformance.checks import expect_error, run_checks
 from points_conformance.checks.balance import BalanceKey, end_date_now, new_balance_rows
 from points_conformance.checks.cross_member import cml_body, cml_entries
+from points_conformance.checks.errors import warning_codes
 from points_conformance.checks.ledger import entries, is_currency_row, signed_points
-from points_conformance.checks.readers import dicts, header, success_object, to_decimal
+from points_conformance.checks.readers import body as body_of
+from points_conformance.checks.readers import (
+    dicts,
+    header,
+    is_success,
+    refused_in_body,
+    success_object,
+    to_decimal,
+)
 from points_conformance.checks.transfer_state import (
     BalanceReading,
     closing_balance,
@@ -87,9 +96,10 @@ def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
     want = dict(raw)
     lenient = want.pop("lenient", None)
     if lenient and not strict:
-        if "ok" in lenient or "error" in lenient:
+        if {"ok", "error", "ok_or_error"} & set(lenient):
             want.pop("ok", None)
             want.pop("error", None)
+            want.pop("ok_or_error", None)
         want.update(lenient)
     return want
 
@@ -97,10 +107,25 @@ def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
 def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = None) -> list[Finding]:
     """Findings for one response against the case's expectation (see the module docstring)."""
     want = expectation(case, strict=bool(ctx.strict))
+    found = _judged(ctx, case, ex, want, target)
+    refusal = "error" in want or not is_success(ex)
+    if want.get("otp") == "none" and target is not None and refusal:
+        # 003: isTransferrable "Sends OTP to the fromCustomer if the specified points are
+        # transferrable": an answer that is (or should be) a refusal issues none either.
+        found += _otp_header(case.requirements[0], ex, target, issued=False)
+    return found
+
+
+def _judged(
+    ctx: Any, case: Case, ex: Exchange, want: dict[str, Any], target: TargetData | None
+) -> list[Finding]:
     requirement = case.requirements[0]
     raw = case.expect if isinstance(case.expect, dict) else {}
     lenient = raw.get("lenient") or {}
-    if "error" in raw and (lenient.get("error") or raw.get("warning")):
+    # A lenient `ok_or_error` takes an answer, unless it is a refusal reported as a warning.
+    warned = is_success(ex) and set(raw.get("warning") or ()) & set(warning_codes(body_of(ex)))
+    answered = not ctx.strict and "ok_or_error" in lenient and not warned
+    if "error" in raw and (lenient.get("error") or raw.get("warning")) and not answered:
         # Codes the pages name besides the strict one (or as a warning of a 2xx answer):
         # accepted unless --strict, and a strict finding names the register entry.
         return list(
@@ -118,12 +143,10 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = Non
         return list(
             expect_error(ctx, ex, codes=set(want["error"] or ()), requirement=case.requirements)
         )
-    if "ok_or_error" in want and not 200 <= ex.response.status < 300:
+    if "ok_or_error" in want and (not is_success(ex) or refused_in_body(ex, strict=ctx.strict)):
         codes = set(want["ok_or_error"] or ())
         return list(expect_error(ctx, ex, codes=codes, requirement=case.requirements))
-    if "ok_or_error" in want:
-        return list(run_checks(ctx, ex))
-    if ex.response.status != 200:
+    if "ok_or_error" not in want and ex.response.status != 200:
         what = f"{case.operation} ({case.id})"
         return [*(not_accepted(r, what, ex) for r in case.requirements), *run_checks(ctx, ex)]
     found = list(run_checks(ctx, ex))
@@ -134,7 +157,24 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = Non
         found += _echo(requirement, ex, str(want["echo"]))
     if "otp" in want and target is not None:
         found += _otp_header(requirement, ex, target, issued=want["otp"] == "issued")
+    if want.get("empty"):
+        found += _empty(requirement, case, ex)
     return found
+
+
+def _empty(requirement: str, case: Case, ex: Exchange) -> list[Finding]:
+    items = data_items(ex)
+    if not items:
+        return []
+    return [
+        Finding(
+            requirement,
+            f"an answer for a party that does not exist lists {len(items)} items ({case.id})",
+            expected="a refusal, or an empty data list",
+            actual=f"{len(items)} data items",
+            exchange=ex,
+        )
+    ]
 
 
 def not_accepted(requirement: str, what: str, ex: Exchange) -> Finding:

@@ -9,7 +9,9 @@ without it, and the `warnings` list of successful answers.
   negative, add up to the unfiltered one, and are not all the unfiltered one.
 - BAL-FILTER-ENDDATE: as of two days before the customer's first event (more than any zone
   offset, D-083), every balance is zero or absent.
-- COMMON-SCHEMA-WARNINGS: a successful read carries `warnings`, a list.
+- COMMON-SCHEMA-WARNINGS: a successful read carries `warnings`, a list (strict); the default run
+  asks only that a v2 or v2.1 ledger's `warnings`, when present, be the list or object 000 and
+  001 type it as (D-101).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 
 from points_conformance.checks.balance import end_date_now, new_balance_rows
+from points_conformance.checks.discrepancies import D_WARNINGS
 from points_conformance.checks.readers import dicts, success_object
 from points_conformance.checks.transfer_state import ledger_entries
 from points_conformance.model import Exchange, Finding
@@ -309,6 +312,10 @@ def _read(client: Any, target: TargetData, operation: str) -> Exchange:
     return client.request(CHECK, "POST", PATHS[CHECK], json=body)
 
 
+# The operations whose pages type `warnings` (001: Object; 000: an array of messages).
+TYPED_WARNINGS = (LEDGER_INFO, CONNECTED)
+
+
 @pytest.mark.requirement("COMMON-SCHEMA-WARNINGS")
 @pytest.mark.parametrize("operation", [LEDGER_INFO, CONNECTED, CML, BALANCE, CHECK, HISTORY])
 def test_successful_answers_carry_warnings(
@@ -319,15 +326,25 @@ def test_successful_answers_carry_warnings(
     body = success_object(ex)
     if ex.response.status != 200 or body is None:
         return
-    if not isinstance(body.get("warnings"), list):
+    warnings = body.get("warnings")
+    if check_context.strict:
+        wrong, expected = not isinstance(warnings, list), '"warnings": [...] (empty when none)'
+    else:
+        # 001: "warnings | Object | Warnings, if any."; 000: "An array containing any warning
+        # messages." Presence when there are none, and the other pages, are examples only.
+        wrong = operation in TYPED_WARNINGS and "warnings" in body
+        wrong = wrong and not isinstance(warnings, list | dict)
+        expected = "warnings, when present, a list or an object (001, 000)"
+    if wrong:
         findings.add(
-            [
-                Finding(
-                    "COMMON-SCHEMA-WARNINGS",
-                    "a successful answer has no warnings list",
-                    expected='"warnings": [...] (empty when there is nothing to report)',
-                    actual=f"warnings = {body.get('warnings', '(absent)')!r}",
-                    exchange=ex,
-                )
-            ]
+            Finding(
+                "COMMON-SCHEMA-WARNINGS",
+                "a successful answer has no warnings list"
+                if check_context.strict
+                else "a ledger answer's warnings is neither a list nor an object",
+                expected=expected,
+                actual=f"warnings = {body.get('warnings', '(absent)')!r}",
+                exchange=ex,
+                discrepancy=D_WARNINGS if check_context.strict else None,
+            )
         )

@@ -24,30 +24,37 @@ pytestmark = pytest.mark.xdist_group(STATE_GROUP)
 points_state = serialising_fixture(autouse=True)
 
 
-def _source_id(item: dict[str, Any]) -> Any:
-    """Who a listed transfer came from: fromEntityId, else the party object's id."""
-    if item.get("fromEntityId") is not None:
-        return item["fromEntityId"]
-    for key, id_key in (("transferredFrom", "userId"), ("transferredFromUserGroup2", "id")):
+def _party_id(item: dict[str, Any], side: str) -> Any:
+    """Who a listed transfer came `from` or went `to`: <side>EntityId, else the party object's
+    id."""
+    if item.get(f"{side}EntityId") is not None:
+        return item[f"{side}EntityId"]
+    named = "From" if side == "from" else "To"
+    for key, id_key in ((f"transferred{named}", "userId"), (f"transferred{named}UserGroup2", "id")):
         party = as_dict(item.get(key))
         if party is not None and party.get(id_key) is not None:
             return party[id_key]
     return None
 
 
-def _strangers(requirement: str, party: str, ex: Exchange) -> list[Finding]:
+def _strangers(ctx: Any, requirement: str, party: str, ex: Exchange) -> list[Finding]:
+    """003: "the history of points transferred from a group or customer". Whether transfers to
+    the party are listed too is not said (D-103): the default run takes them, strict does not."""
+    sides = ("from",) if ctx.strict else ("from", "to")
     stray = [
-        f"transferId {item.get('transferId')}: from {_source_id(item)!r}"
+        f"transferId {item.get('transferId')}: from {_party_id(item, 'from')!r}"
         for item in data_items(ex)
-        if _source_id(item) is not None and not same_id(_source_id(item), party)
+        if _party_id(item, "from") is not None
+        and not any(same_id(_party_id(item, side), party) for side in sides)
     ]
     if not stray:
         return []
     return [
         Finding(
             requirement,
-            "the history lists transfers from another customer or group",
-            expected=f"only transfers from {party}",
+            "the history lists transfers from another customer or group"
+            + ("" if ctx.strict else " and not to this one"),
+            expected=f"only transfers from {party}" + ("" if ctx.strict else f" or to {party}"),
             actual="; ".join(stray[:5]) + (f"; … {len(stray) - 5} more" if len(stray) > 5 else ""),
             exchange=ex,
         )
@@ -69,7 +76,7 @@ def test_history(
         return
     party = resolved.extra.get("party")
     if party:
-        findings.add(_strangers(resolved.requirements[0], str(party), ex))
+        findings.add(_strangers(check_context, resolved.requirements[0], str(party), ex))
     twin_id = resolved.extra.get("same_as")
     if not twin_id:
         return

@@ -214,6 +214,13 @@ def test_paging(case: tuple[Any, ...]) -> None:
             {"CML-ARITH-GROUP-BALANCE"},
         ),
         (body([], member_count=5), {"CML-ARITH-MEMBER-COUNT"}, {"CML-ARITH-MEMBER-COUNT"}),
+        # memberCount counts active members; members may list inactive ones too (D-099).
+        (body([], member_count=3), set(), {"CML-ARITH-MEMBER-COUNT"}),
+        (
+            body([], member_count=3, group_balance="1160.000"),
+            set(),
+            {"CML-ARITH-MEMBER-COUNT", "CML-ARITH-GROUP-BALANCE"},
+        ),
     ],
     ids=[
         "net is the rows",
@@ -225,6 +232,8 @@ def test_paging(case: tuple[Any, ...]) -> None:
         "group balance rounding",
         "group balance off",
         "member count off",
+        "an inactive member listed",
+        "an inactive member listed, balance of the active ones",
     ],
 )
 def test_arithmetic(data: dict[str, Any], lenient: set[str], strict: set[str]) -> None:
@@ -233,12 +242,29 @@ def test_arithmetic(data: dict[str, Any], lenient: set[str], strict: set[str]) -
     assert got(STRICT, ex, "CML-ARITH-NET", "CML-ARITH-G", "CML-ARITH-M") == strict
 
 
+@pytest.mark.parametrize(
+    ("net", "lenient", "strict"),
+    [("-110.000", set(), set()), ("-10.000", set(), {"CML-ARITH-NET"})],
+    ids=["the group's net", "the caller's share"],
+)
+def test_user_scope_net_is_strict_only(net: str, lenient: set[str], strict: set[str]) -> None:
+    # 002 does not say whether scope=user rows are every member's, nor whose net is shown (D-098).
+    ex = cml(body([redemption(net=net, role="TRANSACTING")]), scope="user")
+    assert got(LENIENT, ex, "CML-ARITH-NET") == lenient
+    assert got(STRICT, ex, "CML-ARITH-NET") == strict
+    if strict:
+        (found,) = findings(STRICT, ex, "CML-ARITH-NET")
+        assert found.discrepancy == discrepancies.D_CML_USER_SCOPE
+
+
 def test_strict_rounding_findings_name_the_rounding_discrepancy() -> None:
     (found,) = findings(STRICT, cml(body([redemption(net="-110.001")])), "CML-ARITH-NET")
     assert found.discrepancy == discrepancies.D_DISPLAY_ROUNDING
 
 
-STATUS_CASES: dict[str, tuple[list[dict[str, Any]], str | None, set[str]]] = {
+# rows, entry status, findings in the default run, findings in strict. 002 ties neither status
+# to reversedAmount, nor gives it a sign, except by example (D-100).
+STATUS_CASES: dict[str, tuple[list[dict[str, Any]], str | None, set[str], set[str]]] = {
     "002's example": (
         [
             row(1004, "-10.000"),
@@ -247,33 +273,50 @@ STATUS_CASES: dict[str, tuple[list[dict[str, Any]], str | None, set[str]]] = {
         ],
         "PARTIALLY_REVERSED",
         set(),
+        set(),
     ),
-    "all reversed": ([row(1001, "-5.0", "5.0", "REVERSED")], "REVERSED", set()),
-    "all active": ([row(1001, "-5.0")], "ACTIVE", set()),
+    "all reversed": ([row(1001, "-5.0", "5.0", "REVERSED")], "REVERSED", set(), set()),
+    "all active": ([row(1001, "-5.0")], "ACTIVE", set(), set()),
     "reversed more than drawn": (
         [row(1001, "-5.0", "6.0", "REVERSED")],
         "REVERSED",
         {"CML-REVERSED-BOUNDS"},
+        {"CML-REVERSED-BOUNDS"},
     ),
-    "negative reversed": ([row(1001, "-5.0", "-1.0", "ACTIVE")], "ACTIVE", {"CML-REVERSED-BOUNDS"}),
+    "negative reversed": (
+        [row(1001, "-5.0", "-1.0", "PARTIALLY_REVERSED")],
+        "PARTIALLY_REVERSED",
+        set(),
+        {"CML-REVERSED-BOUNDS"},
+    ),
+    "negative reversed, more than drawn": (
+        [row(1001, "-5.0", "-6.0", "REVERSED")],
+        "REVERSED",
+        {"CML-REVERSED-BOUNDS"},
+        {"CML-REVERSED-BOUNDS"},
+    ),
     "row says active but reversed": (
         [row(1001, "-5.0", "2.0", "ACTIVE")],
         "ACTIVE",
+        set(),
         {"CML-STATUS-ROW"},
     ),
     "row says reversed but partial": (
         [row(1001, "-5.0", "2.0", "REVERSED")],
         "REVERSED",
+        set(),
         {"CML-STATUS-ROW"},
     ),
     "aggregate active with a reversed row": (
         [row(1001, "-5.0"), row(1002, "-5.0", "5.0", "REVERSED")],
         "ACTIVE",
+        set(),
         {"CML-STATUS-AGGREGATE"},
     ),
     "aggregate partial when all reversed": (
         [row(1001, "-5.0", "5.0", "REVERSED")],
         "PARTIALLY_REVERSED",
+        set(),
         {"CML-STATUS-AGGREGATE"},
     ),
 }
@@ -281,9 +324,22 @@ STATUS_CASES: dict[str, tuple[list[dict[str, Any]], str | None, set[str]]] = {
 
 @pytest.mark.parametrize("case", STATUS_CASES.values(), ids=STATUS_CASES.keys())
 def test_reversal_status(case: tuple[Any, ...]) -> None:
-    rows, status, wanted = case
+    rows, status, lenient, strict = case
     ex = cml(body([redemption(rows=rows, status=status)]))
-    assert got(LENIENT, ex, "CML-REVERSED", "CML-STATUS") == wanted
+    assert got(LENIENT, ex, "CML-REVERSED", "CML-STATUS") == lenient
+    assert got(STRICT, ex, "CML-REVERSED", "CML-STATUS") == strict
+
+
+def test_strict_status_findings_name_their_register_entry() -> None:
+    rows = [row(1001, "-5.0", "-1.0", "ACTIVE")]
+    found = findings(STRICT, cml(body([redemption(rows=rows, status="ACTIVE")])))
+    named = {f.requirement: f.discrepancy for f in found if f.requirement.startswith("CML-")}
+    assert named == {
+        "CML-REVERSED-BOUNDS": discrepancies.D_CML_REVERSALS,
+    }
+    rows = [row(1001, "-5.0", "2.0", "ACTIVE")]
+    (found_row,) = findings(STRICT, cml(body([redemption(rows=rows)])), "CML-STATUS-ROW")
+    assert found_row.discrepancy == discrepancies.D_CML_REVERSALS
 
 
 FIELD_CASES: dict[str, tuple[dict[str, Any], bool]] = {
@@ -325,6 +381,14 @@ ROLE_CASES: dict[str, tuple[dict[str, Any], str, dict[str, str], set[str], set[s
     "transacting": (redemption(role="TRANSACTING"), "1003", {"scope": "user"}, set(), set()),
     "source": (redemption(role="SOURCE"), "1001", {"scope": "user"}, set(), set()),
     "both": (redemption(role="BOTH", transacting=1001), "1001", {"scope": "user"}, set(), set()),
+    # On a reversal, who transacted and whose rows are listed is not said (D-098).
+    "reversal role": (
+        reversal(role="BOTH"),
+        "1003",
+        {"scope": "user"},
+        set(),
+        {"CML-USERROLE-VALUE"},
+    ),
     "wrong role": (
         redemption(role="SOURCE"),
         "1003",
@@ -519,6 +583,13 @@ def test_sort(isos: list[str], params: dict[str, str], requirement: str | None) 
     assert got(LENIENT, ex, "CML-SORT") == ({requirement} if requirement else set())
 
 
+def test_dates_not_compared_without_an_org_timezone() -> None:
+    # 002: createdDate is in the "org timezone", which only the target file can name.
+    ex = cml(body([redemption(local="2026-04-01 16:00:00")]))
+    assert findings(CheckContext(timezone=""), ex, "CML-DATES-CONSISTENT") == []
+    assert findings(CheckContext(timezone="UTC"), ex, "CML-DATES-CONSISTENT") != []
+
+
 @pytest.mark.parametrize(
     ("zone", "local", "flagged"),
     [
@@ -585,3 +656,30 @@ def test_a_null_counts_as_absent_only_in_the_default_run(
     assert findings(LENIENT, ex, requirement) == []
     (found,) = findings(STRICT, ex, requirement)
     assert found.discrepancy == discrepancies.D_NULL_AS_ABSENT
+
+
+@pytest.mark.parametrize(
+    ("reversed_amount", "given", "flagged"),
+    [
+        ("150.000", ["100.000", "50.000"], False),
+        ("-150.000", ["150.000"], False),
+        ("150.000", ["100.000"], True),
+        ("0.000", [], False),
+        ("20.000", [], True),
+    ],
+    ids=["two reversals", "signed amount", "one reversal missing", "never reversed", "no reversal"],
+)
+def test_reversed_amount_is_what_the_reversals_gave_back(
+    reversed_amount: str, given: list[str], flagged: bool
+) -> None:
+    # 002: reversedAmount is "Cumulative points reversed from this member's contribution to
+    # date"; transactionRef returns "the original redemption and any associated reversal".
+    rows = [row(1001, "-100.000"), row(1002, "-240.000", reversed_amount, "PARTIALLY_REVERSED")]
+    entries = [redemption(rows=rows, status="PARTIALLY_REVERSED")] + [
+        reversal(999900 + i, rows=[row(1002, points, None, None)]) for i, points in enumerate(given)
+    ]
+    ex = cml(body(entries), transactionRef="TXN-882291")
+    for ctx in (LENIENT, STRICT):
+        assert bool(findings(ctx, ex, "CML-REVERSED-CUMULATIVE")) is flagged
+    # Without transactionRef the reversals may be on other pages: not judged.
+    assert findings(LENIENT, cml(body(entries)), "CML-REVERSED-CUMULATIVE") == []

@@ -60,28 +60,47 @@ def test_server_error_flags_every_5xx(status: int, flagged: bool) -> None:
         ("application/json; charset=utf-8", '{"a": 1}', False),
         ("Application/JSON", "[]", False),
         ("text/html", '{"a": 1}', True),
-        ("", '{"a": 1}', True),
         ("text/plain", "not json", False),
         ("text/plain", "", False),
+        ("text/plain", '{"a": 1}', True),
     ],
 )
 def test_json_bodies_are_labelled_json(content_type: str, text: str, flagged: bool) -> None:
+    # A JSON body under a non-JSON type is no answer to "Accept: application/json" (002).
     ex = make_exchange("reversePoints", text=text, response_headers={"Content-Type": content_type})
-    assert bool(findings(LENIENT, ex, "COMMON-CONTENT-TYPE")) is flagged
+    for ctx in (LENIENT, STRICT):
+        found = findings(ctx, ex, "COMMON-CONTENT-TYPE")
+        assert bool(found) is flagged
+        assert all(f.discrepancy is None for f in found)
+
+
+@pytest.mark.parametrize("content_type", ["", "application/problem+json", "text/json"])
+def test_other_json_media_types_are_the_strict_reading(content_type: str) -> None:
+    # No page names the answer's media type (D-102): strict takes application/json only.
+    ex = make_exchange("reversePoints", {"a": 1}, response_headers={"Content-Type": content_type})
+    assert findings(LENIENT, ex, "COMMON-CONTENT-TYPE") == []
+    (found,) = findings(STRICT, ex, "COMMON-CONTENT-TYPE")
+    assert found.discrepancy == discrepancies.D_CONTENT_TYPE
 
 
 @pytest.mark.parametrize(
     ("status", "text", "ctx", "problem"),
     [
-        (400, '{"errors": [{"code": 8015, "message": "x"}], "warnings": []}', LENIENT, None),
+        (400, '{"errors": [{"code": 8015, "message": "x"}], "warnings": []}', STRICT, None),
         (400, '{"data": [], "errors": [{"code": 801, "message": "x"}]}', STRICT, None),
-        (400, '{"error": "bad"}', LENIENT, 'no "errors" list'),
-        (400, '{"errors": []}', LENIENT, "empty"),
-        (422, '{"errors": [{"code": "8015", "message": "x"}]}', LENIENT, "not an integer"),
-        (400, '{"errors": [{"code": 8015}]}', LENIENT, "message"),
-        (404, "Not Found", LENIENT, "not JSON"),
-        (400, "[1, 2]", LENIENT, "not a JSON object"),
+        (400, '{"error": "bad"}', STRICT, 'no "errors" list'),
+        (400, '{"errors": []}', STRICT, "empty"),
+        (422, '{"errors": [{"code": "8015", "message": "x"}]}', STRICT, "not an integer"),
+        (400, '{"errors": [{"code": 8015}]}', STRICT, "message"),
+        (404, "Not Found", STRICT, "not JSON"),
+        (400, "[1, 2]", STRICT, "not a JSON object"),
         (429, "slow down", STRICT, None),
+        # No page describes an error body (D-090): the envelope is the strict reading only.
+        (400, '{"error": "bad"}', LENIENT, None),
+        (400, '{"errors": []}', LENIENT, None),
+        (404, "Not Found", LENIENT, None),
+        (400, '{"code": 8015, "message": "x"}', LENIENT, None),
+        (400, '{"code": 8015, "message": "x"}', STRICT, 'no "errors" list'),
         (401, "", LENIENT, None),
         (401, "", STRICT, "not JSON"),
         (401, '{"errors": [{"code": 401, "message": "Unauthorized"}]}', STRICT, None),
@@ -126,15 +145,50 @@ ERROR_CASES = {
         ["failed (HTTP 500)", "failed with HTTP 500"],
         ["failed (HTTP 500)", "failed with HTTP 500"],
     ),
+    # The page names the code, so it must be readable; the envelope's shape is strict (D-090).
     "no envelope": ErrorCase(
         400,
         {"message": "bad"},
         {8015},
-        ["without an error code", 'no "errors" list'],
+        ["without an error code"],
         ["without an error code", 'no "errors" list'],
     ),
-    "documented code on 200": ErrorCase(
-        200, ENVELOPE, {8015}, ["code 8015 but HTTP 200"], ["code 8015 but HTTP 200"]
+    # No page gives an error an HTTP status: a 2xx whose errors carry the code is a refusal in
+    # the default run (D-016); strict wants HTTP 400.
+    "documented code on 200": ErrorCase(200, ENVELOPE, {8015}, [], ["code 8015 but HTTP 200"]),
+    "other code on 200": ErrorCase(
+        200,
+        {"errors": [{"code": 11029, "message": "x"}]},
+        {8015},
+        ["accepted the request (HTTP 200)"],
+        ["accepted the request (HTTP 200)"],
+    ),
+    "any code on 200": ErrorCase(200, ENVELOPE, set(), [], ["code 8015 but HTTP 200"]),
+    # No code named and no error body described (D-090): any 4xx is the refusal asked for.
+    "no code named, no envelope": ErrorCase(
+        400,
+        {"message": "bad"},
+        set(),
+        [],
+        ["without an error code", 'no "errors" list'],
+    ),
+    "no code named, empty body": ErrorCase(
+        422, "", set(), [], ["instead of HTTP 400", "without an error code", "not a JSON object"]
+    ),
+    # A code at the top of the body: read by the default run only (D-090).
+    "top-level code": ErrorCase(
+        400,
+        {"code": 8015, "message": "x"},
+        {8015},
+        [],
+        ["without an error code", 'no "errors" list'],
+    ),
+    "top-level errorCode, other code": ErrorCase(
+        400,
+        {"errorCode": "11029"},
+        {8015},
+        ["code 11029 instead of 8015"],
+        ["without an error code", 'no "errors" list'],
     ),
     "any code allowed": ErrorCase(400, {"errors": [{"code": 400, "message": "x"}]}, set(), [], []),
     "string code matches": ErrorCase(
@@ -261,7 +315,12 @@ def test_strict_error_status_in_run_checks(status: int, body: Any, flagged: bool
         (401, "", LENIENT, True),
         (401, '{"errors": [{"code": 401, "message": "x"}]}', STRICT, True),
         (401, "", STRICT, False),
-        (403, '{"errors": [{"code": 403, "message": "x"}]}', LENIENT, False),
+        # 003 says only "Authentication | Yes": any refusal (D-016); strict: 401.
+        (403, '{"errors": [{"code": 403, "message": "x"}]}', LENIENT, True),
+        (403, '{"errors": [{"code": 403, "message": "x"}]}', STRICT, False),
+        (400, "", LENIENT, True),
+        (401, '{"redemptionId": "54ZNkA", "pointsReversed": 10}', LENIENT, False),
+        (403, '{"data": [{"transferId": 1}]}', LENIENT, False),
         (200, "{}", LENIENT, False),
         (500, "", LENIENT, False),
     ],
@@ -271,6 +330,17 @@ def test_expect_auth_rejected(status: int, text: str, ctx: CheckContext, passes:
     found = expect_auth_rejected(ctx, ex)
     assert (found == []) is passes
     assert all(f.requirement == "COMMON-AUTH-401" for f in found)
+
+
+@pytest.mark.parametrize(
+    ("status", "ctx", "passes"),
+    [(401, LENIENT, True), (403, LENIENT, False), (400, LENIENT, False), (403, STRICT, False)],
+)
+def test_crossmemberledger_states_401(status: int, ctx: CheckContext, passes: bool) -> None:
+    # 002 is the one page that states the status: "401 Unauthorized — invalid or missing
+    # credentials".
+    ex = make_exchange(CML, text="", status=status)
+    assert (expect_auth_rejected(ctx, ex) == []) is passes
 
 
 @dataclass(frozen=True)
@@ -459,7 +529,6 @@ CITED = {
     "D_ERROR_STATUS": "HTTP statuses of errors",
     "D_GROUP_TYPE": "entityType value sets",
     "D_BALANCE_LIMIT": "limit at most 10",
-    "D_REVERSED": "reversed for",
     "D_ECHO_GROUP": "pointsTobeTransferred",
     "D_ECHO_TRANSFER": "15.0 transferred",
     "D_PAST_END": "11003",
@@ -488,6 +557,12 @@ CITED = {
     "D_BALANCE_ARITHMETIC": "closingBalance against the ledger",
     "D_BALANCE_ENTRY_TYPE": "ledgerEntryType on a balance",
     "D_BALANCE_END_DATE": "endDate of a balance",
+    "D_ERROR_BODY": "error body",
+    "D_CML_USER_SCOPE": "scope=user",
+    "D_CML_MEMBERS": "memberCount",
+    "D_CML_REVERSALS": "reversedAmount",
+    "D_WARNINGS": "warnings",
+    "D_CONTENT_TYPE": "media type",
 }
 
 

@@ -15,7 +15,9 @@ from urllib.parse import unquote
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import (
     D_CML_DEFAULT_SIZE,
+    D_CML_MEMBERS,
     D_CML_PAGE_SIZE,
+    D_CML_USER_SCOPE,
     D_CML_WRAPPED,
     D_DISPLAY_ROUNDING,
 )
@@ -285,8 +287,22 @@ def arithmetic(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     data = cml_body(ex)
     if data is None:
         return []
-    found: list[Finding] = []
-    tolerance = "exactly" if ctx.strict else "up to display rounding of each shown number"
+    found = _net_findings(ctx, ex, data)
+    group = as_dict(data.get("groupDetails"))
+    if group is not None and isinstance(group.get("members"), list):
+        found += _group_findings(ctx, ex, group)
+    return found
+
+
+def _tolerance(ctx: CheckContext) -> str:
+    return "exactly" if ctx.strict else "up to display rounding of each shown number"
+
+
+def _net_findings(ctx: CheckContext, ex: Exchange, data: dict[str, Any]) -> list[Finding]:
+    """netPointsOnEvent is the sum of the rows. With scope=user 002 does not say whether the
+    rows are every member's or the caller's, nor whose net is shown (D-098): strict only."""
+    if scope(ex) != "group" and not ctx.strict:
+        return []
     bad: list[str] = []
     rounding_only = True
     for index, entry in enumerate(dicts(data.get("entries"))):
@@ -302,50 +318,62 @@ def arithmetic(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 f"netPointsOnEvent {net}"
             )
             rounding_only &= sum_agrees(net, parts, strict=False)
-    found += problems_finding(
+    return problems_finding(
         ex,
         "CML-ARITH-NET",
         "netPointsOnEvent is not the sum of the entry's entryDetails points",
-        f"netPointsOnEvent = sum of entryDetails[].points as signed, {tolerance}",
+        f"netPointsOnEvent = sum of entryDetails[].points as signed, {_tolerance(ctx)}",
         bad,
-        discrepancy=D_DISPLAY_ROUNDING if ctx.strict and rounding_only else None,
+        discrepancy=D_DISPLAY_ROUNDING
+        if ctx.strict and rounding_only
+        else (D_CML_USER_SCOPE if scope(ex) != "group" else None),
     )
 
-    group = as_dict(data.get("groupDetails"))
-    if group is None:
-        return found
-    members = group.get("members")
-    member_list = dicts(members)
-    balance = to_decimal(group.get("groupBalance"))
-    shares = [to_decimal(m.get("balance")) for m in member_list]
-    if isinstance(members, list) and balance is not None and all(s is not None for s in shares):
-        parts = [s for s in shares if s is not None]
-        credit("CML-ARITH-GROUP-BALANCE")
-        if not sum_agrees(balance, parts, strict=ctx.strict):
+
+def _group_findings(ctx: CheckContext, ex: Exchange, group: dict[str, Any]) -> list[Finding]:
+    """002: groupBalance sums the *active* members and memberCount counts them; `members` is
+    "Per-member balance list", which may also list inactive ones (D-099). The default run asks
+    for no more active members than listed, and the sum only when the list is the active set."""
+    found: list[Finding] = []
+    members = dicts(group.get("members"))
+    member_count = as_int(group.get("memberCount"))
+    if member_count is not None:
+        credit("CML-ARITH-MEMBER-COUNT")
+        if member_count != len(members) and (ctx.strict or member_count > len(members)):
             found.append(
                 finding(
-                    "CML-ARITH-GROUP-BALANCE",
-                    "groupBalance is not the sum of the members' balances",
-                    expected=f"groupBalance = sum of members[].balance "
-                    f"({sum(parts, Decimal(0))}), {tolerance}",
-                    actual=f"groupBalance {balance}",
+                    "CML-ARITH-MEMBER-COUNT",
+                    "memberCount is not the number of members listed"
+                    if ctx.strict
+                    else "memberCount counts more active members than are listed",
+                    expected=f"memberCount {len(members)} (the length of members)"
+                    if ctx.strict
+                    else f"memberCount at most {len(members)} (the members listed)",
+                    actual=f"memberCount {member_count}",
                     exchange=ex,
-                    discrepancy=D_DISPLAY_ROUNDING
-                    if ctx.strict and sum_agrees(balance, parts, strict=False)
-                    else None,
+                    discrepancy=D_CML_MEMBERS if member_count < len(members) else None,
                 )
             )
-    member_count = as_int(group.get("memberCount"))
-    if isinstance(members, list) and member_count is not None:
-        credit("CML-ARITH-MEMBER-COUNT")
-    if isinstance(members, list) and member_count is not None and member_count != len(members):
+    balance = to_decimal(group.get("groupBalance"))
+    shares = [to_decimal(m.get("balance")) for m in members]
+    parts = [s for s in shares if s is not None]
+    if balance is None or len(parts) != len(shares):
+        return found
+    if not ctx.strict and member_count != len(members):
+        return found
+    credit("CML-ARITH-GROUP-BALANCE")
+    if not sum_agrees(balance, parts, strict=ctx.strict):
         found.append(
             finding(
-                "CML-ARITH-MEMBER-COUNT",
-                "memberCount is not the number of members listed",
-                expected=f"memberCount {len(members)} (the length of members)",
-                actual=f"memberCount {member_count}",
+                "CML-ARITH-GROUP-BALANCE",
+                "groupBalance is not the sum of the members' balances",
+                expected=f"groupBalance = sum of members[].balance "
+                f"({sum(parts, Decimal(0))}), {_tolerance(ctx)}",
+                actual=f"groupBalance {balance}",
                 exchange=ex,
+                discrepancy=D_DISPLAY_ROUNDING
+                if ctx.strict and sum_agrees(balance, parts, strict=False)
+                else (D_CML_MEMBERS if member_count != len(members) else None),
             )
         )
     return found

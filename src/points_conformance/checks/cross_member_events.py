@@ -17,15 +17,17 @@ from points_conformance.checks.cross_member import (
     REDEMPTION,
     REVERSAL,
     cml_entries,
+    cml_page,
     entry_label,
     null_only,
     present,
     shown_where_absent,
 )
-from points_conformance.checks.discrepancies import D_NULL_AS_ABSENT
+from points_conformance.checks.discrepancies import D_CML_REVERSALS, D_NULL_AS_ABSENT
 from points_conformance.checks.findings import problems_finding
-from points_conformance.checks.readers import dicts, to_decimal
+from points_conformance.checks.readers import dicts, has_param, to_decimal
 from points_conformance.checks.registry import check, credit
+from points_conformance.checks.rounding import sum_agrees
 from points_conformance.model import Exchange, Finding
 
 # --------------------------------------------------------------------------------------------
@@ -53,13 +55,21 @@ def aggregate_status(statuses: Iterable[str]) -> str:
     return "PARTIALLY_REVERSED"
 
 
+# Over 80 lines: bounds, row statuses and the aggregate are one pass over the rows they share.
 @check(
     "cml.reversal_status",
     requirements=("CML-REVERSED-BOUNDS", "CML-STATUS-ROW", "CML-STATUS-AGGREGATE"),
     operations=OPS,
 )
 def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """reversedAmount lies within the row's points; the statuses follow from it (strict only).
+
+    002 gives reversedAmount no sign (its example is positive against negative points), and
+    ties neither status to the amounts except by example (D-100): the default run compares
+    magnitudes and leaves the statuses to --strict.
+    """
     bounds: list[str] = []
+    sign_only = True
     rows_bad: list[str] = []
     aggregate_bad: list[str] = []
     for index, entry in enumerate(cml_entries(ex)):
@@ -72,8 +82,12 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 continue
             where = f"{label} row {row_index} (customerId {row.get('customerId')})"
             credit("CML-REVERSED-BOUNDS")
-            if not 0 <= reversed_amount <= abs(points):
+            shown_amount = reversed_amount if ctx.strict else abs(reversed_amount)
+            if not 0 <= shown_amount <= abs(points):
                 bounds.append(f"{where}: reversedAmount {reversed_amount}, points {points}")
+                sign_only &= abs(reversed_amount) <= abs(points)
+                continue
+            if not ctx.strict:
                 continue
             implied = row_status(points, reversed_amount)
             shown = row.get("status")
@@ -87,7 +101,8 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         statuses = [row.get("status") for row in rows]
         shown = entry.get("status")
         if (
-            isinstance(shown, str)
+            ctx.strict
+            and isinstance(shown, str)
             and statuses
             and all(
                 isinstance(s, str) and s in ("ACTIVE", "REVERSED", "PARTIALLY_REVERSED")
@@ -105,8 +120,11 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             ex,
             "CML-REVERSED-BOUNDS",
             "reversedAmount outside 0 … |points|",
-            "0 ≤ reversedAmount ≤ |points| on every row",
+            "0 ≤ reversedAmount ≤ |points| on every row"
+            if ctx.strict
+            else "|reversedAmount| ≤ |points| on every row",
             bounds,
+            discrepancy=D_CML_REVERSALS if ctx.strict and sign_only else None,
         ),
         *problems_finding(
             ex,
@@ -115,6 +133,7 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             "ACTIVE when reversedAmount is 0, REVERSED when it equals |points|, "
             "PARTIALLY_REVERSED in between",
             rows_bad,
+            discrepancy=D_CML_REVERSALS,
         ),
         *problems_finding(
             ex,
@@ -123,8 +142,70 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             "ACTIVE when every row is ACTIVE, REVERSED when every row is REVERSED, "
             "else PARTIALLY_REVERSED",
             aggregate_bad,
+            discrepancy=D_CML_REVERSALS,
         ),
     ]
+
+
+@check(
+    "cml.reversed_to_date",
+    requirements=("CML-REVERSED-CUMULATIVE",),
+    operations=OPS,
+)
+def reversed_to_date(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """Each member's reversedAmount on a redemption is what its reversals gave back so far.
+
+    002: reversedAmount is "Cumulative points reversed from this member's contribution to
+    date", and transactionRef "Returns entries matching the given reference, including the
+    original redemption and any associated reversal". Judged on one complete page of one
+    reference, where the redemption and all its reversals are listed; magnitudes are compared,
+    since 002 gives reversedAmount no sign (D-100).
+    """
+    entries = cml_entries(ex)
+    page = cml_page(ex)
+    if not has_param(ex, "transactionRef") or page is None:
+        return []
+    # Every match is on this page: the total says so, or a first page that is not full.
+    first_short = page.page_number in (None, 1) and len(entries) < (page.page_size or 0)
+    complete = (page.total is not None and page.total <= len(entries)) or first_short
+    redemptions = [e for e in entries if e.get("eventName") == REDEMPTION]
+    if len(redemptions) != 1 or not complete:
+        return []
+    restored = _by_member(
+        row
+        for e in entries
+        if e.get("eventName") == REVERSAL
+        for row in dicts(e.get("entryDetails"))
+    )
+    problems: list[str] = []
+    for member, amounts in _by_member(
+        row for row in dicts(redemptions[0].get("entryDetails")) if "reversedAmount" in row
+    ).items():
+        shown = [to_decimal(row.get("reversedAmount")) for row in amounts]
+        given = [to_decimal(row.get("points")) for row in restored.get(member, [])]
+        if any(v is None for v in (*shown, *given)):
+            continue
+        total = sum((abs(v) for v in shown if v is not None), Decimal(0))
+        credit("CML-REVERSED-CUMULATIVE")
+        if not sum_agrees(total, [abs(v) for v in given if v is not None], strict=ctx.strict):
+            problems.append(
+                f"customerId {member}: reversedAmount {total}, reversals gave back "
+                f"{sum((abs(v) for v in given if v is not None), Decimal(0))}"
+            )
+    return problems_finding(
+        ex,
+        "CML-REVERSED-CUMULATIVE",
+        "reversedAmount is not what the redemption's reversals gave back",
+        "each member's reversedAmount = the points of its rows on the listed reversals",
+        problems,
+    )
+
+
+def _by_member(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        members.setdefault(str(row.get("customerId")), []).append(row)
+    return members
 
 
 @check(

@@ -17,6 +17,7 @@ from points_conformance.checks.context import CheckContext
 from points_conformance.checks.cross_member import (
     EVENT_NAMES,
     OPS,
+    REVERSAL,
     caller_id,
     cml_body,
     cml_entries,
@@ -26,7 +27,11 @@ from points_conformance.checks.cross_member import (
     scope,
     shown_where_absent,
 )
-from points_conformance.checks.discrepancies import D_CML_USERROLE, D_NULL_AS_ABSENT
+from points_conformance.checks.discrepancies import (
+    D_CML_USER_SCOPE,
+    D_CML_USERROLE,
+    D_NULL_AS_ABSENT,
+)
 from points_conformance.checks.findings import capped, finding, problems_finding
 from points_conformance.checks.ordering import order_finding
 from points_conformance.checks.readers import (
@@ -89,6 +94,7 @@ def scope_and_role(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     presence: list[str] = []
     group_roles: list[tuple[str, Any]] = []
     values: list[str] = []
+    reversal_values_only = True
     outsiders: list[str] = []
     for index, entry in enumerate(cml_entries(ex)):
         label = entry_label(entry, index)
@@ -107,8 +113,14 @@ def scope_and_role(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 "caller not among entryDetails"
             )
         shown = entry.get("userRole")
+        # 002 says what userRole means for the redemption; on a reversal, who transacted and
+        # whose rows are listed is not said (D-098): strict only.
+        reversal = entry.get("eventName") == REVERSAL
+        if reversal and not ctx.strict:
+            continue
         if role is not None and isinstance(shown, str) and shown != role:
             values.append(f"{label}: userRole {shown}, expected {role}")
+            reversal_values_only &= reversal
     scope_text = "scope=user (the default)" if view == "user" else "scope=group"
     return [
         *problems_finding(
@@ -133,6 +145,7 @@ def scope_and_role(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             "TRANSACTING when the caller is transactingCustomerId and not among entryDetails, "
             "SOURCE when among entryDetails and not transacting, BOTH when both",
             values,
+            discrepancy=D_CML_USER_SCOPE if reversal_values_only else None,
         ),
         *problems_finding(
             ex,
@@ -303,6 +316,10 @@ def sort_order(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 
 
 def org_zone(ctx: CheckContext) -> ZoneInfo | None:
+    """The org's zone as the target file names it; None when it names none (002 says only "org
+    timezone", so no zone is assumed)."""
+    if not ctx.timezone:
+        return None
     try:
         return ZoneInfo(ctx.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -16,7 +16,6 @@ D_GROUP_TYPE = (
 )
 D_BALANCE_LIMIT = "D-047"  # balance limit above 10: refused, or capped at 10; 11029 (strict)
 D_ERROR_STATUS = "D-016"  # strict: HTTP 400 for documented codes, 401 for credentials
-D_REVERSED = "D-019"  # pointsReversed: within the request (lenient) or equal to it (strict)
 D_ECHO_GROUP = "D-022"  # echoed transfer amounts: not compared (lenient) or equal (strict)
 D_ECHO_TRANSFER = "D-023"  # pointsTransferred echo: not compared (lenient) or equal (strict)
 D_PAST_END = "D-030"  # offset past the last page: 200 with no entries, or 11003 (strict)
@@ -44,3 +43,9 @@ D_BALANCE_PAGING = "D-080"  # balance pages: closing balances paged (strict) or 
 D_BALANCE_ARITHMETIC = "D-081"  # closingBalance = the ledger's signed sum: strict only
 D_BALANCE_ENTRY_TYPE = "D-082"  # ledgerEntryType on a balance: any answer, or the signed sum
 D_BALANCE_END_DATE = "D-083"  # endDate boundary: zone slack (lenient), to the second (strict)
+D_ERROR_BODY = "D-090"  # an error body: any (a code anywhere, lenient), or the envelope (strict)
+D_CML_USER_SCOPE = "D-098"  # scope=user rows and net: the group's, or the caller's share
+D_CML_MEMBERS = "D-099"  # members may list inactive ones: memberCount ≤ len (lenient), = (strict)
+D_CML_REVERSALS = "D-100"  # reversal status and sign: example-only (lenient), derived (strict)
+D_WARNINGS = "D-101"  # warnings: typed on the ledger pages only; a list everywhere (strict)
+D_CONTENT_TYPE = "D-102"  # response media type: not stated; application/json (strict)

@@ -52,6 +52,17 @@ def is_success(ex: Exchange) -> bool:
     return 200 <= ex.response.status < 300
 
 
+def refused_in_body(ex: Exchange, *, strict: bool) -> bool:
+    """A 2xx whose `errors` list carries a code: a refusal in the default run (D-016)."""
+    if strict or not is_success(ex):
+        return False
+    value = body(ex)
+    errors = value.get("errors") if isinstance(value, dict) else None
+    return isinstance(errors, list) and any(
+        isinstance(item, dict) and item.get("code") not in (None, "") for item in errors
+    )
+
+
 def success_object(ex: Exchange) -> dict[str, Any] | None:
     """The body of a 2xx response when it is a JSON object, else None."""
     if not is_success(ex):

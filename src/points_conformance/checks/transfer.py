@@ -11,9 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_ECHO_GROUP, D_ECHO_TRANSFER, D_REVERSED
+from points_conformance.checks.discrepancies import D_ECHO_GROUP, D_ECHO_TRANSFER
 from points_conformance.checks.findings import capped, finding
-from points_conformance.checks.readers import as_dict, dicts, same_id, success_object, to_decimal
+from points_conformance.checks.readers import (
+    as_dict,
+    dicts,
+    refused_in_body,
+    same_id,
+    success_object,
+    to_decimal,
+)
 from points_conformance.checks.registry import check, credit
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import CHECK_OPERATIONS, TRANSFER_OPERATIONS
@@ -160,8 +167,11 @@ def transfer_amount(ex: Exchange) -> Decimal | None:
     """The N of "a transfer of N points": the amount requested, else the amount answered.
 
     The answer's pointsTransferred may differ from the request in the default run;
-    the balances must show what was asked for.
+    the balances must show what was asked for. A 2xx whose `errors` carry a code refused the
+    transfer (D-016): it moved nothing.
     """
+    if refused_in_body(ex, strict=False):
+        return Decimal(0)
     asked = requested_amount(ex)
     if asked is not None:
         return asked
@@ -222,25 +232,23 @@ def reversed_points(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     asked = to_decimal(request_body(ex).get("pointsToBeReversed"))
     if shown is None:
         return []
-    if shown <= 0 or (asked is not None and shown > asked):
-        problem = "not positive" if shown <= 0 else f"more than the {asked} requested"
-        discrepancy = None
-    elif ctx.strict and asked is not None and shown != asked:
-        problem, discrepancy = f"less than the {asked} requested", D_REVERSED
+    # 003: "pointsToBeReversed ... The number of points be reversed." The sample's 20 for 10
+    # is an example, not a rule.
+    if shown <= 0:
+        problem = "not positive"
+    elif asked is not None and shown != asked:
+        problem = f"{'more' if shown > asked else 'less'} than the {asked} requested"
     else:
         return []
     return [
         finding(
             "REV-ARITH-BOUND",
             f"pointsReversed is {problem}",
-            expected=(
-                f"pointsReversed equal to {asked}"
-                if ctx.strict and asked is not None
-                else "0 < pointsReversed" + (f" ≤ {asked} requested" if asked is not None else "")
-            ),
+            expected=f"pointsReversed equal to {asked}"
+            if asked is not None
+            else "pointsReversed > 0",
             actual=f"pointsReversed {shown}",
             exchange=ex,
-            discrepancy=discrepancy,
         )
     ]
 
