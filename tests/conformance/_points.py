@@ -405,7 +405,7 @@ def read_customer_balance(
 
     endDate is sent, as the default one is "startDate plus 7 days" of an operation without
     startDate (D-025); each (program, category) counts once, as a server may show every balance
-    on every page (D-080), and a page that brings no new one ends the reading.
+    on every page (D-079), and a page that brings no new one ends the reading.
     """
     base = {**customer_query(target, customer), "endDate": end_date_now()}
     pages: list[Exchange] = []

@@ -5,13 +5,13 @@ without it, and the `warnings` list of successful answers.
   newest entries (a window around them cannot tell a filter from none).
 - CORG-FILTER-ROLE: with role=R a group's entries are all triggered by members of role R, and
   fewer than without it when other roles triggered some.
-- BAL-FILTER-ENTRYTYPE (strict, D-082): the CREDIT, DEBIT and OPENING_BALANCE balances, debits
+- BAL-FILTER-ENTRYTYPE (strict, D-081): the CREDIT, DEBIT and OPENING_BALANCE balances, debits
   negative, add up to the unfiltered one, and are not all the unfiltered one.
 - BAL-FILTER-ENDDATE: as of two days before the customer's first event (more than any zone
-  offset, D-083), every balance is zero or absent.
+  offset, D-082), every balance is zero or absent.
 - COMMON-SCHEMA-WARNINGS: a successful read carries `warnings`, a list (strict); the default run
   asks only that a v2 or v2.1 ledger's `warnings`, when present, be the list or object 000 and
-  001 type it as (D-101).
+  001 type it as (D-095).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ CONNECTED_PATH = "/v2.1/pointsLedger/getCustomerLedgerInfo"
 ENTRY_TYPES = ("CREDIT", "DEBIT", "OPENING_BALANCE")
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 # More than any zone offset (±14 h) either way: no reading of endDate's zone puts the first
-# event before a moment this far ahead of it (D-083).
+# event before a moment this far ahead of it (D-082).
 ZONE_SLACK = timedelta(days=2)
 
 Balances = dict[tuple[str, str], Decimal]
@@ -171,7 +171,7 @@ def _balances(
     client: Any, ctx: Any, base: dict[str, Any], what: str, requirement: str
 ) -> tuple[Balances | None, list[Finding], Exchange | None]:
     """closingBalance by (programId, pointsCategory) over the pages of the balance, each pair
-    once (a server may repeat them on every page, D-080); as of now unless `base` has endDate."""
+    once (a server may repeat them on every page, D-079); as of now unless `base` has endDate."""
     base = {"endDate": end_date_now(), **base}
     values: Balances = {}
     found: list[Finding] = []
@@ -202,7 +202,7 @@ def test_entry_type_balances_add_up_to_the_balance(
     client: Any, target: TargetData, check_context: Any, findings: Any, require_customer: Any
 ) -> None:
     if not check_context.strict:
-        pytest.skip("what a balance filtered by ledgerEntryType is, is a strict reading (D-082)")
+        pytest.skip("what a balance filtered by ledgerEntryType is, is a strict reading (D-081)")
     base = customer_query(target, require_customer("rich"))
     rid = "BAL-FILTER-ENTRYTYPE"
     whole, found, whole_ex = _balances(client, check_context, base, "the rich balance", rid)

@@ -1,7 +1,7 @@
 """getCustomerLedgerBalance: the parameter matrix of page 003 (cases/ledger_balance.yaml), and
 the balances against the customer's own ledger (getCustomerLedgerInfo), whole and filtered.
 
-003 never ties a closing balance to the ledger rows (D-081), so the comparisons with the ledger
+003 never ties a closing balance to the ledger rows (D-080), so the comparisons with the ledger
 are strict readings. Balances meant as of now are asked for with an explicit endDate (D-025), and
 ledgers meant whole with isFilterBasedOnDate=false (001).
 """
@@ -64,7 +64,7 @@ def test_closing_balances_sum_the_ledger(
 ) -> None:
     """Without filters, each closingBalance is its (program, category) sum over the ledger."""
     if not check_context.strict:
-        pytest.skip("BAL-ARITH-CLOSING is a strict reading (D-081)")
+        pytest.skip("BAL-ARITH-CLOSING is a strict reading (D-080)")
     ledger, found = read_all(
         _query(LEDGER_INFO, "BAL-ARITH-CLOSING").resolve(target),
         client=client,
@@ -86,8 +86,8 @@ def test_closing_balances_sum_the_ledger(
 
 # Filtered balances: (id, requirement, parameter, value). The balance with that parameter must
 # sum the ledger rows it selects: rows created up to endDate (a moment between two events in the
-# middle of the history), rows of that ledgerEntryType (debits negative, D-082), or the rows of
-# the ledger read with the same tillId. Strict readings all (D-081).
+# middle of the history), rows of that ledgerEntryType (debits negative, D-081), or the rows of
+# the ledger read with the same tillId. Strict readings all (D-080).
 FILTERED: tuple[tuple[str, str, str, str | None], ...] = (
     ("endDate-mid-history", "BAL-FILTER-ENDDATE", "endDate", None),
     ("entryType-CREDIT", "BAL-FILTER-ENTRYTYPE", "ledgerEntryType", "CREDIT"),
@@ -114,7 +114,7 @@ def test_filtered_balances_sum_the_ledger(
     findings: Any,
 ) -> None:
     if not check_context.strict:
-        pytest.skip(f"{requirement} against the ledger rows is a strict reading (D-081)")
+        pytest.skip(f"{requirement} against the ledger rows is a strict reading (D-080)")
     ledger_query = _query(LEDGER_INFO, requirement)
     if name == "tillId":
         ledger_query = dataclasses.replace(

@@ -121,7 +121,7 @@ def test_reverse_whole_remainder_then_again(
     """Without pointsToBeReversed the rest is reversed; the ledger and balance show it, and a
     second reversal of the same redemption is 3802 and moves nothing.
 
-    003 gives an omitted pointsToBeReversed no meaning (D-097): the default run also takes a
+    003 gives an omitted pointsToBeReversed no meaning (D-091): the default run also takes a
     refusal, holds an answer to the points it says it reversed, and leaves the second reversal
     to --strict, since what is left after the first is then unknown.
     """
@@ -182,7 +182,7 @@ def test_reverse_in_parts(
 ) -> None:
     """1 point, then the rest, then nothing is left: each reversal shows on the ledger.
 
-    "The rest" is a reversal without pointsToBeReversed (D-097): the default run also takes a
+    "The rest" is a reversal without pointsToBeReversed (D-091): the default run also takes a
     refusal of it and does not ask what a further reversal meets.
     """
     redemption = redemption_pool.take()

@@ -222,7 +222,7 @@ def test_otp_is_single_use(
     writes_allowed: bool,
 ) -> None:
     """An issued OTP lets one transfer through; the same code on a second transfer is refused
-    (808 in strict runs: 003 names no code for a spent OTP, D-093)."""
+    (808 in strict runs: 003 names no code for a spent OTP, D-087)."""
     source, destination = _with_ids(require_customer)
     program = _program(source)
     code, found = obtain_otp(client, check_context, target, source, destination)

@@ -39,7 +39,7 @@ def _party_id(item: dict[str, Any], side: str) -> Any:
 
 def _strangers(ctx: Any, requirement: str, party: str, ex: Exchange) -> list[Finding]:
     """003: "the history of points transferred from a group or customer". Whether transfers to
-    the party are listed too is not said (D-103): the default run takes them, strict does not."""
+    the party are listed too is not said (D-097): the default run takes them, strict does not."""
     sides = ("from",) if ctx.strict else ("from", "to")
     stray = [
         f"transferId {item.get('transferId')}: from {_party_id(item, 'from')!r}"

@@ -1,10 +1,10 @@
 """Readings of the ledger balance and of ledgers read before and after a write.
 
-003's only balance example shows six closing balances beside pageCount 2 (D-080): a balance read
+003's only balance example shows six closing balances beside pageCount 2 (D-079): a balance read
 over its pages counts each (programId, pointsCategory) once. Its default endDate names a
 parameter the operation lacks (D-025), so "now" is an explicit endDate. Ledgers compared around
 a write are read whole and compared by eventLogId, as no order is documented for the customer
-form. The closing-balance arithmetic (D-081) and the balance walk (D-080) are strict readings.
+form. The closing-balance arithmetic (D-080) and the balance walk (D-079) are strict readings.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def test_now_is_an_explicit_end_date_a_day_ahead() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# the balance walk (D-080)
+# the balance walk (D-079)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_a_paged_balance_passes_both_stances() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# closing balances against the ledger (D-081)
+# closing balances against the ledger (D-080)
 
 
 def ledger_page(
@@ -317,13 +317,13 @@ REFUSED = {"errors": [{"code": 816, "message": "Unable to find customer in this 
 @pytest.mark.parametrize(
     ("table", "case_id", "answer"),
     [
-        # D-084: no code is documented for a customer absent from the named source.
+        # D-083: no code is documented for a customer absent from the named source.
         ("ledger_balance", "source-INSTORE", make_exchange(BAL, REFUSED, status=400)),
-        # D-082: a value 003 does not list may be ignored.
+        # D-081: a value 003 does not list may be ignored.
         ("ledger_balance", "entryType-invalid", UNPAGED[0]),
-        # D-082: an opening-balance-only balance may list no balances.
+        # D-081: an opening-balance-only balance may list no balances.
         ("ledger_balance", "entryType-OPENING_BALANCE", balance_page([], 0, total=0, count=0)),
-        # D-080: the page past the last may show every balance again.
+        # D-079: the page past the last may show every balance again.
         ("ledger_walks", "balance", UNPAGED[1]),
     ],
     ids=["unknown in the source: 816", "bad entry type ignored", "no opening balances", "past"],

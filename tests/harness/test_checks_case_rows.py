@@ -41,7 +41,7 @@ SOME_HISTORY = {"data": [{"transferId": 9}], "warnings": [], "errors": []}
 
 # (table, case, status, body, passes in the default run, passes in strict)
 ROWS = [
-    # 418 and destination checks: toCustomer "not validated currently" (D-091).
+    # 418 and destination checks: toCustomer "not validated currently" (D-085).
     ("points_transfer_check", "same-customer", 200, ANSWERED, True, False),
     ("points_transfer_check", "same-customer", 200, NOT_TRANSFERRABLE, True, False),
     ("points_transfer_check", "same-customer", 400, _refusal(418), True, True),
@@ -52,7 +52,7 @@ ROWS = [
     ("points_transfer_errors", "same-customer", 200, TRANSFERRED, True, False),
     ("points_transfer_errors", "missing-to", 200, TRANSFERRED, True, False),
     ("points_transfer_errors", "missing-to", 422, {"detail": "no"}, True, False),
-    # 801 is not tied to an operation (D-092).
+    # 801 is not tied to an operation (D-086).
     ("points_transfer_check", "points-negative", 400, _refusal(400), True, False),
     ("points_transfer_check", "points-negative", 200, NOT_TRANSFERRABLE, True, False),
     ("points_transfer_check", "points-negative", 200, ANSWERED, False, False),
@@ -61,7 +61,7 @@ ROWS = [
     ("points_transfer_errors", "points-zero", 400, _refusal(801), True, True),
     ("points_transfer_errors", "points-zero", 200, TRANSFERRED, True, False),
     # A missing OTP must be refused (003: "you cannot transfer points without OTP"); 808 is
-    # strict (D-093).
+    # strict (D-087).
     ("points_transfer_errors", "code-missing", 400, _refusal(400), True, False),
     ("points_transfer_errors", "code-missing", 400, _refusal(808), True, True),
     ("points_transfer_errors", "code-missing", 200, TRANSFERRED, False, False),
@@ -69,18 +69,18 @@ ROWS = [
     # A refusal carried by a 2xx answer's errors list (D-016).
     ("points_transfer_errors", "code-wrong", 200, _refusal(808), True, False),
     ("points_transfer_errors", "code-wrong", 200, _refusal(801), False, False),
-    # Over-reversal: 901 or 810 (D-094).
+    # Over-reversal: 901 or 810 (D-088).
     ("points_reverse_errors", "points-above-redeemed", 400, _refusal(810), True, False),
     ("points_reverse_errors", "points-above-redeemed", 400, _refusal(901), True, True),
     ("points_reverse_errors", "points-above-redeemed", 400, _refusal(804), False, False),
-    # An unknown party's history: refused or empty (D-095).
+    # An unknown party's history: refused or empty (D-089).
     ("points_transfer_history", "customer-unknown", 200, NO_HISTORY, True, False),
     ("points_transfer_history", "customer-unknown", 200, SOME_HISTORY, False, False),
     ("points_transfer_history", "customer-unknown", 400, _refusal(802), True, False),
     ("points_transfer_history", "customer-unknown", 400, _refusal(816), True, True),
     ("points_transfer_history", "group-unknown", 200, NO_HISTORY, True, False),
     # crossMemberLedger: no code for an id matching no customer (D-053), a page past the last
-    # (D-096).
+    # (D-090).
     ("cml_params", "customer-unknown", 404, _refusal(404), True, False),
     ("cml_params", "customer-unknown", 400, _refusal(3401), True, True),
     ("cml_params", "customer-unknown", 200, {"entries": []}, False, False),
@@ -123,7 +123,7 @@ def test_the_removed_customer_userentitytype_row_stays_removed() -> None:
 )
 def test_history_direction(item: dict[str, Any], lenient: bool, strict: bool) -> None:
     # 003: "the history of points transferred from a group or customer"; incoming ones are the
-    # default run's other reading (D-103).
+    # default run's other reading (D-097).
     ex = make_exchange("getPointsTransfers", {"data": [item], "warnings": [], "errors": []})
     for ctx, passes in ((LENIENT, lenient), (STRICT, strict)):
         assert (_strangers(ctx, "XFERHIST-PARAM-IDENTIFIER", "7", ex) == []) is passes
@@ -152,7 +152,7 @@ def test_no_otp_when_not_transferrable(
 
 
 def test_unlisted_reverse_identifier_type() -> None:
-    # 003 lists "Supported values: mobile, email, externalId." and states no refusal (D-104).
+    # 003 lists "Supported values: mobile, email, externalId." and states no refusal (D-098).
     answered = {"redemptionId": "54ZNkA", "pointsReversed": 1, "warnings": []}
     lenient = _judge(LENIENT, "points_reverse_errors", "identifier-type-unknown", 200, answered)
     strict = _judge(STRICT, "points_reverse_errors", "identifier-type-unknown", 200, answered)

@@ -214,7 +214,7 @@ def test_paging(case: tuple[Any, ...]) -> None:
             {"CML-ARITH-GROUP-BALANCE"},
         ),
         (body([], member_count=5), {"CML-ARITH-MEMBER-COUNT"}, {"CML-ARITH-MEMBER-COUNT"}),
-        # memberCount counts active members; members may list inactive ones too (D-099).
+        # memberCount counts active members; members may list inactive ones too (D-093).
         (body([], member_count=3), set(), {"CML-ARITH-MEMBER-COUNT"}),
         (
             body([], member_count=3, group_balance="1160.000"),
@@ -248,7 +248,7 @@ def test_arithmetic(data: dict[str, Any], lenient: set[str], strict: set[str]) -
     ids=["the group's net", "the caller's share"],
 )
 def test_user_scope_net_is_strict_only(net: str, lenient: set[str], strict: set[str]) -> None:
-    # 002 does not say whether scope=user rows are every member's, nor whose net is shown (D-098).
+    # 002 does not say whether scope=user rows are every member's, nor whose net is shown (D-092).
     ex = cml(body([redemption(net=net, role="TRANSACTING")]), scope="user")
     assert got(LENIENT, ex, "CML-ARITH-NET") == lenient
     assert got(STRICT, ex, "CML-ARITH-NET") == strict
@@ -263,7 +263,7 @@ def test_strict_rounding_findings_name_the_rounding_discrepancy() -> None:
 
 
 # rows, entry status, findings in the default run, findings in strict. 002 ties neither status
-# to reversedAmount, nor gives it a sign, except by example (D-100).
+# to reversedAmount, nor gives it a sign, except by example (D-094).
 STATUS_CASES: dict[str, tuple[list[dict[str, Any]], str | None, set[str], set[str]]] = {
     "002's example": (
         [
@@ -381,7 +381,7 @@ ROLE_CASES: dict[str, tuple[dict[str, Any], str, dict[str, str], set[str], set[s
     "transacting": (redemption(role="TRANSACTING"), "1003", {"scope": "user"}, set(), set()),
     "source": (redemption(role="SOURCE"), "1001", {"scope": "user"}, set(), set()),
     "both": (redemption(role="BOTH", transacting=1001), "1001", {"scope": "user"}, set(), set()),
-    # On a reversal, who transacted and whose rows are listed is not said (D-098).
+    # On a reversal, who transacted and whose rows are listed is not said (D-092).
     "reversal role": (
         reversal(role="BOTH"),
         "1003",

@@ -76,7 +76,7 @@ def test_json_bodies_are_labelled_json(content_type: str, text: str, flagged: bo
 
 @pytest.mark.parametrize("content_type", ["", "application/problem+json", "text/json"])
 def test_other_json_media_types_are_the_strict_reading(content_type: str) -> None:
-    # No page names the answer's media type (D-102): strict takes application/json only.
+    # No page names the answer's media type (D-096): strict takes application/json only.
     ex = make_exchange("reversePoints", {"a": 1}, response_headers={"Content-Type": content_type})
     assert findings(LENIENT, ex, "COMMON-CONTENT-TYPE") == []
     (found,) = findings(STRICT, ex, "COMMON-CONTENT-TYPE")
@@ -95,7 +95,7 @@ def test_other_json_media_types_are_the_strict_reading(content_type: str) -> Non
         (404, "Not Found", STRICT, "not JSON"),
         (400, "[1, 2]", STRICT, "not a JSON object"),
         (429, "slow down", STRICT, None),
-        # No page describes an error body (D-090): the envelope is the strict reading only.
+        # No page describes an error body (D-084): the envelope is the strict reading only.
         (400, '{"error": "bad"}', LENIENT, None),
         (400, '{"errors": []}', LENIENT, None),
         (404, "Not Found", LENIENT, None),
@@ -145,7 +145,7 @@ ERROR_CASES = {
         ["failed (HTTP 500)", "failed with HTTP 500"],
         ["failed (HTTP 500)", "failed with HTTP 500"],
     ),
-    # The page names the code, so it must be readable; the envelope's shape is strict (D-090).
+    # The page names the code, so it must be readable; the envelope's shape is strict (D-084).
     "no envelope": ErrorCase(
         400,
         {"message": "bad"},
@@ -164,7 +164,7 @@ ERROR_CASES = {
         ["accepted the request (HTTP 200)"],
     ),
     "any code on 200": ErrorCase(200, ENVELOPE, set(), [], ["code 8015 but HTTP 200"]),
-    # No code named and no error body described (D-090): any 4xx is the refusal asked for.
+    # No code named and no error body described (D-084): any 4xx is the refusal asked for.
     "no code named, no envelope": ErrorCase(
         400,
         {"message": "bad"},
@@ -175,7 +175,7 @@ ERROR_CASES = {
     "no code named, empty body": ErrorCase(
         422, "", set(), [], ["instead of HTTP 400", "without an error code", "not a JSON object"]
     ),
-    # A code at the top of the body: read by the default run only (D-090).
+    # A code at the top of the body: read by the default run only (D-084).
     "top-level code": ErrorCase(
         400,
         {"code": 8015, "message": "x"},

@@ -334,7 +334,7 @@ def test_cross_member_checks_credit_what_they_compared(
 ) -> None:
     body = mutated(cml_example(), *mutations)
     ex = make_exchange(CML, {"entity": body} if wrapped else body)
-    # Strict: the default run compares statuses and scope=user nets not at all (D-100, D-098).
+    # Strict: the default run compares statuses and scope=user nets not at all (D-094, D-092).
     got, found = credited_by(lambda: [*cml_arithmetic(STRICT, ex), *reversal_status(STRICT, ex)])
     assert got == credited
     assert found == []

@@ -1202,7 +1202,7 @@ WHOLE_LEDGER = [
             False,
         ),
         ([(973, "Main", "300.5"), (974, "Main", "0")], False, True),
-        # D-081: 003 never ties a closing balance to the ledger rows; strict only.
+        # D-080: 003 never ties a closing balance to the ledger rows; strict only.
         ([(973, "Main", "311.03")], False, True),
         ([(975, "Main", "1.000")], False, True),
     ],

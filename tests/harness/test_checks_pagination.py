@@ -268,7 +268,7 @@ def test_balance_walks(pages: list[Exchange], problems: int) -> None:
     found = walk_pages(STRICT, pages, operation=BAL)
     assert len(found) == problems
     assert all(f.requirement == "BAL-PAGE-WALK" for f in found)
-    # D-080: the default run does not walk a balance.
+    # D-079: the default run does not walk a balance.
     assert walk_pages(LENIENT, pages, operation=BAL) == []
 
 

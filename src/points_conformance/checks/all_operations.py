@@ -94,7 +94,7 @@ def content_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         return []
     media = ex.response.content_type.split(";", 1)[0].strip().lower()
     # 002's requests say "Accept: application/json"; no page names the answer's media type
-    # (D-102): the default run takes any JSON type, or none, and refuses only another type.
+    # (D-096): the default run takes any JSON type, or none, and refuses only another type.
     if media == "application/json" or (not ctx.strict and _json_or_unlabelled(media)):
         return []
     return [
@@ -118,7 +118,7 @@ def content_type(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 def error_envelope(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     status = ex.response.status
     # No page describes an error body: 003's examples show the envelope, which only the strict
-    # reading requires (D-090; on 401, D-060). The default run reads a refusal's documented code
+    # reading requires (D-084; on 401, D-060). The default run reads a refusal's documented code
     # wherever it is (`expect_error`).
     if not ctx.strict or not 400 <= status < 500 or status in _ENVELOPE_EXEMPT:
         return []

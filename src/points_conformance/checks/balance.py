@@ -2,7 +2,7 @@
 
 The paginated list is `ledgerDetails.ledgerClosingBalance`: one closing balance per program and
 points category. Whole walks (full pages, totalEntries balances) are checked in walks.py, in the
-strict stance only: 003 never says what a balance's totalEntries and pageCount count (D-080).
+strict stance only: 003 never says what a balance's totalEntries and pageCount count (D-079).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def new_balance_rows(seen: dict[BalanceKey, Decimal], ex: Exchange) -> dict[Bala
     """The closing balances of one page whose (programId, pointsCategory) `seen` lacks.
 
     A server may show every balance on every page (003's example: pageCount 2 beside all six
-    balances on page 0, D-080), so a pair already read is never added again; a page that brings
+    balances on page 0, D-079), so a pair already read is never added again; a page that brings
     no new pair ends a reading.
     """
     fresh: dict[BalanceKey, Decimal] = {}
@@ -257,7 +257,7 @@ def check_closing_balances(
 
     `ledger_pages` must be the customer's whole ledger (every page, no filter) and
     `balance_pages` every page of its balances as of now, both read with no activity in
-    between. Strict only: 003 never ties a closing balance to the ledger rows (D-081).
+    between. Strict only: 003 never ties a closing balance to the ledger rows (D-080).
     """
     if not ctx.strict:
         return []

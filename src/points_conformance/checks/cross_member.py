@@ -300,7 +300,7 @@ def _tolerance(ctx: CheckContext) -> str:
 
 def _net_findings(ctx: CheckContext, ex: Exchange, data: dict[str, Any]) -> list[Finding]:
     """netPointsOnEvent is the sum of the rows. With scope=user 002 does not say whether the
-    rows are every member's or the caller's, nor whose net is shown (D-098): strict only."""
+    rows are every member's or the caller's, nor whose net is shown (D-092): strict only."""
     if scope(ex) != "group" and not ctx.strict:
         return []
     bad: list[str] = []
@@ -332,7 +332,7 @@ def _net_findings(ctx: CheckContext, ex: Exchange, data: dict[str, Any]) -> list
 
 def _group_findings(ctx: CheckContext, ex: Exchange, group: dict[str, Any]) -> list[Finding]:
     """002: groupBalance sums the *active* members and memberCount counts them; `members` is
-    "Per-member balance list", which may also list inactive ones (D-099). The default run asks
+    "Per-member balance list", which may also list inactive ones (D-093). The default run asks
     for no more active members than listed, and the sum only when the list is the active set."""
     found: list[Finding] = []
     members = dicts(group.get("members"))

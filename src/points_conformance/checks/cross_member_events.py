@@ -65,7 +65,7 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     """reversedAmount lies within the row's points; the statuses follow from it (strict only).
 
     002 gives reversedAmount no sign (its example is positive against negative points), and
-    ties neither status to the amounts except by example (D-100): the default run compares
+    ties neither status to the amounts except by example (D-094): the default run compares
     magnitudes and leaves the statuses to --strict.
     """
     bounds: list[str] = []
@@ -159,7 +159,7 @@ def reversed_to_date(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     date", and transactionRef "Returns entries matching the given reference, including the
     original redemption and any associated reversal". Judged on one complete page of one
     reference, where the redemption and all its reversals are listed; magnitudes are compared,
-    since 002 gives reversedAmount no sign (D-100).
+    since 002 gives reversedAmount no sign (D-094).
     """
     entries = cml_entries(ex)
     page = cml_page(ex)

@@ -114,7 +114,7 @@ def scope_and_role(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             )
         shown = entry.get("userRole")
         # 002 says what userRole means for the redemption; on a reversal, who transacted and
-        # whose rows are listed is not said (D-098): strict only.
+        # whose rows are listed is not said (D-092): strict only.
         reversal = entry.get("eventName") == REVERSAL
         if reversal and not ctx.strict:
             continue

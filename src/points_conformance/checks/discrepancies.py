@@ -39,13 +39,13 @@ D_TOTAL_WITH_FILTERS = "D-070"  # filtered totalEntries: an upper bound, or exac
 D_EMPTY_PAGE_COUNT = "D-071"  # no entries: pageCount 0 or 1, or 0 (strict)
 D_DEFAULT_LIMIT = "D-072"  # v2.1 and group default page size: any, or 10 (strict)
 D_DEFAULT_ORDER_LEDGER = "D-073"  # ledger default order: any, or newest first (strict)
-D_BALANCE_PAGING = "D-080"  # balance pages: closing balances paged (strict) or repeated per page
-D_BALANCE_ARITHMETIC = "D-081"  # closingBalance = the ledger's signed sum: strict only
-D_BALANCE_ENTRY_TYPE = "D-082"  # ledgerEntryType on a balance: any answer, or the signed sum
-D_BALANCE_END_DATE = "D-083"  # endDate boundary: zone slack (lenient), to the second (strict)
-D_ERROR_BODY = "D-090"  # an error body: any (a code anywhere, lenient), or the envelope (strict)
-D_CML_USER_SCOPE = "D-098"  # scope=user rows and net: the group's, or the caller's share
-D_CML_MEMBERS = "D-099"  # members may list inactive ones: memberCount ≤ len (lenient), = (strict)
-D_CML_REVERSALS = "D-100"  # reversal status and sign: example-only (lenient), derived (strict)
-D_WARNINGS = "D-101"  # warnings: typed on the ledger pages only; a list everywhere (strict)
-D_CONTENT_TYPE = "D-102"  # response media type: not stated; application/json (strict)
+D_BALANCE_PAGING = "D-079"  # balance pages: closing balances paged (strict) or repeated per page
+D_BALANCE_ARITHMETIC = "D-080"  # closingBalance = the ledger's signed sum: strict only
+D_BALANCE_ENTRY_TYPE = "D-081"  # ledgerEntryType on a balance: any answer, or the signed sum
+D_BALANCE_END_DATE = "D-082"  # endDate boundary: zone slack (lenient), to the second (strict)
+D_ERROR_BODY = "D-084"  # an error body: any (a code anywhere, lenient), or the envelope (strict)
+D_CML_USER_SCOPE = "D-092"  # scope=user rows and net: the group's, or the caller's share
+D_CML_MEMBERS = "D-093"  # members may list inactive ones: memberCount ≤ len (lenient), = (strict)
+D_CML_REVERSALS = "D-094"  # reversal status and sign: example-only (lenient), derived (strict)
+D_WARNINGS = "D-095"  # warnings: typed on the ledger pages only; a list everywhere (strict)
+D_CONTENT_TYPE = "D-096"  # response media type: not stated; application/json (strict)

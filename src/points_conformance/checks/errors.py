@@ -68,7 +68,7 @@ _TOP_LEVEL_CODE_KEYS = ("code", "errorCode")
 
 
 def refusal_codes(value: Any) -> list[int]:
-    """The codes of a refusal as the default run reads them (D-090).
+    """The codes of a refusal as the default run reads them (D-084).
 
     003's examples carry codes in `errors[]`; no page states that shape, so a code at the top
     of the body (`code` or `errorCode`) counts as well.
@@ -96,7 +96,7 @@ def expect_error(
     for one failure and `discrepancy` records which register entry says so. Strict requires
     HTTP 400 (401 when the only code is 401) and the envelope; lenient accepts any 4xx, or a
     2xx whose `errors` carry the code (D-016), reads a code at the top of the body too, and when
-    no code is named takes any 4xx whatever its body (D-090). `warnings` are codes that the
+    no code is named takes any 4xx whatever its body (D-084). `warnings` are codes that the
     default run also accepts in the `warnings` of a 2xx answer (D-036); the caller checks that
     such an answer changed nothing.
 
@@ -155,7 +155,7 @@ def expect_error(
     credit("COMMON-ERR-STATUS", operation=ex.operation)
     found = status_finding(ctx, ex, required_status)
     if not returned and not wanted and not ctx.strict:
-        # The pages name no code for this failure and never describe an error body (D-090):
+        # The pages name no code for this failure and never describe an error body (D-084):
         # the refusal itself is what the default run asks for.
         return []
     if not returned:

@@ -5,7 +5,7 @@ page size. Together they must hold every entry once: as many as totalEntries (at
 crossMemberLedger filtered by eventName), no entry twice, the same totals on every page,
 every page but the last full, and the requested order continuing across page boundaries.
 Each page is also checked on its own by `run_checks`; the walk reports only what no single
-page shows. The balance's walk is checked in the strict stance only (D-080).
+page shows. The balance's walk is checked in the strict stance only (D-079).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def walk_pages(
         return []
     prefix = _prefix(operation)
     if prefix == "BAL" and not ctx.strict:
-        # D-080: 003 never says what a balance's totals count, nor that its rows are paged.
+        # D-079: 003 never says what a balance's totals count, nor that its rows are paged.
         return []
     pages: _Pages = []
     for ex in exchanges:

@@ -59,7 +59,7 @@ REJECTION: dict[str, dict[str | None, str]] = {
 # The parameters whose invalid values a page says are refused, by operation, with the code that
 # says so. In the default run a forbidden request that was accepted fails only when it made one
 # of these (or a required parameter, or the body) invalid: for any other parameter the pages
-# never say a value is refused, so a server may ignore it, clamp it or answer empty (D-117).
+# never say a value is refused, so a server may ignore it, clamp it or answer empty (D-106).
 STATED_REFUSALS: dict[str, dict[str, str]] = {
     "getCustomerLedgerInfo": {
         "identifierName": "8013",
