@@ -11,9 +11,9 @@ import pytest
 
 from points_conformance.cli import main as cli_main
 from points_conformance.model import Finding
+from points_conformance.plugin.report import ReportPlugin
 from points_conformance.records import TestRecord
 from points_conformance.report import (
-    ReportPlugin,
     diff_reports,
     load_report,
     merge_reports,

@@ -65,7 +65,10 @@ class Behaviour:
     ledger_default_sort: str = "DESC"
     ledger_sort_values: tuple[str, ...] = ("ASC", "DESC")
     ledger_sort_aliases: tuple[str, ...] = ("sort", "sortOrder")
-    ledger_past_last_page_is_error: bool = True  # 11003 rather than an empty 200
+    ledger_past_last_page_is_error: bool = True  # offset > pageCount: 11003, not an empty 200
+    # offset == pageCount, one past the last 0-based page: 001 states 11003 only for "greater
+    # than the total number of pages", so an empty 200 is the other reading (D-030).
+    ledger_at_page_count_is_error: bool = True
     ledger_empty_is_error: bool = True  # 11003 for a result with no entries at all
     ledger_till_concept_needs_program: bool = True
     ledger_is_filter_based_on_date_default: bool = True

@@ -522,7 +522,10 @@ def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
     no_entries = "There are no ledger entries present for the given parameters. Try removing parameters to widen the search"
     if total == 0 and b.ledger_empty_is_error:
         raise ctx.error(b.err_no_entries, no_entries)
-    if page_index >= page_count and total > 0 and b.ledger_past_last_page_is_error:
+    past_last = page_index > page_count or (
+        page_index == page_count and b.ledger_at_page_count_is_error
+    )
+    if past_last and total > 0 and b.ledger_past_last_page_is_error:
         raise ctx.error(b.err_no_entries, no_entries)
     events: list[sqlite3.Row] = []
     if page_index < page_count:

@@ -328,8 +328,9 @@ reading(
 reading(
     "ledger-past-last-page-empty",
     discrepancy="D-030",
-    description="an offset at or past pageCount is a 200 with no entries instead of 11003",
-)(switch(ledger_past_last_page_is_error=False))
+    description="an offset equal to pageCount (one past the last page) is a 200 with no entries "
+    "instead of 11003",
+)(switch(ledger_at_page_count_is_error=False))
 
 
 reading(
