@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from points_conformance.checks import CheckContext
 from points_conformance.client import ConformanceClient
 from points_conformance.fuzz.fuzzer import Fuzzer
 from points_conformance.fuzz.requirements import fuzz_requirements
@@ -45,7 +46,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def fuzzer(settings: Settings, client: ConformanceClient, check_context: Any) -> Iterator[Fuzzer]:
+def fuzzer(
+    settings: Settings, client: ConformanceClient, check_context: CheckContext
+) -> Iterator[Fuzzer]:
     """The fuzzer of this worker: the run's schema, seed, budget, client and check context."""
     instance = Fuzzer(settings, client, check_context)
     try:
