@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -81,6 +81,20 @@ IDENTIFIER_FIELDS = {"ID": "id", "MOBILE": "mobile", "EXTERNAL_ID": "external_id
 MAX_BALANCE_PAGES = 10
 # Ledger entries per page when a whole ledger is read (the maximum 001 documents).
 LEDGER_PAGE = 100
+
+
+class LedgerReader(Protocol):
+    """What balance and ledger readings need of a client: GET requests with a query; the
+    `ConformanceClient` fixture is one, and so is a harness test's canned server."""
+
+    def request(
+        self,
+        operation_id: str | None,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> Exchange: ...
 
 
 def cml_path(member_id: str) -> str:
@@ -403,7 +417,7 @@ def group_query(target: TargetData, group: Group) -> dict[str, Any]:
 
 
 def read_customer_balance(
-    client: ConformanceClient,
+    client: LedgerReader,
     ctx: CheckContext,
     target: TargetData,
     customer: Customer,
@@ -449,7 +463,7 @@ def _page_count(ex: Exchange, what: str) -> int:
 
 
 def read_balances(
-    client: ConformanceClient,
+    client: LedgerReader,
     ctx: CheckContext,
     target: TargetData,
     customers: list[Customer],
@@ -471,7 +485,7 @@ def read_balances(
 
 
 def read_group_balance(
-    client: ConformanceClient,
+    client: LedgerReader,
     ctx: CheckContext,
     target: TargetData,
     group: Group,
@@ -500,7 +514,7 @@ def read_group_balance(
     return BalanceReading(total, pages[0]), found
 
 
-def read_ledger(client: ConformanceClient, params: dict[str, Any]) -> list[Exchange]:
+def read_ledger(client: LedgerReader, params: dict[str, Any]) -> list[Exchange]:
     """Every page of a customer's or group's whole ledger, in pages of LEDGER_PAGE entries.
 
     No `sort` is sent (001 documents it for the user-group form only, and before/after readings
