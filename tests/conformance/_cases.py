@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 import yaml
 
-from points_conformance.client import ConformanceClient
+from points_conformance.client import Auth, ConformanceClient
 from points_conformance.model import Exchange
 from points_conformance.target import TargetData
 
@@ -120,7 +120,7 @@ class Case:
 
     def send(self, client: ConformanceClient) -> Exchange:
         """Send the (resolved) request through the plugin's `client` fixture."""
-        auth: Any = self.auth
+        auth: Auth = self.auth
         if auth == "wrong":
             auth = WRONG_CREDENTIALS
         exchange: Exchange = client.request(

@@ -8,7 +8,6 @@ also marked `writes`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -28,7 +27,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     strict = settings.strict if settings is not None else False
     params = []
     for operation in OPERATIONS:
-        marks: list[Any] = [pytest.mark.requirement(*fuzz_requirements(operation, strict=strict))]
+        marks: list[pytest.MarkDecorator] = [
+            pytest.mark.requirement(*fuzz_requirements(operation, strict=strict))
+        ]
         if operation in WRITE_OPERATIONS:
             marks.append(pytest.mark.writes)
         params.append(pytest.param(operation, marks=marks, id=operation))
