@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.server import request_count
-from points_conformance.embedded import PASSWORD_ENV, USER_ENV
 from points_conformance.reference.serve import DEFAULT_PASSWORD, DEFAULT_USER
+from points_conformance.variables import PASSWORD_ENV, USER_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 STOP_GRACE_SECONDS = 10.0

@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 import yaml
 
+from points_conformance.client import Auth, ConformanceClient
 from points_conformance.model import Exchange
 from points_conformance.target import TargetData
 
@@ -117,9 +118,9 @@ class Case:
         """The query parameters as text: lists joined with commas, booleans as true/false."""
         return {name: _text(value) for name, value in self.params.items()}
 
-    def send(self, client: Any) -> Exchange:
+    def send(self, client: ConformanceClient) -> Exchange:
         """Send the (resolved) request through the plugin's `client` fixture."""
-        auth: Any = self.auth
+        auth: Auth = self.auth
         if auth == "wrong":
             auth = WRONG_CREDENTIALS
         exchange: Exchange = client.request(

@@ -33,14 +33,17 @@ from typing import Any
 import pytest
 
 from points_conformance.checks import (
+    CheckContext,
     check_store_filter,
     expect_auth_rejected,
     expect_currency_rows,
     expect_error,
     run_checks,
 )
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
+from points_conformance.target import TargetData
 
 from ._cases import Case
 
@@ -94,7 +97,7 @@ def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
     return base
 
 
-def judge(ctx: Any, case: Case, ex: Exchange, *, strict: bool) -> list[Finding]:
+def judge(ctx: CheckContext, case: Case, ex: Exchange, *, strict: bool) -> list[Finding]:
     """Findings for one response against the case's expectation (see the module docstring)."""
     want = expectation(case, strict=strict)
     requirement = case.requirements
@@ -116,7 +119,7 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, strict: bool) -> list[Finding]:
 
 
 def _success(
-    ctx: Any, case: Case, ex: Exchange, want: dict[str, Any], *, strict: bool
+    ctx: CheckContext, case: Case, ex: Exchange, want: dict[str, Any], *, strict: bool
 ) -> list[Finding]:
     status = ex.response.status
     if want.get("rows") == "maybe" and (status != 200 or not rows(ex)):
@@ -202,7 +205,9 @@ IDENTITY = ("type", "identifierName", "identifierValue", "source", "accountId")
 _ANCHORS: dict[tuple[Any, ...], datetime | None] = {}
 
 
-def run_case(case: Case, *, client: Any, target: Any, ctx: Any) -> list[Finding]:
+def run_case(
+    case: Case, *, client: ConformanceClient, target: TargetData, ctx: CheckContext
+) -> list[Finding]:
     """Resolve, send and judge one case; the findings of every exchange it needed."""
     strict = bool(ctx.strict)
     if case.extra.get("strict_only") and not strict:
@@ -254,7 +259,9 @@ ANCHOR_PAGE = 100
 ANCHOR_MAX_PAGES = 20
 
 
-def newest_event(case: Case, *, client: Any, target: Any, ctx: Any) -> tuple[Any, list[Finding]]:
+def newest_event(
+    case: Case, *, client: ConformanceClient, target: TargetData, ctx: CheckContext
+) -> tuple[Any, list[Finding]]:
     """The newest event of the ledger the case reads: the latest ledgerCreatedDate over its pages.
 
     No order is asked for (the customer form documents none), and isFilterBasedOnDate=false asks
@@ -301,7 +308,7 @@ def newest_event(case: Case, *, client: Any, target: Any, ctx: Any) -> tuple[Any
 
 
 def _paging(
-    case: Case, *, client: Any, target: Any, ctx: Any, **sections: Any
+    case: Case, *, client: ConformanceClient, target: TargetData, ctx: CheckContext, **sections: Any
 ) -> tuple[dict[str, int] | None, list[Finding]]:
     """Page count of the case's own query, from its first page."""
     params = {k: v for k, v in case.params.items() if k != "offset"}
@@ -328,7 +335,9 @@ def _codes(ex: Exchange, name: str) -> set[str]:
     return {str(e.get(name)) for e in rows(ex) if isinstance(e, dict) and e.get(name) is not None}
 
 
-def _store_filter(case: Case, ex: Exchange, *, client: Any, ctx: Any) -> list[Finding]:
+def _store_filter(
+    case: Case, ex: Exchange, *, client: ConformanceClient, ctx: CheckContext
+) -> list[Finding]:
     """Rows of a till or store filter come from that till or store.
 
     The target file knows till and store ids, rows show codes: a single till or store must show
@@ -364,7 +373,7 @@ def _store_filter(case: Case, ex: Exchange, *, client: Any, ctx: Any) -> list[Fi
 
 
 def read_all(
-    case: Case, *, client: Any, ctx: Any, size: int, max_pages: int
+    case: Case, *, client: ConformanceClient, ctx: CheckContext, size: int, max_pages: int
 ) -> tuple[list[Exchange], list[Finding]]:
     """Every page of a resolved case's query in pages of `size`; skips past `max_pages` pages."""
     pages: list[Exchange] = []

@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
-from points_conformance.checks import expect_error, run_checks
+from points_conformance.checks import CheckContext, expect_error, run_checks
 from points_conformance.checks.balance import BalanceKey, end_date_now, new_balance_rows
 from points_conformance.checks.cross_member import cml_body, cml_entries
 from points_conformance.checks.errors import warning_codes
@@ -55,6 +55,7 @@ from points_conformance.checks.transfer_state import (
     closing_balance,
     ledger_entries,
 )
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
 from points_conformance.target import Customer, Group, TargetData
@@ -82,6 +83,20 @@ MAX_BALANCE_PAGES = 10
 LEDGER_PAGE = 100
 
 
+class LedgerReader(Protocol):
+    """What balance and ledger readings need of a client: GET requests with a query; the
+    `ConformanceClient` fixture is one, and so is a harness test's canned server."""
+
+    def request(
+        self,
+        operation_id: str | None,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> Exchange: ...
+
+
 def cml_path(member_id: str) -> str:
     return PATHS[CML].format(id=member_id)
 
@@ -104,7 +119,9 @@ def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
     return want
 
 
-def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = None) -> list[Finding]:
+def judge(
+    ctx: CheckContext, case: Case, ex: Exchange, *, target: TargetData | None = None
+) -> list[Finding]:
     """Findings for one response against the case's expectation (see the module docstring)."""
     want = expectation(case, strict=bool(ctx.strict))
     found = _judged(ctx, case, ex, want, target)
@@ -117,7 +134,7 @@ def judge(ctx: Any, case: Case, ex: Exchange, *, target: TargetData | None = Non
 
 
 def _judged(
-    ctx: Any, case: Case, ex: Exchange, want: dict[str, Any], target: TargetData | None
+    ctx: CheckContext, case: Case, ex: Exchange, want: dict[str, Any], target: TargetData | None
 ) -> list[Finding]:
     requirement = case.requirements[0]
     raw = case.expect if isinstance(case.expect, dict) else {}
@@ -187,7 +204,9 @@ def not_accepted(requirement: str, what: str, ex: Exchange) -> Finding:
     )
 
 
-def ok(ctx: Any, requirement: str, what: str, ex: Exchange | Sequence[Exchange]) -> list[Finding]:
+def ok(
+    ctx: CheckContext, requirement: str, what: str, ex: Exchange | Sequence[Exchange]
+) -> list[Finding]:
     """HTTP 200 and every single-exchange check, for a request the pages say is valid (for
     each page, given the pages of a whole reading)."""
     if not isinstance(ex, Exchange):
@@ -329,7 +348,11 @@ def check_body(
 
 
 def obtain_otp(
-    client: Any, ctx: Any, target: TargetData, source: Customer, destination: Customer
+    client: ConformanceClient,
+    ctx: CheckContext,
+    target: TargetData,
+    source: Customer,
+    destination: Customer,
 ) -> tuple[str | None, list[Finding]]:
     """An OTP for transfers from `source`: issued through isTransferrable, or the fixed one.
 
@@ -394,8 +417,8 @@ def group_query(target: TargetData, group: Group) -> dict[str, Any]:
 
 
 def read_customer_balance(
-    client: Any,
-    ctx: Any,
+    client: LedgerReader,
+    ctx: CheckContext,
     target: TargetData,
     customer: Customer,
     program_id: int | None,
@@ -440,8 +463,8 @@ def _page_count(ex: Exchange, what: str) -> int:
 
 
 def read_balances(
-    client: Any,
-    ctx: Any,
+    client: LedgerReader,
+    ctx: CheckContext,
     target: TargetData,
     customers: list[Customer],
     program_id: int | None,
@@ -462,7 +485,11 @@ def read_balances(
 
 
 def read_group_balance(
-    client: Any, ctx: Any, target: TargetData, group: Group, program_id: int | None
+    client: LedgerReader,
+    ctx: CheckContext,
+    target: TargetData,
+    group: Group,
+    program_id: int | None,
 ) -> tuple[BalanceReading | None, list[Finding]]:
     """A user group's Main balance: the signed sum of every points row of its whole ledger.
 
@@ -487,7 +514,7 @@ def read_group_balance(
     return BalanceReading(total, pages[0]), found
 
 
-def read_ledger(client: Any, params: dict[str, Any]) -> list[Exchange]:
+def read_ledger(client: LedgerReader, params: dict[str, Any]) -> list[Exchange]:
     """Every page of a customer's or group's whole ledger, in pages of LEDGER_PAGE entries.
 
     No `sort` is sent (001 documents it for the user-group form only, and before/after readings

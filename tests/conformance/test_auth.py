@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import expect_auth_rejected
+from points_conformance.checks import CheckContext, expect_auth_rejected
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Finding
+from points_conformance.plugin.fixtures import FindingsRecorder
 from points_conformance.spec import load_spec
 from points_conformance.target import TargetData
 
@@ -53,10 +55,10 @@ def test_credentials_rejected(
     operation_id: str,
     auth: bool | str,
     request: pytest.FixtureRequest,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     operation = load_spec().operations[operation_id]
     case = _request(operation_id)

@@ -25,12 +25,14 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import walk_pages
+from points_conformance.checks import CheckContext, walk_pages
 from points_conformance.checks.cross_member import cml_body, cml_entries, cml_page
 from points_conformance.checks.cross_member_query import iso_moment
 from points_conformance.checks.discrepancies import D_CML_DEFAULT_SIZE
 from points_conformance.checks.readers import as_dict, same_id
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
+from points_conformance.plugin.fixtures import FindingsRecorder
 from points_conformance.target import TargetData
 
 from ._cases import Case, load_cases, load_table
@@ -100,7 +102,7 @@ def _utc(moment: datetime) -> str:
 
 
 @pytest.fixture(scope="module")
-def cml_sample(client: Any, target: TargetData) -> Sample:
+def cml_sample(client: ConformanceClient, target: TargetData) -> Sample:
     member = target.cross_member.get("member_id")
     if not member:
         return Sample(None, "target file has no cross_member.member_id")
@@ -121,10 +123,10 @@ def _resolve(case: Case, target: TargetData, sample: Sample) -> Case:
 @pytest.mark.parametrize("case", load_cases("cml_params"))
 def test_parameter(
     case: Case,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
     cml_sample: Sample,
 ) -> None:
     resolved = _resolve(case, target, cml_sample)
@@ -300,7 +302,11 @@ def _members(target: TargetData) -> list[str]:
 
 @pytest.mark.requirement("CML-SCOPE-GROUP", "CML-SCOPE-USER", "CML-PARAM-ID")
 def test_user_views_agree_with_group_view(
-    client: Any, target: TargetData, check_context: Any, findings: Any, cml_sample: Sample
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    cml_sample: Sample,
 ) -> None:
     """Each member's scope=user entries are the group's entries that involve them, shown alike.
 
@@ -450,10 +456,10 @@ def _page(case: Case, size: int, number: int) -> Case:
 def test_walk(
     case: Case,
     size: int,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
     cml_sample: Sample,
 ) -> None:
     """Pages 1 .. pageCount of one query, then the page past the last (a 200 with no entries)."""

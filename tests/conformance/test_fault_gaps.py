@@ -17,19 +17,23 @@ without it, and the `warnings` list of successful answers.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from points_conformance.checks import CheckContext
 from points_conformance.checks.balance import end_date_now, new_balance_rows
 from points_conformance.checks.discrepancies import D_WARNINGS
 from points_conformance.checks.readers import dicts, success_object
 from points_conformance.checks.transfer_state import ledger_entries
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
-from points_conformance.target import TargetData
+from points_conformance.operations import PATHS
+from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case
 from ._ledger import created, run_case
@@ -40,7 +44,6 @@ from ._points import (
     HISTORY,
     LEDGER_INFO,
     MAX_BALANCE_PAGES,
-    PATHS,
     check_body,
     cml_path,
     customer_query,
@@ -61,7 +64,10 @@ Balances = dict[tuple[str, str], Decimal]
 
 @pytest.mark.requirement("LEDGER-FILTER-DATE")
 def test_window_before_the_newest_entries(
-    client: Any, target: TargetData, check_context: Any, findings: Any
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     case = Case(
         id="window-ending-30-days-before-newest",
@@ -107,7 +113,11 @@ def _role(entry: Mapping[str, Any]) -> str | None:
 
 @pytest.mark.requirement("CORG-FILTER-ROLE")
 def test_role_restricts_a_groups_entries(
-    client: Any, target: TargetData, check_context: Any, findings: Any, require_group: Any
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_group: Callable[[str], Group],
 ) -> None:
     group = require_group("usergroup2")
     if not group.id:
@@ -168,7 +178,7 @@ def test_role_restricts_a_groups_entries(
 
 
 def _balances(
-    client: Any, ctx: Any, base: dict[str, Any], what: str, requirement: str
+    client: ConformanceClient, ctx: CheckContext, base: dict[str, Any], what: str, requirement: str
 ) -> tuple[Balances | None, list[Finding], Exchange | None]:
     """closingBalance by (programId, pointsCategory) over the pages of the balance, each pair
     once (a server may repeat them on every page, D-079); as of now unless `base` has endDate."""
@@ -199,7 +209,11 @@ def _balances(
 
 @pytest.mark.requirement("BAL-FILTER-ENTRYTYPE")
 def test_entry_type_balances_add_up_to_the_balance(
-    client: Any, target: TargetData, check_context: Any, findings: Any, require_customer: Any
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
 ) -> None:
     if not check_context.strict:
         pytest.skip("what a balance filtered by ledgerEntryType is, is a strict reading (D-081)")
@@ -256,7 +270,11 @@ def test_entry_type_balances_add_up_to_the_balance(
 
 @pytest.mark.requirement("BAL-FILTER-ENDDATE")
 def test_balance_before_the_first_event_is_zero(
-    client: Any, target: TargetData, check_context: Any, findings: Any, require_customer: Any
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
 ) -> None:
     base = customer_query(target, require_customer("rich"))
     rid = "BAL-FILTER-ENDDATE"
@@ -288,7 +306,7 @@ def test_balance_before_the_first_event_is_zero(
         )
 
 
-def _read(client: Any, target: TargetData, operation: str) -> Exchange:
+def _read(client: ConformanceClient, target: TargetData, operation: str) -> Exchange:
     rich = target.customer("rich")
     source = target.customer("transfer_from")
     destination = target.customer("transfer_to")
@@ -319,7 +337,11 @@ TYPED_WARNINGS = (LEDGER_INFO, CONNECTED)
 @pytest.mark.requirement("COMMON-SCHEMA-WARNINGS")
 @pytest.mark.parametrize("operation", [LEDGER_INFO, CONNECTED, CML, BALANCE, CHECK, HISTORY])
 def test_successful_answers_carry_warnings(
-    operation: str, client: Any, target: TargetData, check_context: Any, findings: Any
+    operation: str,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     ex = _read(client, target, operation)
     findings.add(ok(check_context, "COMMON-SCHEMA-WARNINGS", operation, ex))

@@ -15,14 +15,18 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import check_closing_balances
+from points_conformance.checks import CheckContext, check_closing_balances
 from points_conformance.checks.balance import balance_rows, end_date_now
 from points_conformance.checks.ledger import is_currency_row, signed_points
 from points_conformance.checks.rounding import sum_agrees
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import PATHS
+from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.target import TargetData
 
 from ._cases import Case, load_cases
-from ._ledger import BALANCE, DATE_FORMAT, LEDGER_INFO, PATHS, created, read_all, rows, run_case
+from ._ledger import BALANCE, DATE_FORMAT, LEDGER_INFO, created, read_all, rows, run_case
 
 LEDGER_PAGE = 100
 BALANCE_PAGE = 10
@@ -30,7 +34,13 @@ MAX_PAGES = 20
 
 
 @pytest.mark.parametrize("case", load_cases("ledger_balance"))
-def test_balance(case: Case, client: Any, target: Any, check_context: Any, findings: Any) -> None:
+def test_balance(
+    case: Case,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+) -> None:
     findings.add(run_case(case, client=client, target=target, ctx=check_context))
 
 
@@ -60,7 +70,10 @@ def _query(operation: str, requirement: str, **extra: Any) -> Case:
 
 @pytest.mark.requirement("BAL-ARITH-CLOSING")
 def test_closing_balances_sum_the_ledger(
-    client: Any, target: Any, check_context: Any, findings: Any
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     """Without filters, each closingBalance is its (program, category) sum over the ledger."""
     if not check_context.strict:
@@ -108,10 +121,10 @@ def test_filtered_balances_sum_the_ledger(
     requirement: str,
     name: str,
     value: str | None,
-    client: Any,
-    target: Any,
-    check_context: Any,
-    findings: Any,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     if not check_context.strict:
         pytest.skip(f"{requirement} against the ledger rows is a strict reading (D-080)")

@@ -6,9 +6,12 @@ organisation, OTHER rows from the connected organisations named in DATA-SCOPE-OR
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+
+from points_conformance.checks import CheckContext
+from points_conformance.client import ConformanceClient
+from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.target import TargetData
 
 from ._cases import Case, load_cases
 from ._ledger import run_case
@@ -16,6 +19,10 @@ from ._ledger import run_case
 
 @pytest.mark.parametrize("case", load_cases("ledger_connected_orgs"))
 def test_connected_orgs(
-    case: Case, client: Any, target: Any, check_context: Any, findings: Any
+    case: Case,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     findings.add(run_case(case, client=client, target=target, ctx=check_context))

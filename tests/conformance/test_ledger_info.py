@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
+from points_conformance.checks import CheckContext
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Finding
+from points_conformance.operations import PATHS
+from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.target import TargetData
 
 from ._cases import Case, load_cases
 from ._ledger import (
     DATE_FORMAT,
     LEDGER_INFO,
-    PATHS,
     created,
     details,
     judge,
@@ -30,20 +33,34 @@ from ._ledger import (
 
 
 @pytest.mark.parametrize("case", load_cases("ledger_info"))
-def test_customer(case: Case, client: Any, target: Any, check_context: Any, findings: Any) -> None:
+def test_customer(
+    case: Case,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+) -> None:
     findings.add(run_case(case, client=client, target=target, ctx=check_context))
 
 
 @pytest.mark.parametrize("case", load_cases("ledger_info_group"))
 def test_user_group(
-    case: Case, client: Any, target: Any, check_context: Any, findings: Any
+    case: Case,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     findings.add(run_case(case, client=client, target=target, ctx=check_context))
 
 
 @pytest.mark.parametrize("case", load_cases("ledger_info_altcur"))
 def test_alternate_currencies(
-    case: Case, client: Any, target: Any, check_context: Any, findings: Any
+    case: Case,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     findings.add(run_case(case, client=client, target=target, ctx=check_context))
 
@@ -68,7 +85,12 @@ HISTORY_MAX_PAGES = 20
 @pytest.mark.requirement(
     "LEDGER-FILTER-DATE-ONE-SIDED", "LEDGER-FILTER-DATE-ONE-YEAR", "LEDGER-DEFAULT-DATES"
 )
-def test_one_date_windows(client: Any, target: Any, check_context: Any, findings: Any) -> None:
+def test_one_date_windows(
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+) -> None:
     """With only one date, the ledger holds the events on the side of it that date bounds.
 
     The whole history of the rich customer is read first (isFilterBasedOnDate=false: every

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 
-from points_conformance.checks import walk_pages
+from points_conformance.checks import CheckContext, walk_pages
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
+from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.target import TargetData
 
 from ._cases import Case, load_table
 from ._ledger import details, judge, page_count, rows
@@ -64,7 +67,12 @@ def _reads_offset_as_index(first: Exchange, second: Exchange) -> bool:
 
 @pytest.mark.parametrize(("case", "size"), _walks())
 def test_walk(
-    case: Case, size: int | None, client: Any, target: Any, check_context: Any, findings: Any
+    case: Case,
+    size: int | None,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     case = case.resolve(target)
     strict = bool(check_context.strict)
@@ -113,7 +121,7 @@ def test_walk(
     findings.add(found)
 
 
-def _empty_ledger(case: Case, ex: Exchange, ctx: Any, *, strict: bool) -> list[Finding]:
+def _empty_ledger(case: Case, ex: Exchange, ctx: CheckContext, *, strict: bool) -> list[Finding]:
     """A ledger without entries: 11003 (strict), or a 200 that says so in its counts."""
     found = judge(ctx, dataclasses.replace(case, expect="empty"), ex, strict=strict)
     if ex.response.status == 200:

@@ -9,12 +9,14 @@ elsewhere moves the customer's balance between a test's readings.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from points_conformance.checks import (
+    CheckContext,
     check_reversal_ledger,
     check_reversal_twice,
     check_warning_reversal,
@@ -22,12 +24,14 @@ from points_conformance.checks import (
 from points_conformance.checks.rounding import sum_agrees
 from points_conformance.checks.transfer import reversed_amount
 from points_conformance.checks.transfer_state import BalanceReading
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import PATHS
+from points_conformance.plugin.fixtures import FindingsRecorder
 from points_conformance.target import Customer, TargetData
 
 from ._cases import Case, load_cases
 from ._points import (
-    PATHS,
     REVERSE,
     STATE_GROUP,
     RedemptionPool,
@@ -44,7 +48,11 @@ from ._points import (
 pytestmark = [pytest.mark.writes, pytest.mark.xdist_group(STATE_GROUP)]
 
 # redemptions.identifier_type (reverse's identifier types) -> the target file's customer field.
-IDENTIFIER_FIELDS = {"mobile": "mobile", "email": "email", "externalid": "external_id"}
+REDEEMER_BY_IDENTIFIER: dict[str, Callable[[str], Customer]] = {
+    "mobile": lambda value: Customer(role="redeemer", mobile=value),
+    "email": lambda value: Customer(role="redeemer", email=value),
+    "externalid": lambda value: Customer(role="redeemer", external_id=value),
+}
 
 
 points_state = serialising_fixture(autouse=True)
@@ -60,10 +68,10 @@ def _redeemer(target: TargetData) -> Customer | None:
     """The customer the redemptions belong to, as far as the target file names them."""
     kind = str(target.redemptions.get("identifier_type") or "")
     value = target.redemptions.get("identifier_value")
-    field = IDENTIFIER_FIELDS.get(kind.lower())
-    if field is None or not value:
+    make = REDEEMER_BY_IDENTIFIER.get(kind.lower())
+    if make is None or not value:
         return None
-    return Customer(role="redeemer", **{field: str(value)})
+    return make(str(value))
 
 
 @pytest.fixture
@@ -81,7 +89,9 @@ def _identifier(target: TargetData) -> dict[str, str]:
     }
 
 
-def _reverse(client: Any, target: TargetData, redemption: str, points: int | None) -> Exchange:
+def _reverse(
+    client: ConformanceClient, target: TargetData, redemption: str, points: int | None
+) -> Exchange:
     body: dict[str, Any] = {"redemptionId": redemption, "identifier": _identifier(target)}
     if points is not None:
         body["pointsToBeReversed"] = points
@@ -89,7 +99,7 @@ def _reverse(client: Any, target: TargetData, redemption: str, points: int | Non
 
 
 def _balance_rose(
-    ctx: Any, reversal: Exchange, before: BalanceReading, after: BalanceReading
+    ctx: CheckContext, reversal: Exchange, before: BalanceReading, after: BalanceReading
 ) -> list[Finding]:
     """REV-STATE-BALANCE: the balance rose by pointsReversed (zero for a refused reversal)."""
     amount = reversed_amount(reversal) if 200 <= reversal.response.status < 300 else Decimal(0)
@@ -110,10 +120,10 @@ def _balance_rose(
     "REV-STATE-LEDGER", "REV-STATE-BALANCE", "REV-STATE-TWICE", "REV-SCHEMA-REQUEST"
 )
 def test_reverse_whole_remainder_then_again(
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
     redemption_pool: RedemptionPool,
     redeemer: Customer,
     writes_allowed: bool,
@@ -172,10 +182,10 @@ def test_reverse_whole_remainder_then_again(
     "REV-ARITH-BOUND", "REV-STATE-LEDGER", "REV-STATE-TWICE", "REV-SCHEMA-REQUEST"
 )
 def test_reverse_in_parts(
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
     redemption_pool: RedemptionPool,
     redeemer: Customer,
     writes_allowed: bool,
@@ -220,10 +230,10 @@ def test_reverse_in_parts(
 @pytest.mark.parametrize("case", load_cases("points_reverse_errors"))
 def test_reverse_refused(
     case: Case,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
     redemption_pool: RedemptionPool,
     writes_allowed: bool,
 ) -> None:

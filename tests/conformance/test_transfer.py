@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from points_conformance.checks import (
+    CheckContext,
     check_transfer_history,
     check_transfer_ledger,
     check_transferrable_readonly,
@@ -27,13 +28,15 @@ from points_conformance.checks import (
 )
 from points_conformance.checks.readers import is_success
 from points_conformance.checks.transfer_state import BalanceReading
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
-from points_conformance.target import Customer, TargetData
+from points_conformance.operations import PATHS
+from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case, load_cases
 from ._points import (
     HISTORY,
-    PATHS,
     STATE_GROUP,
     TRANSFER,
     TRANSFER_GROUP,
@@ -54,7 +57,7 @@ pytestmark = [pytest.mark.writes, pytest.mark.xdist_group(STATE_GROUP)]
 points_state = serialising_fixture(autouse=True)
 
 
-def _pair(require_customer: Any) -> tuple[Customer, Customer]:
+def _pair(require_customer: Callable[[str], Customer]) -> tuple[Customer, Customer]:
     return require_customer("transfer_from"), require_customer("transfer_to")
 
 
@@ -63,7 +66,11 @@ def _program(customer: Customer) -> int | None:
 
 
 def _resolve(
-    case: Case, client: Any, ctx: Any, target: TargetData, pair: tuple[Customer, Customer]
+    case: Case,
+    client: ConformanceClient,
+    ctx: CheckContext,
+    target: TargetData,
+    pair: tuple[Customer, Customer],
 ) -> tuple[Case, list[Finding]]:
     """The case with its OTP (when it uses one) issued and its `drop` fields removed."""
     found: list[Finding] = []
@@ -97,25 +104,25 @@ def _transfer_body(
     return body
 
 
-def _with_ids(require_customer: Any) -> tuple[Customer, Customer]:
+def _with_ids(require_customer: Callable[[str], Customer]) -> tuple[Customer, Customer]:
     source, destination = _pair(require_customer)
     if not source.id or not destination.id:
         pytest.skip("target file has no customers.transfer_from.id or customers.transfer_to.id")
     return source, destination
 
 
-def _history(client: Any, target: TargetData, customer: Customer) -> Exchange:
+def _history(client: ConformanceClient, target: TargetData, customer: Customer) -> Exchange:
     return client.request(HISTORY, "GET", PATHS[HISTORY], params=customer_query(target, customer))
 
 
 @pytest.mark.parametrize("case", load_cases("points_transfer_flows"))
 def test_transfer_end_to_end(
     case: Case,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
-    require_customer: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
     writes_allowed: bool,
 ) -> None:
     """OTP → transfer → balances, both ledgers and the history show exactly that transfer."""
@@ -152,13 +159,13 @@ def test_transfer_end_to_end(
 
 
 def _effects(
-    ctx: Any,
-    client: Any,
+    ctx: CheckContext,
+    client: ConformanceClient,
     transfer: Exchange,
     *,
     before: list[BalanceReading],
     read_after: Callable[[], tuple[list[BalanceReading] | None, list[Finding]]],
-    heads: list[Exchange],
+    heads: list[list[Exchange]],
     queries: list[dict[str, Any]],
     history: tuple[str, Callable[[], Exchange]],
 ) -> list[Finding]:
@@ -194,7 +201,7 @@ def _effects(
 
 
 def _unchanged(
-    ctx: Any, requirement: str, transfer: Exchange, before: list[Any], after: list[Any]
+    ctx: CheckContext, requirement: str, transfer: Exchange, before: list[Any], after: list[Any]
 ) -> list[Finding]:
     """Both balances as they were; compare_transfer's findings filed under `requirement`."""
     return [
@@ -214,11 +221,11 @@ def _unchanged(
     "XFERCHK-OTP-ISSUE", "XFER-OTP-REQUIRED", "PTS-ERR-808", "XFER-STATE-REJECTED"
 )
 def test_otp_is_single_use(
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
-    require_customer: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
     writes_allowed: bool,
 ) -> None:
     """An issued OTP lets one transfer through; the same code on a second transfer is refused
@@ -257,11 +264,11 @@ CONCURRENT = 2
 
 @pytest.mark.requirement("XFER-STATE-CONSERVE")
 def test_concurrent_transfers_cannot_overdraw(
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
-    require_customer: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
     writes_allowed: bool,
 ) -> None:
     """Transfers that together exceed the source's balance, sent at once: the balance check and
@@ -311,11 +318,11 @@ def test_concurrent_transfers_cannot_overdraw(
 @pytest.mark.parametrize("case", load_cases("points_transfer_errors"))
 def test_transfer_refused(
     case: Case,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
-    require_customer: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
     writes_allowed: bool,
 ) -> None:
     """The documented code, and transfer_from's and transfer_to's balances untouched."""
@@ -364,12 +371,12 @@ def test_transfer_refused(
     "XFER-STATE-CONSERVE", "XFER-STATE-LEDGER", "XFER-STATE-HISTORY", "XFERHIST-PARAM-GROUP"
 )
 def test_group_transfer_end_to_end(
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
-    require_customer: Any,
-    require_group: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
+    require_group: Callable[[str], Group],
     writes_allowed: bool,
 ) -> None:
     """userGroup2/transfer from the group to transfer_to, judged like a customer transfer.

@@ -8,17 +8,21 @@ points, which the last test holds the server to by reading both balances around 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from points_conformance.checks import CheckContext
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Finding
-from points_conformance.target import TargetData
+from points_conformance.operations import PATHS
+from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.target import Customer, TargetData
 
 from ._cases import Case, load_cases
 from ._points import (
     CHECK,
-    PATHS,
     STATE_GROUP,
     check_body,
     judge,
@@ -32,7 +36,7 @@ pytestmark = pytest.mark.writes
 points_state = serialising_fixture(autouse=False)
 
 
-def _send(case: Case, client: Any, target: TargetData) -> tuple[Case, Any]:
+def _send(case: Case, client: ConformanceClient, target: TargetData) -> tuple[Case, Any]:
     resolved = case.resolve(target)
     drop = resolved.extra.get("drop") or []
     if drop:
@@ -43,10 +47,10 @@ def _send(case: Case, client: Any, target: TargetData) -> tuple[Case, Any]:
 @pytest.mark.parametrize("case", load_cases("points_transfer_check"))
 def test_customer(
     case: Case,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
     writes_allowed: bool,
 ) -> None:
     resolved, ex = _send(case, client, target)
@@ -56,10 +60,10 @@ def test_customer(
 @pytest.mark.parametrize("case", load_cases("points_transfer_check_group"))
 def test_user_group(
     case: Case,
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
     writes_allowed: bool,
 ) -> None:
     resolved, ex = _send(case, client, target)
@@ -69,11 +73,11 @@ def test_user_group(
 @pytest.mark.xdist_group(STATE_GROUP)
 @pytest.mark.requirement("XFERCHK-STATE-READONLY", "XFERCHK-OTP-ISSUE")
 def test_check_moves_no_points(
-    client: Any,
+    client: ConformanceClient,
     target: TargetData,
-    check_context: Any,
-    findings: Any,
-    require_customer: Any,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
     writes_allowed: bool,
     points_state: None,
 ) -> None:

@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
+from points_conformance.checks import CheckContext
 from points_conformance.checks.readers import as_dict, same_id
+from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
+from points_conformance.plugin.fixtures import FindingsRecorder
 from points_conformance.target import TargetData
 
 from ._cases import Case, load_cases, load_table
@@ -37,7 +40,7 @@ def _party_id(item: dict[str, Any], side: str) -> Any:
     return None
 
 
-def _strangers(ctx: Any, requirement: str, party: str, ex: Exchange) -> list[Finding]:
+def _strangers(ctx: CheckContext, requirement: str, party: str, ex: Exchange) -> list[Finding]:
     """003: "the history of points transferred from a group or customer". Whether transfers to
     the party are listed too is not said (D-097): the default run takes them, strict does not."""
     sides = ("from",) if ctx.strict else ("from", "to")
@@ -67,7 +70,11 @@ def _transfer_ids(ex: Exchange) -> list[str]:
 
 @pytest.mark.parametrize("case", load_cases("points_transfer_history"))
 def test_history(
-    case: Case, client: Any, target: TargetData, check_context: Any, findings: Any
+    case: Case,
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
 ) -> None:
     resolved = case.resolve(target)
     ex = resolved.send(client)

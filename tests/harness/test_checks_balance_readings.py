@@ -10,7 +10,7 @@ form. The closing-balance arithmetic (D-080) and the balance walk (D-079) are st
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -347,15 +347,20 @@ def test_balance_cases_take_the_other_readings_unless_strict(
 class CannedServer:
     """A client whose answers `answer(operation, params)` makes; it keeps every query sent."""
 
-    def __init__(self, answer: Callable[[str, dict[str, Any]], Exchange]) -> None:
+    def __init__(self, answer: Callable[[str | None, dict[str, Any]], Exchange]) -> None:
         self.answer = answer
         self.sent: list[dict[str, Any]] = []
 
     def request(
-        self, operation: str, method: str, path: str, params: dict[str, Any] | None = None
+        self,
+        operation_id: str | None,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
     ) -> Exchange:
         self.sent.append(dict(params or {}))
-        return self.answer(operation, dict(params or {}))
+        return self.answer(operation_id, dict(params or {}))
 
 
 RICH = Customer(role="rich", mobile="917799000000")
@@ -370,7 +375,7 @@ RICH = Customer(role="rich", mobile="917799000000")
     ids=["unpaged", "paged"],
 )
 def test_a_customer_balance_is_read_once_per_pair_as_of_now(
-    server: Callable[[str, dict[str, Any]], Exchange], requests: int
+    server: Callable[[str | None, dict[str, Any]], Exchange], requests: int
 ) -> None:
     client = CannedServer(server)
     reading, _ = read_customer_balance(client, LENIENT, TargetData(), RICH, None)
@@ -386,7 +391,7 @@ def many(count: int) -> list[dict[str, Any]]:
 def test_a_customer_ledger_is_read_whole_without_sort() -> None:
     ledger = many(150)
 
-    def pages(op: str, q: dict[str, Any]) -> Exchange:
+    def pages(op: str | None, q: dict[str, Any]) -> Exchange:
         start = int(q["offset"]) * int(q["limit"])
         chosen = ledger[start : start + int(q["limit"])]
         return ledger_page(*chosen, total=len(ledger), size=int(q["limit"]))
@@ -401,7 +406,7 @@ def test_a_customer_ledger_is_read_whole_without_sort() -> None:
 def test_a_group_ledger_read_by_starting_index_is_followed() -> None:
     ledger = many(150)
 
-    def by_index(op: str, q: dict[str, Any]) -> Exchange:
+    def by_index(op: str | None, q: dict[str, Any]) -> Exchange:
         start = int(q["offset"])
         chosen = ledger[start : start + int(q["limit"])]
         return ledger_page(*chosen, total=len(ledger), size=int(q["limit"]))

@@ -36,7 +36,7 @@ def _refusal(code: int) -> dict[str, Any]:
 ANSWERED = {"data": [{"transferrable": True}], "warnings": [], "errors": []}
 NOT_TRANSFERRABLE = {"data": [{"transferrable": False}], "warnings": [], "errors": []}
 TRANSFERRED = {"data": [{"transferId": 1, "pointsTransferred": 2}], "warnings": [], "errors": []}
-NO_HISTORY = {"data": [], "warnings": [], "errors": []}
+NO_HISTORY: dict[str, list[dict[str, Any]]] = {"data": [], "warnings": [], "errors": []}
 SOME_HISTORY = {"data": [{"transferId": 9}], "warnings": [], "errors": []}
 
 # (table, case, status, body, passes in the default run, passes in strict)

@@ -477,7 +477,7 @@ def test_secrets_never_appear_in_exception_strings() -> None:
 class TinyServer:
     """A one-shot TCP server on 127.0.0.1 whose behaviour per connection is a function."""
 
-    def __init__(self, behaviour: Callable[[socket.socket], None]) -> None:
+    def __init__(self, behaviour: Callable[[socket.socket], object]) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)

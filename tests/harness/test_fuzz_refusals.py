@@ -11,13 +11,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import (
     CaseMetadata,
     ComponentInfo,
     FuzzingPhaseData,
     GenerationInfo,
-    GenerationMode,
     PhaseInfo,
     TestPhase,
 )

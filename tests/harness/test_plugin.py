@@ -929,7 +929,7 @@ def test_run_exit_statuses(
         return pytest_code
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(runner.pytest, "main", fake_main)
+    monkeypatch.setattr(pytest, "main", fake_main)
     out = io.StringIO()
     assert runner.main(["-k", "ledger"], out=out) == expected
     assert says in out.getvalue()

@@ -431,7 +431,11 @@ def test_concurrent_transfers_over_http(template: Path, tmp_path: Path) -> None:
 
 
 def _reverse_body(
-    rid: str, points: Any = None, value: str = "919740000000", kind: str = "mobile"
+    # An int redemptionId is one of the malformed bodies the server must refuse.
+    rid: str | int,
+    points: Any = None,
+    value: str = "919740000000",
+    kind: str = "mobile",
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"redemptionId": rid, "identifier": {"type": kind, "value": value}}
     if points is not None:
@@ -443,6 +447,7 @@ def test_reverse_partial_then_remainder(client: TestClient, store: Store) -> Non
     info = store.seed_info()["redemptions"]
     rid = info["reversible_ids"][0]
     red = store.redemption(rid)
+    assert red is not None
     left = Decimal(red["points"] - red["reversed"]) / 1000
     before = main_balance(store, red["customer_id"])
     r = client.post(REVERSE, json=_reverse_body(rid, 10))
@@ -453,10 +458,9 @@ def test_reverse_partial_then_remainder(client: TestClient, store: Store) -> Non
     assert body["customerId"] == red["customer_id"] and body["orgId"] == 50406
     assert body["identifier"] == {"type": "mobile", "value": "919740000000"}
     assert body["warnings"] == [] and body["reversalId"]
-    rest = client.post(
-        REVERSE,
-        json=_reverse_body(rid, value=store.identifier(red["customer_id"], "email"), kind="email"),
-    )
+    email = store.identifier(red["customer_id"], "email")
+    assert email is not None
+    rest = client.post(REVERSE, json=_reverse_body(rid, value=email, kind="email"))
     assert rest.status_code == 200, rest.text
     assert Decimal(str(rest.json()["pointsReversed"])) == left - 10
     assert main_balance(store, red["customer_id"]) == before + int(left * 1000)

@@ -28,13 +28,19 @@ from points_conformance.reference.testing import build_template, fresh_store
 from points_conformance.target import CUSTOMER_ROLES
 
 
+def found(row: sqlite3.Row | None) -> sqlite3.Row:
+    """The row a lookup must find (a miss fails the test here, not as a TypeError)."""
+    assert row is not None
+    return row
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_template(tmp_path_factory.mktemp("store-template"))
 
 
 @pytest.fixture
-def store(template: Path, tmp_path: Path) -> Store:
+def store(template: Path, tmp_path: Path) -> Iterator[Store]:
     s = fresh_store(template, tmp_path / "points.db")
     yield s
     s.close()
@@ -248,7 +254,7 @@ def test_redemptions(store: Store) -> None:
         )
     done = store.redemption(info["reversed_id"])
     assert done is not None and done["points"] == done["reversed"]
-    assert any(store.redemption(r)["reversed"] > 0 for r in info["reversible_ids"])
+    assert any(found(store.redemption(r))["reversed"] > 0 for r in info["reversible_ids"])
 
 
 def test_connected_person_has_two_user_ids(store: Store) -> None:
@@ -478,7 +484,7 @@ def test_reverse_more_than_left_is_refused(store: Store) -> None:
     with pytest.raises(StoreError) as exc:
         store.reverse(rid, red["points"] - red["reversed"] + 1)
     assert exc.value.reason == "points"
-    assert store.redemption(rid)["reversed"] == red["reversed"]
+    assert found(store.redemption(rid))["reversed"] == red["reversed"]
 
 
 def test_concurrent_transfers_conserve_points(store: Store) -> None:
@@ -554,10 +560,9 @@ def test_group_owner_kind_is_separate(store: Store) -> None:
         .fetchone()[0]
     )
     assert group_events == 30
-    assert store.find_group(50406, "externalId", "UG2-7001")["group_id"] == 7001
-    assert store.find_group(50406, "primaryUserId", "5101")["group_id"] == 7001
-    assert (
-        store.find_group(50406, "primaryUserMobile", store.identifier(5201, "mobile"))["group_id"]
-        == 7002
-    )
+    assert found(store.find_group(50406, "externalId", "UG2-7001"))["group_id"] == 7001
+    assert found(store.find_group(50406, "primaryUserId", "5101"))["group_id"] == 7001
+    mobile = store.identifier(5201, "mobile")
+    assert mobile is not None
+    assert found(store.find_group(50406, "primaryUserMobile", mobile))["group_id"] == 7002
     assert store.find_group(50406, "id", "not-a-number") is None

@@ -8,9 +8,10 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from _pytest._code.code import TerminalRepr
 
 import points_conformance
 from points_conformance.model import Exchange, Finding, RequestInfo, ResponseInfo
@@ -112,16 +113,20 @@ def finding(
     ).to_dict()
 
 
-def exception_repr(exc: BaseException) -> Any:
+def exception_repr(exc: BaseException) -> TerminalRepr:
     try:
         raise exc
     except BaseException:
         return pytest.ExceptionInfo.from_current().getrepr()
 
 
+Outcome = Literal["passed", "failed", "skipped"]
+Phase = Literal["setup", "call", "teardown"]
+
+
 def phases(
     nodeid: str,
-    outcome: str = "passed",
+    outcome: Outcome = "passed",
     props: list[tuple[str, Any]] | None = None,
     *,
     exc: BaseException | None = None,
@@ -133,10 +138,12 @@ def phases(
     location = (nodeid.split("::")[0], 1, nodeid.split("::")[-1])
     made = []
     seen: list[tuple[str, Any]] = []
-    for when in ("setup", "call", "teardown"):
+    whens: tuple[Phase, ...] = ("setup", "call", "teardown")
+    for when in whens:
         if when == "call":
             seen = props
-        phase_outcome, longrepr = "passed", None
+        phase_outcome: Outcome = "passed"
+        longrepr: tuple[str, int, str] | TerminalRepr | None = None
         if outcome == "skipped" and when == "setup":
             phase_outcome, longrepr = "skipped", (location[0], 1, f"Skipped: {skip}")
         elif outcome == "skipped" and when == "call":
@@ -151,7 +158,7 @@ def phases(
                 {},
                 phase_outcome,
                 longrepr,
-                when,  # type: ignore[arg-type]
+                when,
                 duration=0.05,
                 user_properties=list(seen),
             )
@@ -595,7 +602,7 @@ def test_xfail_is_a_skip_with_its_reason(tmp_path: Path) -> None:
         "call",
         user_properties=[TestRecord(requirements=("BAL-LIMIT-MAX",)).user_property()],
     )
-    rep.wasxfail = "reason: known server bug"  # type: ignore[attr-defined]
+    rep.wasxfail = "reason: known server bug"
     plugin.pytest_runtest_logreport(rep)
     report = plugin.build()
     assert report["requirements"]["BAL-LIMIT-MAX"]["status"] == "skipped"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -47,8 +47,12 @@ def _catalogue(ids: tuple[str, ...] = IDS) -> SimpleNamespace:
     )
 
 
+Outcome = Literal["passed", "failed", "skipped"]
+Phase = Literal["setup", "call", "teardown"]
+
+
 def build(
-    outcomes: dict[str, str], *, shard: str = "", ids: tuple[str, ...] = IDS, **settings: Any
+    outcomes: dict[str, Outcome], *, shard: str = "", ids: tuple[str, ...] = IDS, **settings: Any
 ) -> dict[str, Any]:
     """A report in which each requirement's one test ended as given (passed/failed/skipped)."""
     plugin = ReportPlugin(
@@ -67,14 +71,19 @@ def build(
         if outcome == "skipped":
             longrepr = ("t.py", 1, f"Skipped: no data for {rid}")
         loc = (f"t{shard}.py", 1, rid)
-        for when, phase_outcome in (("setup", "passed"), ("call", outcome), ("teardown", "passed")):
+        steps: tuple[tuple[Phase, Outcome], ...] = (
+            ("setup", "passed"),
+            ("call", outcome),
+            ("teardown", "passed"),
+        )
+        for when, phase_outcome in steps:
             plugin.pytest_runtest_logreport(
                 pytest.TestReport(
                     nodeid,
                     loc,
                     {},
                     phase_outcome,
-                    longrepr if when == "call" else None,  # type: ignore[arg-type]
+                    longrepr if when == "call" else None,
                     when,
                     duration=0.1,
                     user_properties=props,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -18,7 +18,7 @@ class FakeTerminal:
         self.calls: list[tuple[str, str]] = []
         self.currentfspath: Any = None
         self.showfspath = True
-        self._show_progress_info = "progress"
+        self._show_progress_info: str | bool = "progress"
         self._tw = SimpleNamespace(width_of_current_line=0)
 
     def write_line(self, line: str) -> None:
@@ -57,14 +57,23 @@ class Clock:
         return self.now
 
 
-def finished_test(collector: Collector, nodeid: str, outcome: str, requirement: str) -> None:
+Outcome = Literal["passed", "failed", "skipped"]
+Phase = Literal["setup", "call", "teardown"]
+
+
+def finished_test(collector: Collector, nodeid: str, outcome: Outcome, requirement: str) -> None:
     loc = (nodeid, 1, nodeid)
     props = [TestRecord(requirements=(requirement,)).user_property()]
-    for when, phase in (("setup", "passed"), ("call", outcome), ("teardown", "passed")):
+    steps: tuple[tuple[Phase, Outcome], ...] = (
+        ("setup", "passed"),
+        ("call", outcome),
+        ("teardown", "passed"),
+    )
+    for when, phase in steps:
         longrepr = "AssertionError: x" if phase == "failed" else None
         collector.add(
             pytest.TestReport(nodeid, loc, {}, phase, longrepr, when, user_properties=props)
-        )  # type: ignore[arg-type]
+        )
 
 
 def plugin(
@@ -118,7 +127,8 @@ def test_lines_mode_leaves_pytests_output_alone() -> None:
 def test_live_redraws_at_most_four_times_a_second() -> None:
     terminal = FakeTerminal()
     progress, collector, clock = plugin(terminal)
-    for i, outcome in enumerate(["passed", "failed", "passed", "passed"]):
+    outcomes: list[Outcome] = ["passed", "failed", "passed", "passed"]
+    for i, outcome in enumerate(outcomes):
         finished_test(collector, f"t::{i}", outcome, f"R-{i}")
         progress.tick()
         clock.now += 0.1

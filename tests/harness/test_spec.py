@@ -416,7 +416,7 @@ def test_error_statuses_use_the_envelope(spec: Spec) -> None:
     assert spec.response_key("getCustomerLedgerInfo", 500) is None
     assert spec.response_key("getCrossMemberLedger", 500) == "500"
     # D-100: no page gives the body of a refusal; only the strict reading asks for the envelope.
-    empty = {"errors": [], "data": []}
+    empty: dict[str, list[dict[str, Any]]] = {"errors": [], "data": []}
     assert spec.validate_response("reversePoints", 400, empty, strict=False) == []
     errors = spec.validate_response("reversePoints", 400, empty, strict=True)
     assert [(e.json_path, e.keyword) for e in errors] == [("$.errors", "minItems")]

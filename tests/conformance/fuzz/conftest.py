@@ -8,10 +8,10 @@ also marked `writes`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
+from points_conformance.checks import CheckContext
 from points_conformance.client import ConformanceClient
 from points_conformance.fuzz.fuzzer import Fuzzer
 from points_conformance.fuzz.requirements import fuzz_requirements
@@ -27,7 +27,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     strict = settings.strict if settings is not None else False
     params = []
     for operation in OPERATIONS:
-        marks: list[Any] = [pytest.mark.requirement(*fuzz_requirements(operation, strict=strict))]
+        marks: list[pytest.MarkDecorator] = [
+            pytest.mark.requirement(*fuzz_requirements(operation, strict=strict))
+        ]
         if operation in WRITE_OPERATIONS:
             marks.append(pytest.mark.writes)
         params.append(pytest.param(operation, marks=marks, id=operation))
@@ -45,7 +47,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def fuzzer(settings: Settings, client: ConformanceClient, check_context: Any) -> Iterator[Fuzzer]:
+def fuzzer(
+    settings: Settings, client: ConformanceClient, check_context: CheckContext
+) -> Iterator[Fuzzer]:
     """The fuzzer of this worker: the run's schema, seed, budget, client and check context."""
     instance = Fuzzer(settings, client, check_context)
     try:

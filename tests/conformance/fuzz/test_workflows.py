@@ -12,12 +12,14 @@ own), and the sequence is judged by the state functions of `points_conformance.c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from points_conformance.checks import (
+    CheckContext,
     check_reversal_ledger,
     check_reversal_twice,
     check_scope_group,
@@ -66,9 +68,9 @@ def ledger_head(fuzzer: Fuzzer, query: dict[str, Any]) -> Step:
 def test_transfer_with_issued_otp(
     fuzzer: Fuzzer,
     target: TargetData,
-    check_context: Any,
+    check_context: CheckContext,
     findings: FindingsRecorder,
-    require_customer: Any,
+    require_customer: Callable[[str], Customer],
     writes_allowed: bool,
 ) -> None:
     """isTransferrable issues an OTP, the transfer with it succeeds, both ledgers show it and
@@ -140,7 +142,7 @@ def test_transfer_with_issued_otp(
 def test_reversal_then_again(
     fuzzer: Fuzzer,
     target: TargetData,
-    check_context: Any,
+    check_context: CheckContext,
     findings: FindingsRecorder,
     writes_allowed: bool,
 ) -> None:
@@ -211,7 +213,7 @@ def walk(fuzzer: Fuzzer, member: str, scope: str, window: dict[str, str]) -> lis
 def test_cross_member_views_agree(
     fuzzer: Fuzzer,
     target: TargetData,
-    check_context: Any,
+    check_context: CheckContext,
     findings: FindingsRecorder,
 ) -> None:
     """Every member's scope=user view lies within the group's scope=group view, and every
