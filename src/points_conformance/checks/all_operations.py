@@ -12,7 +12,7 @@ from points_conformance.checks.discrepancies import (
     D_ERROR_BODY,
     D_ERROR_STATUS,
 )
-from points_conformance.checks.findings import finding
+from points_conformance.checks.findings import body_excerpt, finding
 from points_conformance.checks.readers import body, describe, success_object
 from points_conformance.checks.registry import check, credit
 from points_conformance.model import Exchange, Finding
@@ -134,7 +134,7 @@ def error_envelope(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             "COMMON-ERR-ENVELOPE",
             f"HTTP {status} without the documented error envelope: {problem}",
             expected='{"errors": [{"code": <integer>, "message": <string>}, ...]} with at least one error',
-            actual=ex.response.excerpt(300) or "(empty body)",
+            actual=body_excerpt(ex),
             exchange=ex,
             discrepancy=D_AUTH_BODY if status == 401 else D_ERROR_BODY,
         )

@@ -25,8 +25,8 @@ from points_conformance.checks.ledger_query import created_dates
 from points_conformance.checks.paging import (
     Page,
     identity_size,
+    ledger_details_page,
     page_count_findings,
-    read_page,
     requested_size,
 )
 from points_conformance.checks.readers import (
@@ -54,10 +54,7 @@ BalanceKey = tuple[str, str]
 
 
 def balance_page(ex: Exchange) -> Page | None:
-    data = success_object(ex)
-    if data is None:
-        return None
-    return read_page(data, "ledgerDetails", "ledgerClosingBalance")
+    return ledger_details_page(ex, "ledgerClosingBalance")
 
 
 def balances(ex: Exchange) -> list[dict[str, Any]]:
@@ -111,7 +108,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     if page is None:
         return []
     found: list[Finding] = []
-    count = len(page.items) if page.items is not None else None
+    count = page.item_count
     limit = requested_size(ex, "limit", DEFAULT_LIMIT, MAX_LIMIT)
     if not has_param(ex, "offset") and page.page_number not in (None, 0):
         found.append(

@@ -158,7 +158,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     if page is None:
         return []
     found: list[Finding] = []
-    count = len(page.items) if page.items is not None else None
+    count = page.item_count
     requested = requested_size(ex, "pageSize", None, MAX_PAGE_SIZE)
     sent_number, sent_size = has_param(ex, "pageNumber"), has_param(ex, "pageSize")
     index = int_param(ex, "pageNumber") if sent_number else FIRST_PAGE

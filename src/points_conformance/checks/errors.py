@@ -20,7 +20,7 @@ from points_conformance.checks.all_operations import (
 )
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import D_AUTH_BODY, D_ERROR_STATUS
-from points_conformance.checks.findings import finding
+from points_conformance.checks.findings import body_excerpt, finding
 from points_conformance.checks.readers import body
 from points_conformance.checks.registry import credit, declare
 from points_conformance.model import Exchange, Finding
@@ -165,7 +165,7 @@ def expect_error(
                 rid,
                 f"refused without an error code to identify the cause: {problem}",
                 expected=expected,
-                actual=ex.response.excerpt(300) or "(empty body)",
+                actual=body_excerpt(ex),
                 exchange=ex,
             )
             for rid in code_named
@@ -254,7 +254,7 @@ def expect_auth_rejected(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             "COMMON-AUTH-401",
             "HTTP 401 without error code 401 in the envelope",
             expected='HTTP 401 with {"errors": [{"code": 401, ...}]}',
-            actual=ex.response.excerpt(300) or "(empty body)",
+            actual=body_excerpt(ex),
             exchange=ex,
             discrepancy=D_AUTH_BODY,
         )

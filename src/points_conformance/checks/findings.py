@@ -19,6 +19,11 @@ def finding(
     return Finding(requirement, message, expected, actual, exchange, discrepancy)
 
 
+def body_excerpt(ex: Exchange) -> str:
+    """The start of the response body as a finding's `actual`, or "(empty body)"."""
+    return ex.response.excerpt(300) or "(empty body)"
+
+
 def capped(items: Iterable[str], limit: int = 5) -> str:
     """A readable list of at most `limit` items, saying how many were left out."""
     listed = list(items)

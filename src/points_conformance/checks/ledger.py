@@ -30,9 +30,9 @@ from points_conformance.checks.paging import (
     Page,
     expected_page_count,
     identity_size,
+    ledger_details_page,
     page_count_findings,
     page_share,
-    read_page,
     requested_index,
     requested_size,
 )
@@ -126,10 +126,7 @@ def entry_label(entry: dict[str, Any], index: int) -> str:
 
 
 def ledger_page(ex: Exchange) -> Page | None:
-    data = success_object(ex)
-    if data is None:
-        return None
-    return read_page(data, "ledgerDetails", "ledgerEntries")
+    return ledger_details_page(ex, "ledgerEntries")
 
 
 def entries(ex: Exchange) -> list[dict[str, Any]]:
@@ -167,7 +164,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     prefix = prefix_of(ex)
     found: list[Finding] = []
     limit = requested_size(ex, "limit", default_limit(ctx, ex), MAX_LIMIT)
-    count = len(page.items) if page.items is not None else None
+    count = page.item_count
     offset = requested_index(ex, "offset", 0)
     if offset_reading_open(ctx, ex):
         offset = None

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from points_conformance.checks.findings import finding
-from points_conformance.checks.readers import as_dict, as_int, dicts, has_param, int_param
+from points_conformance.checks.readers import (
+    as_dict,
+    as_int,
+    dicts,
+    has_param,
+    int_param,
+    success_object,
+)
 from points_conformance.checks.registry import credit
 from points_conformance.model import Exchange, Finding
 
@@ -29,6 +36,11 @@ class Page:
     page_count: int | None
     items: list[dict[str, Any]] | None
 
+    @property
+    def item_count(self) -> int | None:
+        """How many items the page carries; None where its items are unreadable."""
+        return len(self.items) if self.items is not None else None
+
 
 def read_page(body: dict[str, Any], details_key: str, items_key: str) -> Page:
     details = as_dict(body.get(details_key)) or {}
@@ -41,6 +53,12 @@ def read_page(body: dict[str, Any], details_key: str, items_key: str) -> Page:
         page_count=as_int(details.get("pageCount")),
         items=dicts(raw_items) if isinstance(raw_items, list) else None,
     )
+
+
+def ledger_details_page(ex: Exchange, items_key: str) -> Page | None:
+    """The page of a successful ledger or balance response (001, 000, 003); None otherwise."""
+    data = success_object(ex)
+    return read_page(data, "ledgerDetails", items_key) if data is not None else None
 
 
 def expected_page_count(total: int, size: int) -> int:

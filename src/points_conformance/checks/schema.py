@@ -13,7 +13,7 @@ from functools import cache
 from points_conformance.bodypaths import PathPattern, Place, Route, route
 from points_conformance.checks.context import CheckContext, SchemaErrorLike
 from points_conformance.checks.cross_member import CML_OPERATION, cml_body
-from points_conformance.checks.findings import finding
+from points_conformance.checks.findings import body_excerpt, finding
 from points_conformance.checks.readers import body, is_success
 from points_conformance.checks.registry import check, credit, credited_already, crediting_open
 from points_conformance.model import Exchange, Finding
@@ -79,7 +79,7 @@ def response_schema(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 general,
                 f"HTTP {ex.response.status} without a JSON body: {reason}",
                 expected=expected,
-                actual=ex.response.excerpt(300) or "(empty body)",
+                actual=body_excerpt(ex),
                 exchange=ex,
             )
         ]

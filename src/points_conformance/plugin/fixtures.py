@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -18,6 +18,8 @@ from points_conformance.target import CUSTOMER_ROLES, GROUP_ROLES, Customer, Gro
 if TYPE_CHECKING:
     from points_conformance.checks import CheckContext
     from points_conformance.fuzz.outcomes import OperationStats
+
+T = TypeVar("T")
 
 WRITES_REASON = "writes need --allow-writes against non-loopback targets"
 RECORDER_KEY = pytest.StashKey["FindingsRecorder"]()
@@ -189,35 +191,31 @@ def require(target: TargetData) -> Callable[[str], Any]:
     return need
 
 
-def _skip_missing_role(section: str, role: str, roles: dict[str, str]) -> NoReturn:
-    what = roles.get(role)
-    pytest.skip(f"target file has no {section}.{role}" + (f" ({what})" if what else ""))
+def _role_lookup(
+    find: Callable[[str], T | None], section: str, roles: dict[str, str]
+) -> Callable[[str], T]:
+    """`find(role)`, or skip naming [<section>.<role>] and what that role is for."""
+
+    def need(role: str) -> T:
+        found = find(role)
+        if found is None:
+            what = roles.get(role)
+            pytest.skip(f"target file has no {section}.{role}" + (f" ({what})" if what else ""))
+        return found
+
+    return need
 
 
 @pytest.fixture
 def require_customer(target: TargetData) -> Callable[[str], Customer]:
     """`require_customer("rich")`: that customer, or skip naming [customers.<role>]."""
-
-    def need(role: str) -> Customer:
-        customer = target.customer(role)
-        if customer is None:
-            _skip_missing_role("customers", role, CUSTOMER_ROLES)
-        return customer
-
-    return need
+    return _role_lookup(target.customer, "customers", CUSTOMER_ROLES)
 
 
 @pytest.fixture
 def require_group(target: TargetData) -> Callable[[str], Group]:
     """`require_group("fleet")`: that group, or skip naming [groups.<role>]."""
-
-    def need(role: str) -> Group:
-        group = target.group(role)
-        if group is None:
-            _skip_missing_role("groups", role, GROUP_ROLES)
-        return group
-
-    return need
+    return _role_lookup(target.group, "groups", GROUP_ROLES)
 
 
 @pytest.fixture
