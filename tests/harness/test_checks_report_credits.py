@@ -10,6 +10,7 @@ from typing import Any, Literal
 import pytest
 
 from points_conformance.model import Finding
+from points_conformance.operations import OPERATIONS
 from points_conformance.records import TestRecord
 from points_conformance.report import collect
 from points_conformance.report.model import FAILED, PASSED, SKIPPED
@@ -172,3 +173,20 @@ def test_an_exercised_requirement_is_passed_on_the_operations_it_was_evaluated_o
     )
     verdict, ops, _ = out["LEDGER-ARITH-NET"]
     assert (verdict, ops) == ("passed", {CORG: "passed"})
+
+
+@pytest.mark.parametrize("outcome", [PASSED, "failed", SKIPPED])
+def test_a_named_requirement_is_judged_only_under_the_operations_it_concerns(
+    outcome: str,
+) -> None:
+    # A fuzz test names rules of every operation; LEDGER-LIMIT-MAX concerns the v2 ledger only.
+    everything = tuple(OPERATIONS)
+    out = settled(
+        outcome,
+        TestRecord(requirements=("LEDGER-LIMIT-MAX",), operations=everything),
+        message="AssertionError: boom" if outcome == "failed" else "",
+        skip_reason="no data" if outcome == SKIPPED else "",
+    )
+    verdict, by_op, _ = out["LEDGER-LIMIT-MAX"]
+    assert verdict == outcome
+    assert list(by_op) == [LEDGER]

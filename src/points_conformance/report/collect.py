@@ -122,12 +122,15 @@ def verdicts(
     failed = result.outcome in ("failed", "error")
     out: dict[str, tuple[str, dict[str, str], list[dict[str, Any]]]] = {}
     for rid in names:
-        test_ops = list(props.operations) or list(catalogue_ops.get(rid, []))
+        own = list(catalogue_ops.get(rid, []))
+        # A requirement is judged only under the operations it concerns: a test of several
+        # operations (or one naming a COMMON rule) credits a BAL rule under the balance alone.
+        test_ops = [op for op in props.operations if not own or op in own] or own
+        test_ops = test_ops or list(props.operations)
         findings = by_requirement.get(rid, [])
         if rid not in named and not findings:
             # Credited by a check: the operations of the answers it was evaluated on, else
             # those of the rule that the test exercised.
-            own = catalogue_ops.get(rid, [])
             rule_ops = (
                 list(props.exercised.get(rid, ()))
                 or [op for op in test_ops if op in own]
