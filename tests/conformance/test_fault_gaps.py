@@ -119,6 +119,10 @@ def test_role_restricts_a_groups_entries(
     findings: FindingsRecorder,
     require_group: Callable[[str], Group],
 ) -> None:
+    if not check_context.strict:
+        # 000 names the roles ("defined by the brands for members in a user group") but not what
+        # filtering by one does to the entries or the totals.
+        pytest.skip("what role= does to a group's entries is a strict reading (D-075)")
     group = require_group("usergroup2")
     if not group.id:
         pytest.skip("target file has no groups.usergroup2.id")
