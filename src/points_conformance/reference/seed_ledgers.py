@@ -19,12 +19,13 @@ from points_conformance.reference.seed_builder import (
     Row,
     SeedBuilder,
     SeedEvent,
+    customer_event,
     random_points,
     random_transaction,
     registration,
     spread_times,
 )
-from points_conformance.reference.store_schema import OWNER_CUSTOMER, OWNER_GROUP
+from points_conformance.reference.store_schema import OWNER_GROUP
 
 
 def _rich_rows(
@@ -107,10 +108,8 @@ def seed_rich(b: SeedBuilder, customer_id: int, count: int) -> None:
             program, till, name = PROGRAM_DEFAULT, 13, "PointsRedemption"
         rows, reason, tx, promo = _rich_rows(b, name, program, bal)
         b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 name,
@@ -130,10 +129,8 @@ def seed_rich(b: SeedBuilder, customer_id: int, count: int) -> None:
             credit: list[Row] = [("CREDIT", category, 2000, PROGRAM_DEFAULT, None)]
             bal.apply(credit)
             b.add(
-                SeedEvent(
+                customer_event(
                     MAIN_ORG,
-                    OWNER_CUSTOMER,
-                    customer_id,
                     customer_id,
                     last - timedelta(hours=6 + offset),
                     "BulkAllocatePoints",
@@ -147,10 +144,8 @@ def seed_rich(b: SeedBuilder, customer_id: int, count: int) -> None:
         debit: list[Row] = [("DEBIT", category, amount, PROGRAM_DEFAULT, None)]
         bal.apply(debit)
         b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 last + timedelta(minutes=offset),
                 "ManualPointsAdjustment",
@@ -197,10 +192,8 @@ def seed_simple(
             name = "TransactionAdd"
         bal.apply(rows)
         b.add(
-            SeedEvent(
+            customer_event(
                 org_id,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 name,
@@ -218,10 +211,8 @@ def seed_single(b: SeedBuilder, customer_id: int) -> None:
     when = b.anchor - timedelta(days=10, hours=3)
     rows: list[Row] = [("CREDIT", MAIN, 100_000, PROGRAM_DEFAULT, None)]
     b.add(
-        SeedEvent(
+        customer_event(
             MAIN_ORG,
-            OWNER_CUSTOMER,
-            customer_id,
             customer_id,
             when,
             "TransactionAdd",
@@ -287,10 +278,8 @@ def seed_alt_currency(b: SeedBuilder, customer_id: int) -> None:
             name = "PointsRedemption"
         bal.apply(rows)
         b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 name,
@@ -361,10 +350,8 @@ def seed_redeemer(b: SeedBuilder, customer_id: int, mobile: str, count: int) -> 
     del reg
     credit_at = start + timedelta(hours=2)
     b.add(
-        SeedEvent(
+        customer_event(
             MAIN_ORG,
-            OWNER_CUSTOMER,
-            customer_id,
             customer_id,
             credit_at,
             "TransactionAdd",
@@ -379,10 +366,8 @@ def seed_redeemer(b: SeedBuilder, customer_id: int, mobile: str, count: int) -> 
     for when in times:
         amount = rng.randint(50, 400) * 1000 + rng.choice((0, 0, 500))
         event = b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 "PointsRedemption",
@@ -403,10 +388,8 @@ def seed_redeemer(b: SeedBuilder, customer_id: int, mobile: str, count: int) -> 
         back = amount if code == fully else amount // 4
         when = red_event.created + timedelta(hours=5)
         rev = b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 "PointsRedemptionReversal",
