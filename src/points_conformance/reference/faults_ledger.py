@@ -25,10 +25,10 @@ from points_conformance.reference.fault_registry import (
 )
 from points_conformance.reference.formatting import error_body, fmt_points
 from points_conformance.reference.variants import (
-    as_number,
     details_of,
     entries_of,
     on_success,
+    points_as_numbers,
     query_pairs,
     rerun,
     respond,
@@ -260,13 +260,7 @@ def _ledger_last_year_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
     def numbers(body: dict[str, Any], request: Request) -> None:
         for entry in entries_of(body):
-            entry["netPointsOnEvent"] = as_number(entry.get("netPointsOnEvent"))
-            for row in entry.get("entryDetails") or []:
-                if isinstance(row, dict):
-                    row["points"] = as_number(row.get("points"))
-            nets = entry.get("netAlternateCurrenciesOnEvent")
-            if isinstance(nets, dict):
-                entry["netAlternateCurrenciesOnEvent"] = {k: as_number(v) for k, v in nets.items()}
+            points_as_numbers(entry)
 
     return h.then(response_hook=on_success(LEDGER_OPERATIONS, numbers))
 

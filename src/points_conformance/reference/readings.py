@@ -41,6 +41,7 @@ from points_conformance.reference.params import parse_int
 from points_conformance.reference.transfers import well_formed
 from points_conformance.reference.variants import (
     Registry,
+    add_user_roles,
     as_number,
     caller_of,
     details_of,
@@ -48,6 +49,7 @@ from points_conformance.reference.variants import (
     error_codes,
     group_details_of,
     on_success,
+    points_as_numbers,
     query_pairs,
     respond,
     rewrite_params,
@@ -375,13 +377,7 @@ def _ledger_page_size_shown(b: Behaviour, h: Hooks) -> FaultResult:
 def _ledger_numbers(b: Behaviour, h: Hooks) -> FaultResult:
     def numbers(body: dict[str, Any], request: Request) -> None:
         for entry in entries_of(body):
-            entry["netPointsOnEvent"] = as_number(entry.get("netPointsOnEvent"))
-            for row in entry.get("entryDetails") or []:
-                if isinstance(row, dict):
-                    row["points"] = as_number(row.get("points"))
-            nets = entry.get("netAlternateCurrenciesOnEvent")
-            if isinstance(nets, dict):
-                entry["netAlternateCurrenciesOnEvent"] = {k: as_number(v) for k, v in nets.items()}
+            points_as_numbers(entry)
         for row in details_of(body).get("ledgerClosingBalance") or []:
             if isinstance(row, dict):
                 row["closingBalance"] = as_number(row.get("closingBalance"))
@@ -536,13 +532,7 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
     def add_role(body: dict[str, Any], request: Request) -> None:
         if (request.query_params.get("scope") or b.cml_default_scope) != "group":
             return
-        caller = str(request.path_params.get("id", ""))
-        for entry in entries_of(body):
-            transacting = str(entry.get("transactingCustomerId")) == caller
-            rows = entry.get("entryDetails") or []
-            source = any(isinstance(r, dict) and str(r.get("customerId")) == caller for r in rows)
-            role = "BOTH" if transacting and source else "TRANSACTING" if transacting else "SOURCE"
-            entry["userRole"] = role
+        add_user_roles(body, str(request.path_params.get("id", "")))
 
     return h.then(response_hook=on_success((CML,), add_role))
 

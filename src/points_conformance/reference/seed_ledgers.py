@@ -44,13 +44,17 @@ def _rich_rows(
             return None
         return ("DEBIT", category, min(available, random_points(rng, low, high)), program, None)
 
+    def debit_or_credit(category: str, low: int, high: int, chance: float) -> Row:
+        """A debit when the draw under `chance` asks for one and the balance allows, else a credit."""
+        row = debit(category, low, high) if rng.random() < chance else None
+        return row or ("CREDIT", category, random_points(rng, low, high), program, None)
+
     if name == "TransactionAdd":
         rows.append(("CREDIT", MAIN, random_points(rng, 10, 2000), program, None))
         if rng.random() < 0.3:
             rows.append(("CREDIT", DELAYED, random_points(rng, 5, 300), program, None))
     elif name == "TransactionUpdate":
-        row = debit(MAIN, 5, 300) if rng.random() < 0.5 else None
-        rows.append(row or ("CREDIT", MAIN, random_points(rng, 5, 300), program, None))
+        rows.append(debit_or_credit(MAIN, 5, 300, 0.5))
     elif name == "TargetCompleted":
         rows.append(("CREDIT", MAIN, random_points(rng, 50, 500), program, None))
     elif name == "GenericEvent":
@@ -67,8 +71,7 @@ def _rich_rows(
         else:
             rows.append(("CREDIT", DELAYED, random_points(rng, 5, 300), program, None))
     elif name == "PointsTransfer":
-        row = debit(MAIN, 10, 500) if rng.random() < 0.5 else None
-        rows.append(row or ("CREDIT", MAIN, random_points(rng, 10, 500), program, None))
+        rows.append(debit_or_credit(MAIN, 10, 500, 0.5))
     elif name == "PointsRedemptionReversal":
         rows.append(("CREDIT", MAIN, random_points(rng, 10, 300), program, None))
     elif name == "CustomerUpdate":
@@ -76,8 +79,7 @@ def _rich_rows(
     elif name == "ManualPointsAdjustment":
         reason = rng.choice(("POINTS_ISSUE", "GOODWILL", "CORRECTION"))
         category = rng.choice(CATEGORIES)
-        row = debit(category, 1, 100) if rng.random() < 0.6 else None
-        rows.append(row or ("CREDIT", category, random_points(rng, 1, 100), program, None))
+        rows.append(debit_or_credit(category, 1, 100, 0.6))
     elif name == "BulkAllocatePoints":
         rows.append(
             ("CREDIT", rng.choice((MAIN, TRIGGER)), random_points(rng, 20, 600), program, None)
