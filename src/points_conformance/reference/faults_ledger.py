@@ -20,8 +20,8 @@ from points_conformance.reference.fault_registry import (
     floor_page_count,
     ignoring,
     parse_milli,
-    present,
     query_value,
+    rerun_without,
 )
 from points_conformance.reference.formatting import error_body, fmt_points
 from points_conformance.reference.variants import (
@@ -93,14 +93,10 @@ _LEDGER_ROW_FILTERS = ("ledgerEntryType", "pointCategoryType", "programId", "sta
 )
 def _ledger_total_unfiltered(b: Behaviour, h: Hooks) -> FaultResult:
     def count_all(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = seen_params()
-        if status != 200 or params is None or not present(params, _LEDGER_ROW_FILTERS):
+        again = rerun_without(operation_id, request, status, _LEDGER_ROW_FILTERS)
+        if again is None or again[0] != 200 or not isinstance(again[1], dict):
             return status, body
-        query = [(k, v) for k, v in query_pairs(params) if k not in _LEDGER_ROW_FILTERS]
-        all_status, unfiltered = rerun(operation_id, request, with_query(params, query))
-        if all_status != 200 or not isinstance(unfiltered, dict):
-            return status, body
-        wide = details_of(unfiltered)
+        wide = details_of(again[1])
         details_of(body).update({k: wide[k] for k in ("totalEntries", "pageCount") if k in wide})
         return status, body
 
