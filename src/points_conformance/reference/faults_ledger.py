@@ -27,6 +27,7 @@ from points_conformance.reference.formatting import error_body, fmt_points
 from points_conformance.reference.variants import (
     details_of,
     entries_of,
+    on_each_entry,
     on_success,
     points_as_numbers,
     query_pairs,
@@ -168,18 +169,17 @@ def _ledger_category_swapped(b: Behaviour, h: Hooks) -> FaultResult:
     description="netPointsOnEvent also adds the alternate-currency rows",
 )
 def _ledger_altcur_in_net(b: Behaviour, h: Hooks) -> FaultResult:
-    def add_all(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
-            if not any("alternateCurrencyName" in r for r in rows):
-                continue
-            net = 0
-            for row in rows:
-                milli = parse_milli(row.get("points")) or 0
-                net += -milli if row.get("ledgerEntryType") == "DEBIT" else milli
-            entry["netPointsOnEvent"] = fmt_points(net, b.points_decimals)
+    def add_all(entry: dict[str, Any]) -> None:
+        rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
+        if not any("alternateCurrencyName" in r for r in rows):
+            return
+        net = 0
+        for row in rows:
+            milli = parse_milli(row.get("points")) or 0
+            net += -milli if row.get("ledgerEntryType") == "DEBIT" else milli
+        entry["netPointsOnEvent"] = fmt_points(net, b.points_decimals)
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, add_all))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, add_all))
 
 
 @fault(
@@ -254,11 +254,7 @@ def _ledger_last_year_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     description="points and netPointsOnEvent are JSON numbers, not decimal strings",
 )
 def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
-    def numbers(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            points_as_numbers(entry)
-
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, numbers))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, points_as_numbers))
 
 
 @fault(
@@ -267,12 +263,11 @@ def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
     description="entries carry orgID (as in the 000 table) instead of orgId",
 )
 def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
-    def rename(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            if "orgId" in entry:
-                entry["orgID"] = entry.pop("orgId")
+    def rename(entry: dict[str, Any]) -> None:
+        if "orgId" in entry:
+            entry["orgID"] = entry.pop("orgId")
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, rename))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, rename))
 
 
 @fault(
@@ -281,13 +276,12 @@ def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
     description="ledgerCreatedDate is ISO 8601 (2024-01-31T10:00:00), not YYYY-MM-DD HH:MM:SS.s",
 )
 def _ledger_created_date_iso(b: Behaviour, h: Hooks) -> FaultResult:
-    def iso(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            created = entry.get("ledgerCreatedDate")
-            if isinstance(created, str):
-                entry["ledgerCreatedDate"] = created.split(".")[0].replace(" ", "T")
+    def iso(entry: dict[str, Any]) -> None:
+        created = entry.get("ledgerCreatedDate")
+        if isinstance(created, str):
+            entry["ledgerCreatedDate"] = created.split(".")[0].replace(" ", "T")
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, iso))
 
 
 fault(

@@ -161,6 +161,18 @@ def on_success(
     return respond(operations, hook)
 
 
+def on_each_entry(
+    operations: Collection[str], change: Callable[[dict[str, Any]], None]
+) -> ResponseHook:
+    """Change each ledger entry of a successful JSON object body in place."""
+
+    def each(body: dict[str, Any], request: Request) -> None:
+        for entry in entries_of(body):
+            change(entry)
+
+    return on_success(operations, each)
+
+
 def rewrite_params(
     operations: Collection[str], change: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> ParamsHook:
