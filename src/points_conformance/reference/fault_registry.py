@@ -77,16 +77,23 @@ def query_value(params: dict[str, Any], name: str) -> str | None:
     return next((v for k, v in query_pairs(params) if k == name), None)
 
 
+def rerun_without(
+    operation_id: str, request: Request, status: int, names: Collection[str]
+) -> tuple[int, Any] | None:
+    """The answer to the same request without `names`; None unless it succeeded and used one."""
+    params = seen_params()
+    if status != 200 or params is None or not present(params, names):
+        return None
+    query = [(k, v) for k, v in query_pairs(params) if k not in names]
+    return rerun(operation_id, request, with_query(params, query))
+
+
 def ignoring(operations: Collection[str], names: Collection[str]) -> ResponseHook:
     """The parameters are validated as documented, then the answer is the one without them."""
 
     def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = seen_params()
-        if status != 200 or params is None or not present(params, names):
-            return status, body
-        query = [(k, v) for k, v in query_pairs(params) if k not in names]
-        again_status, again = rerun(operation_id, request, with_query(params, query))
-        return (again_status, again) if again_status == 200 else (status, body)
+        again = rerun_without(operation_id, request, status, names)
+        return again if again is not None and again[0] == 200 else (status, body)
 
     return respond(operations, hook)
 

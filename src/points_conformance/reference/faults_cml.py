@@ -18,6 +18,7 @@ from points_conformance.reference.fault_registry import (
 )
 from points_conformance.reference.formatting import fmt_points
 from points_conformance.reference.variants import (
+    add_user_roles,
     entries_of,
     group_details_of,
     on_success,
@@ -41,13 +42,7 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
     def add_role(body: dict[str, Any], request: Request) -> None:
         if request.query_params.get("scope") != "group":
             return
-        caller = str(request.path_params.get("id", ""))
-        for entry in entries_of(body):
-            transacting = str(entry.get("transactingCustomerId")) == caller
-            rows = entry.get("entryDetails") or []
-            source = any(isinstance(r, dict) and str(r.get("customerId")) == caller for r in rows)
-            role = "BOTH" if transacting and source else "TRANSACTING" if transacting else "SOURCE"
-            entry["userRole"] = role
+        add_user_roles(body, str(request.path_params.get("id", "")))
 
     return h.then(response_hook=on_success((CML,), add_role))
 

@@ -20,15 +20,16 @@ from points_conformance.reference.fault_registry import (
     floor_page_count,
     ignoring,
     parse_milli,
-    present,
     query_value,
+    rerun_without,
 )
 from points_conformance.reference.formatting import error_body, fmt_points
 from points_conformance.reference.variants import (
-    as_number,
     details_of,
     entries_of,
+    on_each_entry,
     on_success,
+    points_as_numbers,
     query_pairs,
     rerun,
     respond,
@@ -93,14 +94,10 @@ _LEDGER_ROW_FILTERS = ("ledgerEntryType", "pointCategoryType", "programId", "sta
 )
 def _ledger_total_unfiltered(b: Behaviour, h: Hooks) -> FaultResult:
     def count_all(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        params = seen_params()
-        if status != 200 or params is None or not present(params, _LEDGER_ROW_FILTERS):
+        again = rerun_without(operation_id, request, status, _LEDGER_ROW_FILTERS)
+        if again is None or again[0] != 200 or not isinstance(again[1], dict):
             return status, body
-        query = [(k, v) for k, v in query_pairs(params) if k not in _LEDGER_ROW_FILTERS]
-        all_status, unfiltered = rerun(operation_id, request, with_query(params, query))
-        if all_status != 200 or not isinstance(unfiltered, dict):
-            return status, body
-        wide = details_of(unfiltered)
+        wide = details_of(again[1])
         details_of(body).update({k: wide[k] for k in ("totalEntries", "pageCount") if k in wide})
         return status, body
 
@@ -172,18 +169,17 @@ def _ledger_category_swapped(b: Behaviour, h: Hooks) -> FaultResult:
     description="netPointsOnEvent also adds the alternate-currency rows",
 )
 def _ledger_altcur_in_net(b: Behaviour, h: Hooks) -> FaultResult:
-    def add_all(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
-            if not any("alternateCurrencyName" in r for r in rows):
-                continue
-            net = 0
-            for row in rows:
-                milli = parse_milli(row.get("points")) or 0
-                net += -milli if row.get("ledgerEntryType") == "DEBIT" else milli
-            entry["netPointsOnEvent"] = fmt_points(net, b.points_decimals)
+    def add_all(entry: dict[str, Any]) -> None:
+        rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
+        if not any("alternateCurrencyName" in r for r in rows):
+            return
+        net = 0
+        for row in rows:
+            milli = parse_milli(row.get("points")) or 0
+            net += -milli if row.get("ledgerEntryType") == "DEBIT" else milli
+        entry["netPointsOnEvent"] = fmt_points(net, b.points_decimals)
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, add_all))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, add_all))
 
 
 @fault(
@@ -258,17 +254,7 @@ def _ledger_last_year_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     description="points and netPointsOnEvent are JSON numbers, not decimal strings",
 )
 def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
-    def numbers(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            entry["netPointsOnEvent"] = as_number(entry.get("netPointsOnEvent"))
-            for row in entry.get("entryDetails") or []:
-                if isinstance(row, dict):
-                    row["points"] = as_number(row.get("points"))
-            nets = entry.get("netAlternateCurrenciesOnEvent")
-            if isinstance(nets, dict):
-                entry["netAlternateCurrenciesOnEvent"] = {k: as_number(v) for k, v in nets.items()}
-
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, numbers))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, points_as_numbers))
 
 
 @fault(
@@ -277,12 +263,11 @@ def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
     description="entries carry orgID (as in the 000 table) instead of orgId",
 )
 def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
-    def rename(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            if "orgId" in entry:
-                entry["orgID"] = entry.pop("orgId")
+    def rename(entry: dict[str, Any]) -> None:
+        if "orgId" in entry:
+            entry["orgID"] = entry.pop("orgId")
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, rename))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, rename))
 
 
 @fault(
@@ -291,13 +276,12 @@ def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
     description="ledgerCreatedDate is ISO 8601 (2024-01-31T10:00:00), not YYYY-MM-DD HH:MM:SS.s",
 )
 def _ledger_created_date_iso(b: Behaviour, h: Hooks) -> FaultResult:
-    def iso(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            created = entry.get("ledgerCreatedDate")
-            if isinstance(created, str):
-                entry["ledgerCreatedDate"] = created.split(".")[0].replace(" ", "T")
+    def iso(entry: dict[str, Any]) -> None:
+        created = entry.get("ledgerCreatedDate")
+        if isinstance(created, str):
+            entry["ledgerCreatedDate"] = created.split(".")[0].replace(" ", "T")
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, iso))
 
 
 fault(

@@ -41,13 +41,16 @@ from points_conformance.reference.params import parse_int
 from points_conformance.reference.transfers import well_formed
 from points_conformance.reference.variants import (
     Registry,
+    add_user_roles,
     as_number,
     caller_of,
     details_of,
     entries_of,
     error_codes,
     group_details_of,
+    on_each_entry,
     on_success,
+    points_as_numbers,
     query_pairs,
     respond,
     rewrite_params,
@@ -309,12 +312,11 @@ def _group_fraction(b: Behaviour, h: Hooks) -> FaultResult:
     description="ledger entries carry orgID (the 000 tables' name) beside orgId",
 )
 def _ledger_orgid_duplicated(b: Behaviour, h: Hooks) -> FaultResult:
-    def both(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            if "orgId" in entry:
-                entry["orgID"] = entry["orgId"]
+    def both(entry: dict[str, Any]) -> None:
+        if "orgId" in entry:
+            entry["orgID"] = entry["orgId"]
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, both))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, both))
 
 
 reading(
@@ -375,13 +377,7 @@ def _ledger_page_size_shown(b: Behaviour, h: Hooks) -> FaultResult:
 def _ledger_numbers(b: Behaviour, h: Hooks) -> FaultResult:
     def numbers(body: dict[str, Any], request: Request) -> None:
         for entry in entries_of(body):
-            entry["netPointsOnEvent"] = as_number(entry.get("netPointsOnEvent"))
-            for row in entry.get("entryDetails") or []:
-                if isinstance(row, dict):
-                    row["points"] = as_number(row.get("points"))
-            nets = entry.get("netAlternateCurrenciesOnEvent")
-            if isinstance(nets, dict):
-                entry["netAlternateCurrenciesOnEvent"] = {k: as_number(v) for k, v in nets.items()}
+            points_as_numbers(entry)
         for row in details_of(body).get("ledgerClosingBalance") or []:
             if isinstance(row, dict):
                 row["closingBalance"] = as_number(row.get("closingBalance"))
@@ -400,12 +396,11 @@ def _iso(stored: Any) -> Any:
     description="ledgerCreatedDate is an ISO 8601 date-time (2024-01-31T10:00:00)",
 )
 def _ledger_created_iso(b: Behaviour, h: Hooks) -> FaultResult:
-    def iso(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            if "ledgerCreatedDate" in entry:
-                entry["ledgerCreatedDate"] = _iso(entry["ledgerCreatedDate"])
+    def iso(entry: dict[str, Any]) -> None:
+        if "ledgerCreatedDate" in entry:
+            entry["ledgerCreatedDate"] = _iso(entry["ledgerCreatedDate"])
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, iso))
 
 
 @reading(
@@ -414,14 +409,13 @@ def _ledger_created_iso(b: Behaviour, h: Hooks) -> FaultResult:
     description="transactionDetails.date and eventDetails.eventDate are ISO 8601 date-times",
 )
 def _ledger_timestamps_iso(b: Behaviour, h: Hooks) -> FaultResult:
-    def iso(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            for key, field in (("transactionDetails", "date"), ("eventDetails", "eventDate")):
-                part = entry.get(key)
-                if isinstance(part, dict) and field in part:
-                    part[field] = _iso(part[field])
+    def iso(entry: dict[str, Any]) -> None:
+        for key, field in (("transactionDetails", "date"), ("eventDetails", "eventDate")):
+            part = entry.get(key)
+            if isinstance(part, dict) and field in part:
+                part[field] = _iso(part[field])
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, iso))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, iso))
 
 
 @reading(
@@ -430,13 +424,12 @@ def _ledger_timestamps_iso(b: Behaviour, h: Hooks) -> FaultResult:
     description="an entry's customerDetails.userId is a string of digits (the table's type)",
 )
 def _ledger_userid_string(b: Behaviour, h: Hooks) -> FaultResult:
-    def text(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            details = entry.get("customerDetails")
-            if isinstance(details, dict) and isinstance(details.get("userId"), int):
-                details["userId"] = str(details["userId"])
+    def text(entry: dict[str, Any]) -> None:
+        details = entry.get("customerDetails")
+        if isinstance(details, dict) and isinstance(details.get("userId"), int):
+            details["userId"] = str(details["userId"])
 
-    return h.then(response_hook=on_success(LEDGER_OPERATIONS, text))
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, text))
 
 
 @reading(
@@ -536,13 +529,7 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
     def add_role(body: dict[str, Any], request: Request) -> None:
         if (request.query_params.get("scope") or b.cml_default_scope) != "group":
             return
-        caller = str(request.path_params.get("id", ""))
-        for entry in entries_of(body):
-            transacting = str(entry.get("transactingCustomerId")) == caller
-            rows = entry.get("entryDetails") or []
-            source = any(isinstance(r, dict) and str(r.get("customerId")) == caller for r in rows)
-            role = "BOTH" if transacting and source else "TRANSACTING" if transacting else "SOURCE"
-            entry["userRole"] = role
+        add_user_roles(body, str(request.path_params.get("id", "")))
 
     return h.then(response_hook=on_success((CML,), add_role))
 

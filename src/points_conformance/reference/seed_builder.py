@@ -147,6 +147,36 @@ def spread_times(rng: random.Random, start: datetime, end: datetime, count: int)
     return [start + timedelta(seconds=s) for s in picks]
 
 
+def customer_event(
+    org_id: int,
+    customer_id: int,
+    created: datetime,
+    event_name: str,
+    till_id: int | None,
+    program_id: int,
+    rows: list[Row],
+    *,
+    transaction: tuple[str, datetime, float, float] | None = None,
+    promotion_id: int | None = None,
+    reason: str | None = None,
+) -> SeedEvent:
+    """An event on a customer's own ledger: the owner is the customer who transacts."""
+    return SeedEvent(
+        org_id,
+        OWNER_CUSTOMER,
+        customer_id,
+        customer_id,
+        created,
+        event_name,
+        till_id,
+        program_id,
+        rows,
+        transaction=transaction,
+        promotion_id=promotion_id,
+        reason=reason,
+    )
+
+
 def registration(
     b: SeedBuilder,
     customer_id: int,
@@ -163,10 +193,8 @@ def registration(
         for currency in currencies:
             rows.append(("OPENING_BALANCE", MAIN, 0, program, currency))
     return b.add(
-        SeedEvent(
+        customer_event(
             org_id,
-            OWNER_CUSTOMER,
-            customer_id,
             customer_id,
             when,
             "CustomerRegistration",

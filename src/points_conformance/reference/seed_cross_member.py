@@ -13,14 +13,13 @@ from points_conformance.reference.seed_builder import (
     MAIN_ORG,
     PROGRAM_DEFAULT,
     SeedBuilder,
-    SeedEvent,
+    customer_event,
     fmt,
     random_transaction,
     registration,
     spread_times,
 )
 from points_conformance.reference.store import Store
-from points_conformance.reference.store_schema import OWNER_CUSTOMER
 
 
 @dataclass
@@ -181,10 +180,8 @@ def _member_ledgers(b: SeedBuilder, draw: _Draw, targets: dict[int, int], inacti
         registration(b, member, first_at, (PROGRAM_DEFAULT,), 11)
         credit_at = first_at + timedelta(hours=1)
         b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                member,
                 member,
                 credit_at,
                 "TransactionAdd",
@@ -197,10 +194,8 @@ def _member_ledgers(b: SeedBuilder, draw: _Draw, targets: dict[int, int], inacti
         for when, name, points in moves:
             entry = "DEBIT" if points < 0 else "CREDIT"
             b.add(
-                SeedEvent(
+                customer_event(
                     MAIN_ORG,
-                    OWNER_CUSTOMER,
-                    member,
                     member,
                     when,
                     name,
@@ -211,10 +206,8 @@ def _member_ledgers(b: SeedBuilder, draw: _Draw, targets: dict[int, int], inacti
             )
         if deficit:
             b.add(
-                SeedEvent(
+                customer_event(
                     MAIN_ORG,
-                    OWNER_CUSTOMER,
-                    member,
                     member,
                     moves[-1][0] + timedelta(seconds=1),
                     "ManualPointsAdjustment",

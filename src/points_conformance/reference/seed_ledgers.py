@@ -19,12 +19,13 @@ from points_conformance.reference.seed_builder import (
     Row,
     SeedBuilder,
     SeedEvent,
+    customer_event,
     random_points,
     random_transaction,
     registration,
     spread_times,
 )
-from points_conformance.reference.store_schema import OWNER_CUSTOMER, OWNER_GROUP
+from points_conformance.reference.store_schema import OWNER_GROUP
 
 
 def _rich_rows(
@@ -43,13 +44,17 @@ def _rich_rows(
             return None
         return ("DEBIT", category, min(available, random_points(rng, low, high)), program, None)
 
+    def debit_or_credit(category: str, low: int, high: int, chance: float) -> Row:
+        """A debit when the draw under `chance` asks for one and the balance allows, else a credit."""
+        row = debit(category, low, high) if rng.random() < chance else None
+        return row or ("CREDIT", category, random_points(rng, low, high), program, None)
+
     if name == "TransactionAdd":
         rows.append(("CREDIT", MAIN, random_points(rng, 10, 2000), program, None))
         if rng.random() < 0.3:
             rows.append(("CREDIT", DELAYED, random_points(rng, 5, 300), program, None))
     elif name == "TransactionUpdate":
-        row = debit(MAIN, 5, 300) if rng.random() < 0.5 else None
-        rows.append(row or ("CREDIT", MAIN, random_points(rng, 5, 300), program, None))
+        rows.append(debit_or_credit(MAIN, 5, 300, 0.5))
     elif name == "TargetCompleted":
         rows.append(("CREDIT", MAIN, random_points(rng, 50, 500), program, None))
     elif name == "GenericEvent":
@@ -66,8 +71,7 @@ def _rich_rows(
         else:
             rows.append(("CREDIT", DELAYED, random_points(rng, 5, 300), program, None))
     elif name == "PointsTransfer":
-        row = debit(MAIN, 10, 500) if rng.random() < 0.5 else None
-        rows.append(row or ("CREDIT", MAIN, random_points(rng, 10, 500), program, None))
+        rows.append(debit_or_credit(MAIN, 10, 500, 0.5))
     elif name == "PointsRedemptionReversal":
         rows.append(("CREDIT", MAIN, random_points(rng, 10, 300), program, None))
     elif name == "CustomerUpdate":
@@ -75,8 +79,7 @@ def _rich_rows(
     elif name == "ManualPointsAdjustment":
         reason = rng.choice(("POINTS_ISSUE", "GOODWILL", "CORRECTION"))
         category = rng.choice(CATEGORIES)
-        row = debit(category, 1, 100) if rng.random() < 0.6 else None
-        rows.append(row or ("CREDIT", category, random_points(rng, 1, 100), program, None))
+        rows.append(debit_or_credit(category, 1, 100, 0.6))
     elif name == "BulkAllocatePoints":
         rows.append(
             ("CREDIT", rng.choice((MAIN, TRIGGER)), random_points(rng, 20, 600), program, None)
@@ -107,10 +110,8 @@ def seed_rich(b: SeedBuilder, customer_id: int, count: int) -> None:
             program, till, name = PROGRAM_DEFAULT, 13, "PointsRedemption"
         rows, reason, tx, promo = _rich_rows(b, name, program, bal)
         b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 name,
@@ -130,10 +131,8 @@ def seed_rich(b: SeedBuilder, customer_id: int, count: int) -> None:
             credit: list[Row] = [("CREDIT", category, 2000, PROGRAM_DEFAULT, None)]
             bal.apply(credit)
             b.add(
-                SeedEvent(
+                customer_event(
                     MAIN_ORG,
-                    OWNER_CUSTOMER,
-                    customer_id,
                     customer_id,
                     last - timedelta(hours=6 + offset),
                     "BulkAllocatePoints",
@@ -147,10 +146,8 @@ def seed_rich(b: SeedBuilder, customer_id: int, count: int) -> None:
         debit: list[Row] = [("DEBIT", category, amount, PROGRAM_DEFAULT, None)]
         bal.apply(debit)
         b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 last + timedelta(minutes=offset),
                 "ManualPointsAdjustment",
@@ -197,10 +194,8 @@ def seed_simple(
             name = "TransactionAdd"
         bal.apply(rows)
         b.add(
-            SeedEvent(
+            customer_event(
                 org_id,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 name,
@@ -218,10 +213,8 @@ def seed_single(b: SeedBuilder, customer_id: int) -> None:
     when = b.anchor - timedelta(days=10, hours=3)
     rows: list[Row] = [("CREDIT", MAIN, 100_000, PROGRAM_DEFAULT, None)]
     b.add(
-        SeedEvent(
+        customer_event(
             MAIN_ORG,
-            OWNER_CUSTOMER,
-            customer_id,
             customer_id,
             when,
             "TransactionAdd",
@@ -287,10 +280,8 @@ def seed_alt_currency(b: SeedBuilder, customer_id: int) -> None:
             name = "PointsRedemption"
         bal.apply(rows)
         b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 name,
@@ -361,10 +352,8 @@ def seed_redeemer(b: SeedBuilder, customer_id: int, mobile: str, count: int) -> 
     del reg
     credit_at = start + timedelta(hours=2)
     b.add(
-        SeedEvent(
+        customer_event(
             MAIN_ORG,
-            OWNER_CUSTOMER,
-            customer_id,
             customer_id,
             credit_at,
             "TransactionAdd",
@@ -379,10 +368,8 @@ def seed_redeemer(b: SeedBuilder, customer_id: int, mobile: str, count: int) -> 
     for when in times:
         amount = rng.randint(50, 400) * 1000 + rng.choice((0, 0, 500))
         event = b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 "PointsRedemption",
@@ -403,10 +390,8 @@ def seed_redeemer(b: SeedBuilder, customer_id: int, mobile: str, count: int) -> 
         back = amount if code == fully else amount // 4
         when = red_event.created + timedelta(hours=5)
         rev = b.add(
-            SeedEvent(
+            customer_event(
                 MAIN_ORG,
-                OWNER_CUSTOMER,
-                customer_id,
                 customer_id,
                 when,
                 "PointsRedemptionReversal",

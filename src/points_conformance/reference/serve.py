@@ -125,10 +125,16 @@ def readings_module() -> ModuleType:
 
 
 def _apply(
-    module: ModuleType, kind: str, names: Sequence[str], behaviour: Behaviour, hooks: Hooks
+    load: Callable[[], ModuleType],
+    kind: str,
+    names: Sequence[str],
+    behaviour: Behaviour,
+    hooks: Hooks,
 ) -> tuple[Behaviour, Hooks]:
+    if not names:
+        return behaviour, hooks
     try:
-        result: tuple[Behaviour, Hooks] = module.apply(list(names), behaviour, hooks)
+        result: tuple[Behaviour, Hooks] = load().apply(list(names), behaviour, hooks)
     except (KeyError, ValueError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         raise UsageError(f"unknown or invalid {kind}: {message}") from None
@@ -138,17 +144,13 @@ def _apply(
 def apply_faults(
     names: Sequence[str], behaviour: Behaviour, hooks: Hooks
 ) -> tuple[Behaviour, Hooks]:
-    if not names:
-        return behaviour, hooks
-    return _apply(faults_module(), "fault", names, behaviour, hooks)
+    return _apply(faults_module, "fault", names, behaviour, hooks)
 
 
 def apply_readings(
     names: Sequence[str], behaviour: Behaviour, hooks: Hooks
 ) -> tuple[Behaviour, Hooks]:
-    if not names:
-        return behaviour, hooks
-    return _apply(readings_module(), "reading", names, behaviour, hooks)
+    return _apply(readings_module, "reading", names, behaviour, hooks)
 
 
 def prepare_store(

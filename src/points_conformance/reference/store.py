@@ -24,13 +24,15 @@ class Store(PointsWrites):
 
     # -- reference data -------------------------------------------------------------------------
 
-    def org(self, org_id: int) -> sqlite3.Row | None:
-        if not fits_int64(org_id):
+    def _one_row(self, checked_id: int, sql: str, args: tuple[Any, ...]) -> sqlite3.Row | None:
+        """The row `sql` finds; None for an id SQLite's integers cannot hold."""
+        if not fits_int64(checked_id):
             return None
-        row: sqlite3.Row | None = (
-            self.conn().execute("SELECT * FROM orgs WHERE org_id = ?", (org_id,)).fetchone()
-        )
+        row: sqlite3.Row | None = self.conn().execute(sql, args).fetchone()
         return row
+
+    def org(self, org_id: int) -> sqlite3.Row | None:
+        return self._one_row(org_id, "SELECT * FROM orgs WHERE org_id = ?", (org_id,))
 
     def connected_org_ids(self, org_id: int) -> set[int]:
         rows = self.conn().execute(
@@ -39,14 +41,9 @@ class Store(PointsWrites):
         return {int(r[0]) for r in rows}
 
     def program(self, program_id: int) -> sqlite3.Row | None:
-        if not fits_int64(program_id):
-            return None
-        row: sqlite3.Row | None = (
-            self.conn()
-            .execute("SELECT * FROM programs WHERE program_id = ?", (program_id,))
-            .fetchone()
+        return self._one_row(
+            program_id, "SELECT * FROM programs WHERE program_id = ?", (program_id,)
         )
-        return row
 
     def default_program(self, org_id: int) -> sqlite3.Row | None:
         row: sqlite3.Row | None = (
@@ -67,14 +64,9 @@ class Store(PointsWrites):
         }
 
     def till(self, org_id: int, till_id: int) -> sqlite3.Row | None:
-        if not fits_int64(till_id):
-            return None
-        row: sqlite3.Row | None = (
-            self.conn()
-            .execute("SELECT * FROM tills WHERE org_id = ? AND till_id = ?", (org_id, till_id))
-            .fetchone()
+        return self._one_row(
+            till_id, "SELECT * FROM tills WHERE org_id = ? AND till_id = ?", (org_id, till_id)
         )
-        return row
 
     def tills_of_store_id(self, org_id: int, store_id: int) -> list[int]:
         if not fits_int64(store_id):
@@ -117,14 +109,9 @@ class Store(PointsWrites):
     # -- customers and groups -------------------------------------------------------------------
 
     def customer(self, customer_id: int) -> sqlite3.Row | None:
-        if not fits_int64(customer_id):
-            return None
-        row: sqlite3.Row | None = (
-            self.conn()
-            .execute("SELECT * FROM customers WHERE customer_id = ?", (customer_id,))
-            .fetchone()
+        return self._one_row(
+            customer_id, "SELECT * FROM customers WHERE customer_id = ?", (customer_id,)
         )
-        return row
 
     def find_customer(
         self,
@@ -187,14 +174,7 @@ class Store(PointsWrites):
         return None if row is None else str(row[0])
 
     def group(self, group_id: int) -> sqlite3.Row | None:
-        if not fits_int64(group_id):
-            return None
-        row: sqlite3.Row | None = (
-            self.conn()
-            .execute("SELECT * FROM user_groups WHERE group_id = ?", (group_id,))
-            .fetchone()
-        )
-        return row
+        return self._one_row(group_id, "SELECT * FROM user_groups WHERE group_id = ?", (group_id,))
 
     def find_group(self, org_id: int, name: str, value: str) -> sqlite3.Row | None:
         """A group by "id", "externalId" or a primary-user identifier ("primaryUserId",

@@ -247,12 +247,15 @@ class LedgerQueries(StoreConnection):
         return found
 
     def rows_of_events(self, event_ids: Sequence[int]) -> dict[int, list[sqlite3.Row]]:
+        return self._rows_by_event("ledger_rows", event_ids)
+
+    def _rows_by_event(self, table: str, event_ids: Sequence[int]) -> dict[int, list[sqlite3.Row]]:
         out: dict[int, list[sqlite3.Row]] = {int(i): [] for i in event_ids}
         if not event_ids:
             return out
         marks = ",".join("?" * len(event_ids))
         rows = self.conn().execute(
-            f"SELECT * FROM ledger_rows WHERE event_log_id IN ({marks}) ORDER BY row_id",
+            f"SELECT * FROM {table} WHERE event_log_id IN ({marks}) ORDER BY row_id",
             list(event_ids),
         )
         for row in rows:
@@ -323,14 +326,4 @@ class LedgerQueries(StoreConnection):
         return list(self.conn().execute(sql, [*args, limit, offset]))
 
     def cml_rows(self, event_ids: Sequence[int]) -> dict[int, list[sqlite3.Row]]:
-        out: dict[int, list[sqlite3.Row]] = {int(i): [] for i in event_ids}
-        if not event_ids:
-            return out
-        marks = ",".join("?" * len(event_ids))
-        rows = self.conn().execute(
-            f"SELECT * FROM cml_rows WHERE event_log_id IN ({marks}) ORDER BY row_id",
-            list(event_ids),
-        )
-        for row in rows:
-            out[int(row["event_log_id"])].append(row)
-        return out
+        return self._rows_by_event("cml_rows", event_ids)

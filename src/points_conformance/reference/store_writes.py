@@ -173,30 +173,24 @@ class PointsWrites(LedgerQueries):
                 raise StoreError("balance", "insufficient current points")
             debit_customer = source.id if source.kind == OWNER_CUSTOMER else destination.id
             credit_customer = destination.id if destination.kind == OWNER_CUSTOMER else source.id
-            debit_id = self._new_event(
-                conn,
-                org_id=source.org_id,
-                owner=source,
-                customer_id=debit_customer,
-                created=created,
-                event_name="PointsTransfer",
-                program_id=program_id,
-                rows=[("DEBIT", category, points, program_id, None)],
-                reason=notes or None,
-                till_id=till_id,
-            )
-            credit_id = self._new_event(
-                conn,
-                org_id=destination.org_id,
-                owner=destination,
-                customer_id=credit_customer,
-                created=created,
-                event_name="PointsTransfer",
-                program_id=program_id,
-                rows=[("CREDIT", category, points, program_id, None)],
-                reason=notes or None,
-                till_id=till_id,
-            )
+            debit_id, credit_id = [
+                self._new_event(
+                    conn,
+                    org_id=party.org_id,
+                    owner=party,
+                    customer_id=customer,
+                    created=created,
+                    event_name="PointsTransfer",
+                    program_id=program_id,
+                    rows=[(entry, category, points, program_id, None)],
+                    reason=notes or None,
+                    till_id=till_id,
+                )
+                for entry, party, customer in (
+                    ("DEBIT", source, debit_customer),
+                    ("CREDIT", destination, credit_customer),
+                )
+            ]
             cur = conn.execute(
                 "INSERT INTO transfers (org_id, from_kind, from_id, to_kind, to_id, program_id,"
                 " points, notes, created, debit_event_id, credit_event_id)"

@@ -196,16 +196,23 @@ def ok_data(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": items, "warnings": [], "errors": []}
 
 
+def _transfer_parties(
+    ctx: Ctx, body: dict[str, Any]
+) -> tuple[sqlite3.Row, sqlite3.Row, sqlite3.Row]:
+    """The two customers and the program of a transfer body, checked in the documented order."""
+    source = _transfer_customer(ctx, body.get("fromCustomerIdentifier"))
+    destination = _transfer_customer(ctx, body.get("toCustomerIdentifier"))
+    if source["customer_id"] == destination["customer_id"]:
+        raise ctx.error(ctx.behaviour.err_same_customer, "From and To customers are same.")
+    _check_parties(ctx, source, destination)
+    return source, destination, _program_field(ctx, body, ctx.org_id)
+
+
 def is_transferrable(ctx: Ctx, params: dict[str, Any]) -> Result:
     b = ctx.behaviour
     body = body_object(ctx, params)
     milli, echoed = _points_field(ctx, body, "pointsTobeTransferred")
-    source = _transfer_customer(ctx, body.get("fromCustomerIdentifier"))
-    destination = _transfer_customer(ctx, body.get("toCustomerIdentifier"))
-    if source["customer_id"] == destination["customer_id"]:
-        raise ctx.error(b.err_same_customer, "From and To customers are same.")
-    _check_parties(ctx, source, destination)
-    program = _program_field(ctx, body, ctx.org_id)
+    source, destination, program = _transfer_parties(ctx, body)
     _notes(ctx, body)
     available = ctx.store.balance(
         OWNER_CUSTOMER, int(source["customer_id"]), int(program["program_id"]), b.transfer_category
@@ -320,12 +327,7 @@ def transfer_points(ctx: Ctx, params: dict[str, Any]) -> Result:
     b = ctx.behaviour
     body = body_object(ctx, params)
     milli, _ = _points_field(ctx, body, "pointsTobeTransferred")
-    source = _transfer_customer(ctx, body.get("fromCustomerIdentifier"))
-    destination = _transfer_customer(ctx, body.get("toCustomerIdentifier"))
-    if source["customer_id"] == destination["customer_id"]:
-        raise ctx.error(b.err_same_customer, "From and To customers are same.")
-    _check_parties(ctx, source, destination)
-    program = _program_field(ctx, body, ctx.org_id)
+    source, destination, program = _transfer_parties(ctx, body)
     code = body.get("code")
     code_text = code if isinstance(code, str) else str(code) if isinstance(code, int) else None
     if b.transfer_requires_otp and not code_text:

@@ -161,6 +161,18 @@ def on_success(
     return respond(operations, hook)
 
 
+def on_each_entry(
+    operations: Collection[str], change: Callable[[dict[str, Any]], None]
+) -> ResponseHook:
+    """Change each ledger entry of a successful JSON object body in place."""
+
+    def each(body: dict[str, Any], request: Request) -> None:
+        for entry in entries_of(body):
+            change(entry)
+
+    return on_success(operations, each)
+
+
 def rewrite_params(
     operations: Collection[str], change: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> ParamsHook:
@@ -204,3 +216,24 @@ def group_details_of(body: dict[str, Any]) -> dict[str, Any]:
     if found is None and isinstance(body.get("entity"), dict):
         found = body["entity"].get("groupDetails")
     return found if isinstance(found, dict) else {}
+
+
+def points_as_numbers(entry: dict[str, Any]) -> None:
+    """An entry's decimal-string points (net, rows, alternate currencies) as JSON numbers."""
+    entry["netPointsOnEvent"] = as_number(entry.get("netPointsOnEvent"))
+    for row in entry.get("entryDetails") or []:
+        if isinstance(row, dict):
+            row["points"] = as_number(row.get("points"))
+    nets = entry.get("netAlternateCurrenciesOnEvent")
+    if isinstance(nets, dict):
+        entry["netAlternateCurrenciesOnEvent"] = {k: as_number(v) for k, v in nets.items()}
+
+
+def add_user_roles(body: dict[str, Any], caller: str) -> None:
+    """Each cross-member entry's userRole, relative to the customer the path names."""
+    for entry in entries_of(body):
+        transacting = str(entry.get("transactingCustomerId")) == caller
+        rows = entry.get("entryDetails") or []
+        source = any(isinstance(r, dict) and str(r.get("customerId")) == caller for r in rows)
+        role = "BOTH" if transacting and source else "TRANSACTING" if transacting else "SOURCE"
+        entry["userRole"] = role
