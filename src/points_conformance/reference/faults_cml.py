@@ -19,8 +19,8 @@ from points_conformance.reference.fault_registry import (
 from points_conformance.reference.formatting import fmt_points
 from points_conformance.reference.variants import (
     add_user_roles,
-    entries_of,
     group_details_of,
+    on_each_entry,
     on_success,
     respond,
     switch,
@@ -53,13 +53,12 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
     description="an event's status is its first row's status",
 )
 def _cml_status_first_row(b: Behaviour, h: Hooks) -> FaultResult:
-    def first_row(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
-            if "status" in entry and rows and "status" in rows[0]:
-                entry["status"] = rows[0]["status"]
+    def first_row(entry: dict[str, Any]) -> None:
+        rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
+        if "status" in entry and rows and "status" in rows[0]:
+            entry["status"] = rows[0]["status"]
 
-    return h.then(response_hook=on_success((CML,), first_row))
+    return h.then(response_hook=on_each_entry((CML,), first_row))
 
 
 @fault(
@@ -68,15 +67,14 @@ def _cml_status_first_row(b: Behaviour, h: Hooks) -> FaultResult:
     description="row (and so event) status is ACTIVE whatever the reversedAmount",
 )
 def _cml_row_status(b: Behaviour, h: Hooks) -> FaultResult:
-    def active(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            for row in entry.get("entryDetails") or []:
-                if isinstance(row, dict) and "status" in row:
-                    row["status"] = "ACTIVE"
-            if "status" in entry:
-                entry["status"] = "ACTIVE"
+    def active(entry: dict[str, Any]) -> None:
+        for row in entry.get("entryDetails") or []:
+            if isinstance(row, dict) and "status" in row:
+                row["status"] = "ACTIVE"
+        if "status" in entry:
+            entry["status"] = "ACTIVE"
 
-    return h.then(response_hook=on_success((CML,), active))
+    return h.then(response_hook=on_each_entry((CML,), active))
 
 
 @fault(
@@ -116,13 +114,12 @@ def _cml_member_count(b: Behaviour, h: Hooks) -> FaultResult:
     description="createdDate is left in UTC instead of the organisation's timezone",
 )
 def _cml_created_utc(b: Behaviour, h: Hooks) -> FaultResult:
-    def utc(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            iso = entry.get("createdDateISO")
-            if isinstance(iso, str) and len(iso) >= 19:
-                entry["createdDate"] = iso[:19].replace("T", " ")
+    def utc(entry: dict[str, Any]) -> None:
+        iso = entry.get("createdDateISO")
+        if isinstance(iso, str) and len(iso) >= 19:
+            entry["createdDate"] = iso[:19].replace("T", " ")
 
-    return h.then(response_hook=on_success((CML,), utc))
+    return h.then(response_hook=on_each_entry((CML,), utc))
 
 
 @fault(
@@ -193,18 +190,17 @@ fault(
     description="reversal events show negative points like the redemptions they undo",
 )
 def _cml_reversal_sign(b: Behaviour, h: Hooks) -> FaultResult:
-    def negative(body: dict[str, Any], request: Request) -> None:
-        for entry in entries_of(body):
-            if entry.get("eventName") != "CROSS_MEMBER_REDEMPTION_REVERSAL":
-                continue
-            for row in entry.get("entryDetails") or []:
-                if isinstance(row, dict) and parse_milli(row.get("points")) is not None:
-                    row["points"] = fmt_points(-abs(parse_milli(row["points"]) or 0))
-            net = parse_milli(entry.get("netPointsOnEvent"))
-            if net is not None:
-                entry["netPointsOnEvent"] = fmt_points(-abs(net))
+    def negative(entry: dict[str, Any]) -> None:
+        if entry.get("eventName") != "CROSS_MEMBER_REDEMPTION_REVERSAL":
+            return
+        for row in entry.get("entryDetails") or []:
+            if isinstance(row, dict) and parse_milli(row.get("points")) is not None:
+                row["points"] = fmt_points(-abs(parse_milli(row["points"]) or 0))
+        net = parse_milli(entry.get("netPointsOnEvent"))
+        if net is not None:
+            entry["netPointsOnEvent"] = fmt_points(-abs(net))
 
-    return h.then(response_hook=on_success((CML,), negative))
+    return h.then(response_hook=on_each_entry((CML,), negative))
 
 
 fault(
