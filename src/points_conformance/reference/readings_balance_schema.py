@@ -1,11 +1,12 @@
 """Reading variants of the ledger balance's pages and of the answers' shapes (OpenAPI description).
 
 Each is a server that took the other reading a register entry's stance allows (D-079, D-099,
-D-101, D-103, D-104), registered on the readings of `readings` after theirs.
+D-101, D-102, D-103, D-104), registered on the readings of `readings` after theirs.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -25,7 +26,17 @@ from points_conformance.reference.fault_registry import (
 )
 from points_conformance.reference.formatting import fmt_points
 from points_conformance.reference.readings import reading
-from points_conformance.reference.variants import on_success
+from points_conformance.reference.store_schema import OWNER_CUSTOMER
+from points_conformance.reference.variants import (
+    details_of,
+    entries_of,
+    on_success,
+    query_pairs,
+    rerun,
+    rewrite_params,
+    seen_params,
+    with_query,
+)
 
 _TRANSFER_ANSWERS = (TRANSFER, TRANSFER_GROUP, HISTORY)
 _ID_FIELDS = ("transferId", "toEntityId", "fromEntityId", "userId", "groupId", "customerId")
@@ -115,3 +126,70 @@ def _group_details_without_user_id(b: Behaviour, h: Hooks) -> FaultResult:
             details.pop("userId", None)
 
     return h.then(response_hook=on_success((*LEDGER_OPERATIONS, BALANCE), drop))
+
+
+@reading(
+    "balance-whole-on-every-page",
+    discrepancy="D-079",
+    description="every page of the ledger balance shows the first page's closing balances; "
+    "totalEntries and pageCount count the customer's ledger entries",
+)
+def _balance_whole_on_every_page(b: Behaviour, h: Hooks) -> FaultResult:
+    def whole(body: dict[str, Any], request: Request) -> None:
+        details = details_of(body)
+        customer = body.get("customerDetails")
+        if not details or not isinstance(customer, dict):
+            return
+        params = seen_params() or {}
+        first = [(k, v) for k, v in query_pairs(params) if k != "offset"]
+        first.append(("offset", str(b.balance_offset_base)))
+        status, answer = rerun(BALANCE, request, with_query(params, first))
+        if status != 200 or not isinstance(answer, dict):
+            return
+        details["ledgerClosingBalance"] = details_of(answer).get("ledgerClosingBalance", [])
+        row = (
+            request.app.state.store.conn()
+            .execute(
+                "SELECT COUNT(*) FROM ledger_events WHERE owner_kind = ? AND owner_id = ?",
+                (OWNER_CUSTOMER, customer.get("userId")),
+            )
+            .fetchone()
+        )
+        details["totalEntries"] = int(row[0])
+        details["pageCount"] = math.ceil(int(row[0]) / int(details["pageSize"]))
+
+    return h.then(response_hook=on_success((BALANCE,), whole))
+
+
+def _without_reference(ref: Any) -> bool:
+    """The redemptions this server holds as made without an externalReferenceNumber."""
+    return isinstance(ref, str) and ref[-1:] in ("0", "5")
+
+
+@reading(
+    "cml-transaction-ref-null",
+    discrepancy="D-102",
+    description="redemptions whose reference ends in 0 or 5 were made without one: their "
+    "entries carry transactionRef null, and no filter finds them by it",
+)
+def _cml_transaction_ref_null(b: Behaviour, h: Hooks) -> FaultResult:
+    def unknown_ref(params: dict[str, Any]) -> dict[str, Any]:
+        pairs = query_pairs(params)
+        if not any(k == "transactionRef" and _without_reference(v) for k, v in pairs):
+            return params
+        # A reference nobody passed matches no entry.
+        swapped = [
+            (k, "NO-SUCH-REFERENCE" if k == "transactionRef" and _without_reference(v) else v)
+            for k, v in pairs
+        ]
+        return with_query(params, swapped)
+
+    def null_refs(body: dict[str, Any], request: Request) -> None:
+        for entry in entries_of(body):
+            if _without_reference(entry.get("transactionRef")):
+                entry["transactionRef"] = None
+
+    return h.then(
+        params_hook=rewrite_params((CML,), unknown_ref),
+        response_hook=on_success((CML,), null_refs),
+    )
