@@ -1,7 +1,7 @@
 """Reading variants of the ledger balance's pages and of the answers' shapes (OpenAPI description).
 
-Each is a server that took the other reading a register entry's stance allows (D-079, D-099,
-D-101, D-102, D-103, D-104), registered on the readings of `readings` after theirs.
+Each is a server that took the other reading a register entry's stance allows (D-079, D-083,
+D-099 to D-106), registered on the readings of `readings` after theirs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from points_conformance.operations import LEDGER_OPERATIONS
+from points_conformance.operations import LEDGER_OPERATIONS, OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.fault_registry import (
     BALANCE,
@@ -33,6 +33,7 @@ from points_conformance.reference.variants import (
     on_success,
     query_pairs,
     rerun,
+    respond,
     rewrite_params,
     seen_params,
     with_query,
@@ -193,3 +194,79 @@ def _cml_transaction_ref_null(b: Behaviour, h: Hooks) -> FaultResult:
         params_hook=rewrite_params((CML,), unknown_ref),
         response_hook=on_success((CML,), null_refs),
     )
+
+
+@reading(
+    "error-codes-as-digit-strings",
+    discrepancy="D-100",
+    description='refusals give each code of `errors` as a string of digits ("8015")',
+)
+def _error_codes_as_strings(b: Behaviour, h: Hooks) -> FaultResult:
+    def strings(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        errors = body.get("errors") if isinstance(body, dict) and status >= 400 else None
+        for error in errors or []:
+            if isinstance(error, dict) and isinstance(error.get("code"), int):
+                error["code"] = str(error["code"])
+        return status, body
+
+    return h.then(response_hook=respond(OPERATIONS, strings))
+
+
+@reading(
+    "cml-iso-dates-without-zone",
+    discrepancy="D-105",
+    description="createdDateISO and expiryBatchDate are UTC date-times without a zone designator",
+)
+def _cml_iso_without_zone(b: Behaviour, h: Hooks) -> FaultResult:
+    def local(node: dict[str, Any], key: str) -> None:
+        value = node.get(key)
+        if isinstance(value, str) and value.endswith("Z"):
+            node[key] = value[:-1]
+
+    def strip(body: dict[str, Any], request: Request) -> None:
+        for entry in entries_of(body):
+            local(entry, "createdDateISO")
+            for row in entry.get("entryDetails") or []:
+                if isinstance(row, dict):
+                    local(row, "expiryBatchDate")
+
+    return h.then(response_hook=on_success((CML,), strip))
+
+
+@reading(
+    "balance-limit-clamped",
+    discrepancy="D-106",
+    description="a balance limit above 10 is answered with pages of 10 instead of refused",
+)
+def _balance_limit_clamped(b: Behaviour, h: Hooks) -> FaultResult:
+    def clamp(params: dict[str, Any]) -> dict[str, Any]:
+        pairs = query_pairs(params)
+        too_many = [
+            k == "limit" and v.strip().isdigit() and int(v) > b.balance_max_limit for k, v in pairs
+        ]
+        if not any(too_many):
+            return params
+        limit = str(b.balance_max_limit)
+        return with_query(
+            params, [(k, limit if t else v) for (k, v), t in zip(pairs, too_many, strict=True)]
+        )
+
+    return h.then(params_hook=rewrite_params((BALANCE,), clamp))
+
+
+@reading(
+    "balance-unknown-in-source-11012",
+    discrepancy="D-083",
+    description="a balance asked for with a source the customer is absent from is refused with "
+    "11012 instead of 8015",
+)
+def _balance_source_11012(b: Behaviour, h: Hooks) -> FaultResult:
+    def other_code(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        if "source" not in request.query_params or not isinstance(body, dict):
+            return status, body
+        for error in body.get("errors") or []:
+            if isinstance(error, dict) and error.get("code") == b.err_unknown_customer:
+                error["code"] = b.err_unknown_user_id
+        return status, body
+
+    return h.then(response_hook=respond((BALANCE,), other_code))
