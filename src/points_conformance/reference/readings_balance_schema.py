@@ -7,6 +7,7 @@ D-099 to D-106), registered on the readings of `readings` after theirs.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -270,3 +271,39 @@ def _balance_source_11012(b: Behaviour, h: Hooks) -> FaultResult:
         return status, body
 
     return h.then(response_hook=respond((BALANCE,), other_code))
+
+
+@reading(
+    "balance-entry-type-ignored",
+    discrepancy="D-081",
+    description="ledgerEntryType is ignored by the ledger balance: every value gives the whole "
+    "balance",
+)
+def _balance_entry_type_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    def drop(params: dict[str, Any]) -> dict[str, Any]:
+        pairs = query_pairs(params)
+        return with_query(params, [(k, v) for k, v in pairs if k != "ledgerEntryType"])
+
+    return h.then(params_hook=rewrite_params((BALANCE,), drop))
+
+
+@reading(
+    "balance-end-date-ten-hours-ahead",
+    discrepancy="D-082",
+    description="the balance reads endDate on a clock 10 hours ahead of ledgerCreatedDate's",
+)
+def _balance_end_date_shifted(b: Behaviour, h: Hooks) -> FaultResult:
+    def earlier(value: str) -> str:
+        try:
+            end = datetime.strptime(value, b.ledger_date_format)
+        except ValueError:
+            return value
+        if end.strftime(b.ledger_date_format) != value:
+            return value
+        return (end - timedelta(hours=10)).strftime(b.ledger_date_format)
+
+    def shift(params: dict[str, Any]) -> dict[str, Any]:
+        pairs = query_pairs(params)
+        return with_query(params, [(k, earlier(v) if k == "endDate" else v) for k, v in pairs])
+
+    return h.then(params_hook=rewrite_params((BALANCE,), shift))
