@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -307,3 +308,34 @@ def _balance_end_date_shifted(b: Behaviour, h: Hooks) -> FaultResult:
         return with_query(params, [(k, earlier(v) if k == "endDate" else v) for k, v in pairs])
 
     return h.then(params_hook=rewrite_params((BALANCE,), shift))
+
+
+@reading(
+    "balance-without-opening-balances",
+    discrepancy="D-080",
+    description="closing balances leave out the points of OPENING_BALANCE rows",
+)
+def _balance_without_opening(b: Behaviour, h: Hooks) -> FaultResult:
+    def key(row: dict[str, Any]) -> tuple[Any, Any]:
+        return row.get("programId"), row.get("pointsCategory")
+
+    def leave_out(body: dict[str, Any], request: Request) -> None:
+        params = seen_params() or {}
+        pairs = query_pairs(params)
+        if any(k == "ledgerEntryType" for k, _ in pairs):
+            return
+        opening_query = [*pairs, ("ledgerEntryType", "OPENING_BALANCE")]
+        status, answer = rerun(BALANCE, request, with_query(params, opening_query))
+        if status != 200 or not isinstance(answer, dict):
+            return
+        opening = {
+            key(row): Decimal(str(row.get("closingBalance")))
+            for row in details_of(answer).get("ledgerClosingBalance") or []
+            if isinstance(row, dict)
+        }
+        for row in details_of(body).get("ledgerClosingBalance") or []:
+            if isinstance(row, dict) and key(row) in opening:
+                milli = (Decimal(str(row["closingBalance"])) - opening[key(row)]) * 1000
+                row["closingBalance"] = fmt_points(int(milli), b.points_decimals)
+
+    return h.then(response_hook=on_success((BALANCE,), leave_out))
