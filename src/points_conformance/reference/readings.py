@@ -584,4 +584,5 @@ def _cml_unknown_3301(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=respond((CML,), not_in_group))
 
 
-from points_conformance.reference import readings_balance_schema  # noqa: E402, F401  (registers after these)
+# Imported last, so that the readings of later register entries are listed after these.
+from points_conformance.reference import readings_balance_schema  # noqa: E402, F401
