@@ -198,6 +198,8 @@ class Behaviour:
     err_redemption_not_found: int = 902
     err_reverse_identifier: int = 904
     err_already_reversed: int = 3802
+    # 003 also lists 810 "Mismatch in points for revert API call" (D-088).
+    err_over_reversal: int = 901
     # authentication, routing, crashes
     err_auth: int = 401
     err_not_found: int = 404

@@ -582,3 +582,7 @@ def _cml_unknown_3301(b: Behaviour, h: Hooks) -> FaultResult:
         return status, error_body(operation_id, b.err_cml_not_in_group, message)
 
     return h.then(response_hook=respond((CML,), not_in_group))
+
+
+# Imported last so that --list-readings lists its readings after the ones above.
+import points_conformance.reference.readings_points  # noqa: E402, F401
