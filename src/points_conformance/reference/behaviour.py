@@ -149,6 +149,8 @@ class Behaviour:
     transfer_check_apart: float = 0.0
     otp_header: str = "X-Sandbox-OTP"
     otp_length: int = 6
+    # 003: "the history of points transferred from a group or customer"; True adds those to it.
+    history_lists_incoming: bool = False
     # reverse
     reverse_identifier_types: tuple[str, ...] = ("mobile", "email", "externalId")
     reverse_whole_remainder_by_default: bool = True

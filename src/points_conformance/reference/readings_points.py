@@ -16,7 +16,12 @@ from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.fault_registry import HISTORY, FaultResult
 from points_conformance.reference.readings import reading
 from points_conformance.reference.transfers import ok_data
-from points_conformance.reference.variants import error_codes, on_success, respond, switch
+from points_conformance.reference.variants import (
+    error_codes,
+    on_success,
+    respond,
+    switch,
+)
 
 # -- error bodies and warnings -----------------------------------------------------------------
 
@@ -79,3 +84,10 @@ def _history_unknown_empty(b: Behaviour, h: Hooks) -> FaultResult:
         return 200, ok_data([])
 
     return h.then(response_hook=respond((HISTORY,), empty))
+
+
+reading(
+    "history-lists-incoming",
+    discrepancy="D-097",
+    description="the transfer history lists the transfers to the party as well as those from it",
+)(switch(history_lists_incoming=True))
