@@ -149,6 +149,9 @@ class Behaviour:
     transfer_check_apart: float = 0.0
     otp_header: str = "X-Sandbox-OTP"
     otp_length: int = 6
+    # 003: "toCustomer validation will be fixed in the next release"; False lets a customer
+    # transfer to itself, which moves nothing (D-085).
+    refuse_same_customer: bool = True
     # 003: "the history of points transferred from a group or customer"; True adds those to it.
     history_lists_incoming: bool = False
     # reverse

@@ -58,6 +58,17 @@ def _warnings_absent(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success(OPERATIONS, drop))
 
 
+# -- transfers ---------------------------------------------------------------------------------
+
+
+reading(
+    "transfer-same-customer-accepted",
+    discrepancy="D-085",
+    description="a check or transfer naming the same customer on both sides is answered (the "
+    "transfer moves nothing) instead of refused with 418",
+)(switch(refuse_same_customer=False))
+
+
 # -- reversePoints -----------------------------------------------------------------------------
 
 
