@@ -149,6 +149,11 @@ class Behaviour:
     transfer_check_apart: float = 0.0
     otp_header: str = "X-Sandbox-OTP"
     otp_length: int = 6
+    # 003: "toCustomer validation will be fixed in the next release"; False lets a customer
+    # transfer to itself, which moves nothing (D-085).
+    refuse_same_customer: bool = True
+    # 003: "the history of points transferred from a group or customer"; True adds those to it.
+    history_lists_incoming: bool = False
     # reverse
     reverse_identifier_types: tuple[str, ...] = ("mobile", "email", "externalId")
     reverse_whole_remainder_by_default: bool = True
@@ -198,6 +203,8 @@ class Behaviour:
     err_redemption_not_found: int = 902
     err_reverse_identifier: int = 904
     err_already_reversed: int = 3802
+    # 003 also lists 810 "Mismatch in points for revert API call" (D-088).
+    err_over_reversal: int = 901
     # authentication, routing, crashes
     err_auth: int = 401
     err_not_found: int = 404

@@ -59,7 +59,7 @@ def reverse_points(ctx: Ctx, params: dict[str, Any]) -> Result:
         if exc.reason == "not_found":
             raise ctx.error(b.err_redemption_not_found, "Redemption ID does not exist.") from None
         raise ctx.error(
-            b.err_reverse_invalid, "Invalid points or points redemption Id passed."
+            b.err_over_reversal, "Invalid points or points redemption Id passed."
         ) from None
     body_out = {
         "redemptionId": redemption_id,

@@ -34,12 +34,16 @@ class PointsWrites(LedgerQueries):
         )
         return row
 
-    def transfers_from(self, kind: int, entity_id: int) -> list[sqlite3.Row]:
+    def transfers_of(
+        self, kind: int, entity_id: int, *, incoming: bool = False
+    ) -> list[sqlite3.Row]:
+        """The party's transfers, newest first; with `incoming`, those to it as well."""
+        to_it = " OR (to_kind = ? AND to_id = ?)" if incoming else ""
         return list(
             self.conn().execute(
-                "SELECT * FROM transfers WHERE from_kind = ? AND from_id = ?"
+                f"SELECT * FROM transfers WHERE (from_kind = ? AND from_id = ?){to_it}"
                 " ORDER BY transfer_id DESC",
-                (kind, entity_id),
+                (kind, entity_id) * (2 if incoming else 1),
             )
         )
 

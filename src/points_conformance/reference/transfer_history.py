@@ -63,7 +63,7 @@ def points_transfers(ctx: Ctx, params: dict[str, Any]) -> Result:
         kind, entity_id = OWNER_CUSTOMER, int(customer["customer_id"])
     transfers = [
         t
-        for t in ctx.store.transfers_from(kind, entity_id)
+        for t in ctx.store.transfers_of(kind, entity_id, incoming=b.history_lists_incoming)
         if program_filter is None or int(t["program_id"]) == program_filter
     ]
     items = [transfer_json(ctx.store, t, group_style=True) for t in transfers]

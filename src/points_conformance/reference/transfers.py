@@ -202,7 +202,8 @@ def _transfer_parties(
     """The two customers and the program of a transfer body, checked in the documented order."""
     source = _transfer_customer(ctx, body.get("fromCustomerIdentifier"))
     destination = _transfer_customer(ctx, body.get("toCustomerIdentifier"))
-    if source["customer_id"] == destination["customer_id"]:
+    same = source["customer_id"] == destination["customer_id"]
+    if same and ctx.behaviour.refuse_same_customer:
         raise ctx.error(ctx.behaviour.err_same_customer, "From and To customers are same.")
     _check_parties(ctx, source, destination)
     return source, destination, _program_field(ctx, body, ctx.org_id)
@@ -422,7 +423,7 @@ def _group_transfer_parties(
     dst_id = int(
         destination[1][key] if destination[0] == OWNER_CUSTOMER else destination[1]["group_id"]
     )
-    if source[0] == destination[0] and src_id == dst_id:
+    if source[0] == destination[0] and src_id == dst_id and b.refuse_same_customer:
         raise ctx.error(b.err_same_customer, "From and To customers are same.")
     _check_parties(
         ctx,
