@@ -22,9 +22,11 @@ from schemathesis.generation.meta import (
     TestPhase,
 )
 
+from points_conformance.checks import CheckContext
 from points_conformance.fuzz.judging import findings_of
 from points_conformance.fuzz.requirements import STATED_REFUSALS, refusal_stated
-from points_conformance.fuzz.schema import fuzz_document
+from points_conformance.fuzz.schema import fuzz_document, schemathesis_config
+from points_conformance.settings import Settings
 from points_conformance.spec import load_spec
 
 QUERY = ParameterLocation.QUERY
@@ -159,3 +161,11 @@ def test_the_group_transfer_needs_its_points_only_in_strict() -> None:
 
     assert "pointsTobeTransferred" not in required(False)
     assert "pointsTobeTransferred" in required(True)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_schemathesis_media_type_check_runs_only_under_strict(strict: bool) -> None:
+    # No page states a response media type (D-096); the suite's own check judges it.
+    settings = Settings(base_url="http://127.0.0.1:9", strict=strict)
+    config = schemathesis_config(settings, CheckContext(strict=strict))
+    assert config.projects.default.checks.content_type_conformance.enabled is strict

@@ -90,6 +90,9 @@ def schemathesis_config(settings: Settings, ctx: CheckContext) -> schemathesis.C
             "positive_data_acceptance": {"expected-statuses": accepted},
             "negative_data_rejection": {"expected-statuses": rejected},
             CHECK_NAME: check_context_kwargs(ctx),
+            # No page states a response media type (D-096): the suite's own COMMON-CONTENT-TYPE
+            # check judges it in both stances; schemathesis' stricter one runs under --strict.
+            "content_type_conformance": {"enabled": strict},
         },
     }
     if settings.base_url:
