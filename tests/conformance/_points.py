@@ -572,7 +572,9 @@ def without(value: dict[str, Any], dotted: list[str]) -> dict[str, Any]:
 def shared_dir(request: pytest.FixtureRequest) -> Path:
     """A directory every worker of this run sees (pytest's base temp, shared under xdist)."""
     base = Path(request.getfixturevalue("tmp_path_factory").getbasetemp())
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    # An xdist worker's base temp sits inside the run's; asking the config (not the inherited
+    # PYTEST_XDIST_WORKER variable) keeps a suite run started from inside a worker to its own.
+    return base.parent if hasattr(request.config, "workerinput") else base
 
 
 @contextmanager
