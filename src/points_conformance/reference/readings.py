@@ -582,3 +582,6 @@ def _cml_unknown_3301(b: Behaviour, h: Hooks) -> FaultResult:
         return status, error_body(operation_id, b.err_cml_not_in_group, message)
 
     return h.then(response_hook=respond((CML,), not_in_group))
+
+
+from points_conformance.reference import readings_ledger  # noqa: E402, F401  registers after these

@@ -1,0 +1,115 @@
+"""Reading variants of getCustomerLedgerInfo (v2 and v2.1) for register entries D-063 to D-078.
+
+Each is a server taking the other reading its entry's `stance` allows; they are registered
+after the readings of readings.py, with the same helpers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.requests import Request
+
+from points_conformance.operations import LEDGER_OPERATIONS
+from points_conformance.reference.behaviour import Behaviour, Hooks
+from points_conformance.reference.fault_registry import CONNECTED, FaultResult
+from points_conformance.reference.readings import reading
+from points_conformance.reference.variants import (
+    details_of,
+    on_each_entry,
+    on_success,
+    query_pairs,
+    rewrite_params,
+    switch,
+    with_query,
+)
+
+
+def _decimal(text: Any) -> Decimal | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+@reading(
+    "ledger-net-without-opening",
+    discrepancy="D-064",
+    description="netPointsOnEvent is credits minus debits, leaving OPENING_BALANCE rows out",
+)
+def _net_without_opening(b: Behaviour, h: Hooks) -> FaultResult:
+    def without_opening(entry: dict[str, Any]) -> None:
+        net = _decimal(entry.get("netPointsOnEvent"))
+        if net is None:
+            return
+        for row in entry.get("entryDetails") or []:
+            if not isinstance(row, dict) or row.get("ledgerEntryType") != "OPENING_BALANCE":
+                continue
+            points = _decimal(row.get("points"))
+            if points is not None and "alternateCurrencyName" not in row:
+                net -= abs(points)
+        entry["netPointsOnEvent"] = str(net.quantize(Decimal(1).scaleb(-b.points_decimals)))
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, without_opening))
+
+
+@reading(
+    "ledger-empty-page-count-1",
+    discrepancy="D-071",
+    description="parameters that match no entry are a 200 with no entries and pageCount 1 "
+    "(instead of 11003, or pageCount 0)",
+)
+def _empty_page_count_one(b: Behaviour, h: Hooks) -> FaultResult:
+    # The strict server refuses an empty result with 11003 (D-030), so no pageCount would show.
+    def one(body: dict[str, Any], request: Request) -> None:
+        details = details_of(body)
+        if details.get("totalEntries") == 0 and details.get("pageCount") == 0:
+            details["pageCount"] = 1
+
+    return replace(b, ledger_empty_is_error=False), h.then(
+        response_hook=on_success(LEDGER_OPERATIONS, one)
+    )
+
+
+# Any size other than the v2 customer form's 10 shows the reading; 20 is the cross-member default.
+_V21_DEFAULT_LIMIT = 20
+
+
+@reading(
+    "corg-default-page-size-20",
+    discrepancy="D-072",
+    description="v2.1 without limit answers pages of 20 (pageSize 20) instead of 10",
+)
+def _corg_default_page_size(b: Behaviour, h: Hooks) -> FaultResult:
+    def default_limit(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        if any(k == "limit" for k, _ in query):
+            return params
+        return with_query(params, [*query, ("limit", str(_V21_DEFAULT_LIMIT))])
+
+    return h.then(params_hook=rewrite_params((CONNECTED,), default_limit))
+
+
+reading(
+    "ledger-oldest-first",
+    discrepancy="D-073",
+    description="without sort, ledger entries come oldest first (as page 003's example)",
+)(switch(ledger_default_sort="ASC"))
+
+
+@reading(
+    "ledger-group-details-no-userid",
+    discrepancy="D-076",
+    description="a user-group ledger's top-level customerDetails carries entityType but no userId",
+)
+def _group_details_no_userid(b: Behaviour, h: Hooks) -> FaultResult:
+    def drop(body: dict[str, Any], request: Request) -> None:
+        details = body.get("customerDetails")
+        if isinstance(details, dict) and details.get("entityType") in b.ledger_group_types:
+            details.pop("userId", None)
+
+    return h.then(response_hook=on_success(LEDGER_OPERATIONS, drop))
