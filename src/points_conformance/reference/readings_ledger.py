@@ -95,6 +95,14 @@ def _corg_default_page_size(b: Behaviour, h: Hooks) -> FaultResult:
 
 
 reading(
+    "ledger-promised-with-trigger-based",
+    discrepancy="D-066",
+    description="pointCategoryType=PROMISED lets ExternalTriggerBasedPointCategory rows through "
+    "beside DelayedAccrualPointCategory",
+)(switch(ledger_promised_includes_trigger_based=True))
+
+
+reading(
     "ledger-oldest-first",
     discrepancy="D-073",
     description="without sort, ledger entries come oldest first (as page 003's example)",
