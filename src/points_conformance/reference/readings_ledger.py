@@ -15,12 +15,14 @@ from starlette.requests import Request
 from points_conformance.operations import LEDGER_OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.fault_registry import CONNECTED, FaultResult
+from points_conformance.reference.formatting import error_body
 from points_conformance.reference.readings import reading
 from points_conformance.reference.variants import (
     details_of,
     on_each_entry,
     on_success,
     query_pairs,
+    respond,
     rewrite_params,
     switch,
     with_query,
@@ -121,3 +123,32 @@ def _group_details_no_userid(b: Behaviour, h: Hooks) -> FaultResult:
             details.pop("userId", None)
 
     return h.then(response_hook=on_success(LEDGER_OPERATIONS, drop))
+
+
+@reading(
+    "corg-role-ignored",
+    discrepancy="D-075",
+    description="role is accepted and ignored: a group's ledger holds every member's entries",
+)
+def _corg_role_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    def without_role(params: dict[str, Any]) -> dict[str, Any]:
+        return with_query(params, [(k, v) for k, v in query_pairs(params) if k != "role"])
+
+    return h.then(params_hook=rewrite_params((CONNECTED,), without_role))
+
+
+@reading(
+    "corg-group-type-refused",
+    discrepancy="D-078",
+    description="v2.1 refuses type=USERGROUP2 (000's group table has no type) instead of "
+    "answering with the group's ledger",
+)
+def _corg_group_type_refused(b: Behaviour, h: Hooks) -> FaultResult:
+    def refuse(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        kind = request.query_params.get("type")
+        if status != 200 or kind is None or kind.strip().upper() != "USERGROUP2":
+            return status, body
+        message = "type is not a parameter of this operation"
+        return b.error_status, error_body(operation_id, b.err_validation, message)
+
+    return h.then(response_hook=respond((CONNECTED,), refuse))
