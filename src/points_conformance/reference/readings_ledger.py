@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from points_conformance.operations import LEDGER_OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
-from points_conformance.reference.fault_registry import CONNECTED, FaultResult
+from points_conformance.reference.fault_registry import CONNECTED, LEDGER, FaultResult
 from points_conformance.reference.formatting import error_body
 from points_conformance.reference.readings import reading
 from points_conformance.reference.variants import (
@@ -152,3 +152,27 @@ def _corg_group_type_refused(b: Behaviour, h: Hooks) -> FaultResult:
         return b.error_status, error_body(operation_id, b.err_validation, message)
 
     return h.then(response_hook=respond((CONNECTED,), refuse))
+
+
+# Parameters whose presence makes the request one of the other rows of 001's behaviour table.
+_CURRENCY_PARAMS = (
+    "includeAlternateCurrencies",
+    "alternateCurrencyNames",
+    "excludePointCategories",
+)
+
+
+@reading(
+    "ledger-currencies-by-default",
+    discrepancy="D-063",
+    description="without includeAlternateCurrencies (and no other currency parameter) the "
+    "ledger also holds alternate-currency rows, as if it were true",
+)
+def _currencies_by_default(b: Behaviour, h: Hooks) -> FaultResult:
+    def include(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        if any(k in _CURRENCY_PARAMS for k, _ in query):
+            return params
+        return with_query(params, [*query, ("includeAlternateCurrencies", "true")])
+
+    return h.then(params_hook=rewrite_params((LEDGER,), include))
