@@ -19,11 +19,14 @@ from points_conformance.reference.formatting import error_body
 from points_conformance.reference.readings import reading
 from points_conformance.reference.variants import (
     details_of,
+    error_codes,
     on_each_entry,
     on_success,
     query_pairs,
+    rerun,
     respond,
     rewrite_params,
+    seen_params,
     switch,
     with_query,
 )
@@ -176,3 +179,29 @@ def _currencies_by_default(b: Behaviour, h: Hooks) -> FaultResult:
         return with_query(params, [*query, ("includeAlternateCurrencies", "true")])
 
     return h.then(params_hook=rewrite_params((LEDGER,), include))
+
+
+@reading(
+    "ledger-unknown-till-dropped",
+    discrepancy="D-077",
+    description="tillIds naming known tills and unknown ones is answered with the known tills' "
+    "entries instead of 11027 (a list of unknown tills only stays 11027)",
+)
+def _unknown_till_dropped(b: Behaviour, h: Hooks) -> FaultResult:
+    def known_only(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        if error_codes(body) != [b.err_invalid_till_ids] or params is None:
+            return status, body
+        message = body["errors"][0].get("message", "")
+        unknown = set(str(message).rpartition(":")[2].strip().split(","))
+        query = query_pairs(params)
+        raw = next((v for k, v in query if k == "tillIds"), None)
+        if raw is None:
+            return status, body
+        known = [p.strip() for p in raw.split(",") if p.strip() and p.strip() not in unknown]
+        if not known:
+            return status, body
+        kept = [(k, ",".join(known) if k == "tillIds" else v) for k, v in query]
+        return rerun(operation_id, request, with_query(params, kept))
+
+    return h.then(response_hook=respond(LEDGER_OPERATIONS, known_only))
