@@ -205,3 +205,28 @@ def _unknown_till_dropped(b: Behaviour, h: Hooks) -> FaultResult:
         return rerun(operation_id, request, with_query(params, kept))
 
     return h.then(response_hook=respond(LEDGER_OPERATIONS, known_only))
+
+
+@reading(
+    "ledger-source-not-registered-code",
+    discrepancy="D-074",
+    description="a customer asked for in a listed source they are not registered in is refused "
+    "with the source error code instead of 8015",
+)
+def _source_not_registered(b: Behaviour, h: Hooks) -> FaultResult:
+    def source_error(
+        operation_id: str, request: Request, status: int, body: Any
+    ) -> tuple[int, Any]:
+        params = seen_params()
+        if error_codes(body) != [b.err_unknown_customer] or params is None:
+            return status, body
+        query = query_pairs(params)
+        if not any(k == "source" and v.strip().upper() != "ALL" for k, v in query):
+            return status, body
+        anywhere = [(k, "ALL" if k == "source" else v) for k, v in query]
+        if rerun(operation_id, request, with_query(params, anywhere))[0] != 200:
+            return status, body  # nobody by that identifier: not this entry's case
+        message = "Customer is not registered in this source"
+        return status, error_body(operation_id, b.err_source, message)
+
+    return h.then(response_hook=respond(LEDGER_OPERATIONS, source_error))
