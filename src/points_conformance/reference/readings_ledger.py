@@ -230,3 +230,21 @@ def _source_not_registered(b: Behaviour, h: Hooks) -> FaultResult:
         return status, error_body(operation_id, b.err_source, message)
 
     return h.then(response_hook=respond(LEDGER_OPERATIONS, source_error))
+
+
+@reading(
+    "ledger-alternate-nets-partial",
+    discrepancy="D-065",
+    description="netAlternateCurrenciesOnEvent leaves out one of the currencies the event's rows "
+    "carry (the object is absent when that was its only one)",
+)
+def _alternate_nets_partial(b: Behaviour, h: Hooks) -> FaultResult:
+    def partial(entry: dict[str, Any]) -> None:
+        nets = entry.get("netAlternateCurrenciesOnEvent")
+        if not isinstance(nets, dict) or not nets:
+            return
+        nets.pop(sorted(nets)[-1])
+        if not nets:
+            del entry["netAlternateCurrenciesOnEvent"]
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, partial))
