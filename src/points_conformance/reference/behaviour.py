@@ -75,6 +75,8 @@ class Behaviour:
     ledger_customer_details_on_customer_entries: bool = False  # null unless a user group
     # a category filter on a ledger with no points summary of that category answers 9003
     ledger_category_needs_summary: bool = True
+    # pointCategoryType=PROMISED also lets trigger-based rows through (000/003 call both promised)
+    ledger_promised_includes_trigger_based: bool = False
     ledger_identifier_names: tuple[str, ...] = (
         "id",
         "mobile",

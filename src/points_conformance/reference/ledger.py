@@ -230,11 +230,11 @@ def _ledger_dates(ctx: Ctx, q: Query) -> tuple[str | None, str | None]:
 
 
 def _row_mask(
-    ctx: Ctx, entry_type: str | None, category: str | None, points: bool, currency: bool
+    ctx: Ctx, entry_type: str | None, chosen: tuple[str, ...], points: bool, currency: bool
 ) -> int:
     """The (currency?, entry type, category) combinations a ledger request lets through."""
     types = [entry_type] if entry_type else list(ctx.behaviour.ledger_entry_types)
-    categories = [category] if category else list(CATEGORIES)
+    categories = list(chosen) if chosen else list(CATEGORIES)
     mask = 0
     for t in types:
         for c in categories:
@@ -475,9 +475,11 @@ def _ledger_query(
     ):
         raise ctx.error(b.err_no_points_summary, "No CPS entry for the given points type.")
     currency_only = f.exclude_points and currency_allowed
-    category = None
+    categories: tuple[str, ...] = ()
     if f.category_type is not None and not currency_only:
-        category = b.category_map[f.category_type]
+        categories = (b.category_map[f.category_type],)
+        if f.category_type == "PROMISED" and b.ledger_promised_includes_trigger_based:
+            categories += (b.category_map["TRIGGER_BASED"],)
     program_id = f.program_id
     return LedgerQuery(
         owner_kind=owner.kind,
@@ -486,7 +488,7 @@ def _ledger_query(
         end=f.end,
         till_ids=till_ids,
         member_ids=member_ids,
-        mask=_row_mask(ctx, f.entry_type, category, not currency_only, currency_allowed),
+        mask=_row_mask(ctx, f.entry_type, categories, not currency_only, currency_allowed),
         program_id=program_id if program_id is None or fits_int64(program_id) else -1,
         concept_till_ids=(
             store.concept_till_ids(program_id) if f.till_concept and program_id is not None else ()
