@@ -21,7 +21,7 @@ from points_conformance.reference.variants import (
     rerun,
     respond,
     seen_params,
-    with_query,
+    without_query,
 )
 
 FaultResult = VariantResult
@@ -84,8 +84,7 @@ def rerun_without(
     params = seen_params()
     if status != 200 or params is None or not present(params, names):
         return None
-    query = [(k, v) for k, v in query_pairs(params) if k not in names]
-    return rerun(operation_id, request, with_query(params, query))
+    return rerun(operation_id, request, without_query(params, names))
 
 
 def ignoring(operations: Collection[str], names: Collection[str]) -> ResponseHook:

@@ -24,13 +24,12 @@ from points_conformance.reference.fault_registry import (
 from points_conformance.reference.variants import (
     error_codes,
     on_success,
-    query_pairs,
     rerun,
     respond,
     rewrite_params,
     seen_params,
     switch,
-    with_query,
+    without_query,
 )
 
 
@@ -255,7 +254,7 @@ def _history_without_credentials(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _history_group_as_customer(b: Behaviour, h: Hooks) -> FaultResult:
     def customer(params: dict[str, Any]) -> dict[str, Any]:
-        return with_query(params, [(k, v) for k, v in query_pairs(params) if k != "userEntityType"])
+        return without_query(params, ("userEntityType",))
 
     return h.then(params_hook=rewrite_params((HISTORY,), customer))
 

@@ -39,6 +39,7 @@ from points_conformance.reference.variants import (
     rewrite_params,
     seen_params,
     with_query,
+    without_query,
 )
 
 _TRANSFER_ANSWERS = (TRANSFER, TRANSFER_GROUP, HISTORY)
@@ -282,8 +283,7 @@ def _balance_source_11012(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _balance_entry_type_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     def drop(params: dict[str, Any]) -> dict[str, Any]:
-        pairs = query_pairs(params)
-        return with_query(params, [(k, v) for k, v in pairs if k != "ledgerEntryType"])
+        return without_query(params, ("ledgerEntryType",))
 
     return h.then(params_hook=rewrite_params((BALANCE,), drop))
 

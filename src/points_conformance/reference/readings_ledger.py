@@ -29,6 +29,7 @@ from points_conformance.reference.variants import (
     seen_params,
     switch,
     with_query,
+    without_query,
 )
 
 
@@ -135,7 +136,7 @@ def _group_details_no_userid(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _corg_role_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     def without_role(params: dict[str, Any]) -> dict[str, Any]:
-        return with_query(params, [(k, v) for k, v in query_pairs(params) if k != "role"])
+        return without_query(params, ("role",))
 
     return h.then(params_hook=rewrite_params((CONNECTED,), without_role))
 

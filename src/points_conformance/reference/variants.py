@@ -137,6 +137,11 @@ def with_query(params: dict[str, Any], query: list[tuple[str, str]]) -> dict[str
     return {**params, "query": query}
 
 
+def without_query(params: dict[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """The request's params with the query parameters `names` left out."""
+    return with_query(params, [(k, v) for k, v in query_pairs(params) if k not in names])
+
+
 def respond(operations: Collection[str], change: ResponseHook) -> ResponseHook:
     """A response hook that only touches the given operations."""
 
