@@ -24,7 +24,12 @@ from schemathesis.generation.meta import (
 
 from points_conformance.checks import CheckContext
 from points_conformance.fuzz.judging import findings_of
-from points_conformance.fuzz.requirements import STATED_REFUSALS, refusal_stated
+from points_conformance.fuzz.requirements import (
+    REJECTION,
+    STATED_REFUSALS,
+    fuzz_requirements,
+    refusal_stated,
+)
 from points_conformance.fuzz.schema import fuzz_document, schemathesis_config
 from points_conformance.settings import Settings
 from points_conformance.spec import load_spec
@@ -97,6 +102,33 @@ def test_stated_refusals_name_parameters_the_description_has() -> None:
         operation = spec.operations[operation_id]
         for name in names:
             assert any(p["name"] == name for p in operation.parameters), (operation_id, name)
+
+
+@pytest.mark.parametrize("operation_id", list(REJECTION))
+def test_fuzzing_speaks_for_a_rejection_only_where_it_judges_one(operation_id: str) -> None:
+    """The default run credits a rejection requirement only through a parameter it judges."""
+    lenient = set(fuzz_requirements(operation_id, strict=False))
+    strict = set(fuzz_requirements(operation_id, strict=True))
+    assert lenient <= strict
+    for parameter, requirement in REJECTION[operation_id].items():
+        judged = parameter is None or refusal_stated(_case(operation_id, parameter))
+        others = [
+            p for p, r in REJECTION[operation_id].items() if r == requirement and p != parameter
+        ]
+        if not judged and not any(
+            p is None or refusal_stated(_case(operation_id, p)) for p in others
+        ):
+            assert requirement not in lenient, (operation_id, parameter, requirement)
+        if judged:
+            assert requirement in lenient, (operation_id, parameter, requirement)
+        assert requirement in strict
+
+
+def test_an_unstated_date_refusal_is_no_evidence_in_the_default_run() -> None:
+    assert "LEDGER-FORMAT-DATE-PARAM" not in fuzz_requirements(
+        "getCustomerLedgerInfo", strict=False
+    )
+    assert "LEDGER-FORMAT-DATE-PARAM" in fuzz_requirements("getCustomerLedgerInfo", strict=True)
 
 
 class _Rejection(AssertionError):

@@ -96,26 +96,43 @@ def refusal_stated(case: Case[Any]) -> bool:
     if not negated:
         return True
     op = operation_id_of(case)
-    stated = STATED_REFUSALS.get(op, {})
-    operation = load_spec().operations.get(op)
-    for name, location in negated:
-        if location == ParameterLocation.BODY or name in stated:
-            return True
-        described = operation.parameter(name, str(location.value)) if operation else None
-        if described is not None and described["required"]:
-            return True
-    return False
+    return any(
+        location == ParameterLocation.BODY or _parameter_refusal_stated(op, name, location.value)
+        for name, location in negated
+    )
+
+
+def _parameter_refusal_stated(operation_id: str, name: str, location: str | None = None) -> bool:
+    """Whether a page says an invalid `name` is refused: listed with its code, or required."""
+    if name in STATED_REFUSALS.get(operation_id, {}):
+        return True
+    operation = load_spec().operations.get(operation_id)
+    if operation is None:
+        return False
+    return any(
+        p["name"] == name and p["required"] and location in (None, p["in"])
+        for p in operation.parameters
+    )
 
 
 def fuzz_requirements(operation_id: str, *, strict: bool) -> tuple[str, ...]:
-    """The requirements a fuzz test of `operation_id` is evidence for."""
+    """The requirements a fuzz test of `operation_id` is evidence for.
+
+    In the default run a rejection requirement counts only when its parameter's refusal is
+    stated: fuzzing judges no other negative case there, so it is no evidence for them.
+    """
+    rejections = [
+        requirement
+        for parameter, requirement in REJECTION[operation_id].items()
+        if strict or parameter is None or _parameter_refusal_stated(operation_id, parameter)
+    ]
     ids = [
         "COMMON-SERVER-ERROR",
         "COMMON-CONTENT-TYPE",
         "COMMON-ERR-ENVELOPE",
         "COMMON-AUTH-401",
         schema_requirement(operation_id),
-        *REJECTION[operation_id].values(),
+        *rejections,
     ]
     if strict:
         # Only the strict reading fixes the status of documented errors (D-016).
