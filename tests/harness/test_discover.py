@@ -71,6 +71,7 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
         *credentials(server),
         "--customer", f"{rich.mobile}",
         "--customer", f"id:{ref.cross_member['member_id']}",
+        "--customer", f"id:{ref.customers['merged'].id}",
         "--group", f"{group.id}",
         "--till-id", str(rich.till_ids[0]), "--till-id", "424242",
         "--otp-header", "X-Sandbox-OTP",
@@ -102,6 +103,7 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
     assert found.customers["transfer_from"].id != found.customers["transfer_to"].id
     assert set(found.stores) == {"unknown_store_id", "unknown_store_code", "unknown_till_id"}
     assert found.transfer["otp_header"] == "X-Sandbox-OTP"
+    assert found.customers["merged"].id == ref.customers["merged"].id
     # the reference shows createdDate in Asia/Kolkata; any zone that always agrees will do
     moment = datetime(2026, 1, 15, 12, tzinfo=UTC)
     assert (
@@ -191,6 +193,8 @@ def test_usage_problems_exit_2_with_one_line(tmp_path: Path) -> None:
     url = ["--base-url", "http://127.0.0.1:9"]
     assert discover(*url, "--customer", "1", "-o", str(existing))[0] == 2
     assert discover(*url, "-o", str(tmp_path / "t"))[0] == 2
+    code, err = discover(*url, "--customer", "1", "-o", str(tmp_path / "no" / "t.toml"))
+    assert code == 2 and "no folder" in err
     bad = tmp_path / "bad.csv"
     bad.write_text("id,shoe_size\n1,42\n", encoding="utf-8")
     code, err = discover(*url, "--csv", str(bad), "-o", str(tmp_path / "t"))

@@ -2,7 +2,8 @@
 
 Exit statuses: 0 the file was written; 1 the server knows none of the given customers and
 groups (nothing written); 2 a usage problem: a bad option, identifier or CSV file, an output
-file that exists without --force, a server that cannot be reached or refuses the credentials.
+file that exists without --force or cannot be written, a server that cannot be reached or
+refuses the credentials.
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
             raise UsageProblem("--pages must be at least 1")
         if args.output.exists() and not args.force:
             raise UsageProblem(f"{args.output} exists; give --force to overwrite it")
+        if not args.output.parent.is_dir():
+            raise UsageProblem(f"cannot write {args.output}: no folder {args.output.parent}")
         customers, groups = _inputs(args)
         settings = _settings(args)
         probe(settings)
@@ -185,7 +188,11 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
         return 2
     if args.otp_header:
         discovery.section("transfer")["otp_header"] = args.otp_header
-    _write(args, settings, discovery, say)
+    try:
+        _write(args, settings, discovery, say)
+    except OSError as exc:
+        say(f"cannot write {args.output}: {exc.strerror or exc}")
+        return 2
     return 0
 
 
@@ -299,7 +306,7 @@ def comments(sections: dict[str, Any], needs: Needs, notes: list[str]) -> list[s
                 missing.setdefault(f"{section}.{role}", [])
     described = {f"customers.{r}": d for r, d in CUSTOMER_ROLES.items()}
     described |= {f"groups.{r}": d for r, d in GROUP_ROLES.items()}
-    lines.append("Not filled (the reads could not tell), and what stays unchecked without each:")
+    lines.append("Not filled, and what stays unchecked without each:")
     if needs.problem:
         lines.append(f"(requirements not listed: {needs.problem})")
     for role in sorted(missing):
