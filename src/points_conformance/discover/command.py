@@ -57,7 +57,8 @@ def parser() -> argparse.ArgumentParser:
         "identifiers, and write a target file with every role the answers fill.",
     )
     for name in SETTINGS_OPTIONS:
-        p.add_argument(OPTIONS[name][0], dest=name, default=None)
+        flag, variable = OPTIONS[name]
+        p.add_argument(flag, dest=name, default=None, help=f"as for run (or ${variable})")
     p.add_argument(
         "--customer",
         action="append",
@@ -165,7 +166,6 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
                 source=args.source,
                 account_id=args.account_id,
                 pages=args.pages,
-                progress=say,
             )
             found_customers, found_groups = _probe_all(prober, customers, groups, say)
             if not any(c.found for c in found_customers) and not any(g.type for g in found_groups):

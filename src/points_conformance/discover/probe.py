@@ -9,7 +9,6 @@ facts; `roles` decides what they make the customer or group good for.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,7 +35,6 @@ class CredentialsRefused(RuntimeError):
 class CustomerFacts:
     """What the reads showed about one customer; `given` when the user named it."""
 
-    label: str
     given: bool
     identifiers: dict[str, str] = field(default_factory=dict)
     found: bool = False
@@ -60,7 +58,6 @@ class CustomerFacts:
 class GroupFacts:
     """What the group ledger showed about one group."""
 
-    label: str
     type: str | None = None
     events: int | None = None
     identifiers: dict[str, str] = field(default_factory=dict)
@@ -103,13 +100,11 @@ class Prober:
         source: str,
         account_id: str,
         pages: int,
-        progress: Callable[[str], None],
     ) -> None:
         self.client = client
         self.source = source
         self.account_id = account_id
         self.pages = pages
-        self.progress = progress
 
     def _ledger(self, params: dict[str, Any]) -> Exchange:
         query = {"source": self.source, "accountId": self.account_id or None, **params}
@@ -123,7 +118,7 @@ class Prober:
 
     def customer(self, given: CustomerInput, *, is_given: bool, full: bool) -> CustomerFacts:
         """The facts of one customer; `full` reads up to `pages` ledger pages, else one."""
-        facts = CustomerFacts(given.label, is_given, dict(given.identifiers))
+        facts = CustomerFacts(is_given, dict(given.identifiers))
         first = self._find(given, facts)
         if first is None:
             tries = [(k, v) for k, v in given.identifiers if k in LEDGER_NAMES]
@@ -276,7 +271,7 @@ class Prober:
 
     def group(self, given: GroupInput) -> GroupFacts:
         """The facts of one group: the first of USERGROUP2 and FLEET whose ledger knows it."""
-        facts = GroupFacts(given.label)
+        facts = GroupFacts()
         name = GROUP_NAMES[given.kind]
         for gtype in GROUP_TYPES:
             params = {"type": gtype, "identifierName": name, "identifierValue": given.value}
