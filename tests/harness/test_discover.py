@@ -246,6 +246,8 @@ def test_a_requirement_stays_unchecked_only_when_no_runnable_test_checks_it() ->
             "c": {"outcome": "skipped", "requirements": ["R-3"],
                   "skip_reason": "target file has no customers.transfer_from and "
                   "customers.transfer_to"},
+            "d": {"outcome": "skipped", "requirements": ["R-4"],
+                  "skip_reason": "target file has no transfer.otp_header or transfer.otp_env"},
         }
     }  # fmt: skip
     needs = from_report(report, filled)
@@ -253,6 +255,7 @@ def test_a_requirement_stays_unchecked_only_when_no_runnable_test_checks_it() ->
         "customers.fraud": ["R-1"],
         "customers.transfer_from": ["R-3"],
         "customers.transfer_to": ["R-3"],
+        "transfer.otp_header or transfer.otp_env": ["R-4"],
     }
 
 

@@ -46,6 +46,14 @@ def role_of(key: str, filled: Mapping[str, Mapping[str, Any]]) -> str:
     return ".".join(parts[:2])
 
 
+def _missing_roles(reason: str, filled: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """The roles a skip reason names; keys it offers as alternatives ("a or b") make one role."""
+    keys = _KEY.findall(reason)
+    if len(keys) == 2 and f"{keys[0]} or {keys[1]}" in reason:
+        return {f"{role_of(keys[0], filled)} or {role_of(keys[1], filled)}"}
+    return {role_of(key, filled) for key in keys}
+
+
 def from_report(report: Mapping[str, Any], filled: Mapping[str, Mapping[str, Any]]) -> Needs:
     """The needs a dry run's report shows."""
     tests = report.get("tests")
@@ -58,15 +66,13 @@ def from_report(report: Mapping[str, Any], filled: Mapping[str, Mapping[str, Any
             continue
         ids = {str(r) for r in record.get("requirements") or []}
         reason = str(record.get("skip_reason") or "")
-        keys = set(_KEY.findall(reason)) if any(m in reason for m in _MISSING) else set()
-        if not keys:
-            if record.get("outcome") in ("passed", "skipped") and (
-                record.get("outcome") == "passed" or reason.startswith("dry run")
-            ):
+        roles = _missing_roles(reason, filled) if any(m in reason for m in _MISSING) else set()
+        if not roles:
+            if record.get("outcome") == "passed" or reason.startswith("dry run"):
                 would_run |= ids
             continue
-        for key in keys:
-            wanted.setdefault(role_of(key, filled), set()).update(ids)
+        for role in roles:
+            wanted.setdefault(role, set()).update(ids)
     unchecked = {role: sorted(ids - would_run) for role, ids in sorted(wanted.items())}
     return Needs(unchecked)
 

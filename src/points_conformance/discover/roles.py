@@ -1,9 +1,10 @@
 """From the facts the reads gave to the roles of a target file.
 
 Each role takes the customer or group whose facts fit it best (see `target.CUSTOMER_ROLES` for
-what each role means). Customers the suite writes to (the transfer roles) are kept apart from
-the ones whose ledgers it reads page by page, so that a run's own transfers do not move the
-ledgers other tests are walking.
+what each role means). The customers the suite writes to (the transfer roles) need a mobile
+first, since most cases name them by it; among those, ones no other role or group reads come
+first. A run keeps its writes apart from its reads (the plugin's write lock), so a transfer
+customer that is also walked page by page costs time, not correctness.
 """
 
 from __future__ import annotations
