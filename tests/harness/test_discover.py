@@ -2,8 +2,9 @@
 
 A few identifiers taken from the reference server's own target file, as a person would pick
 them, give a file `target.parse_target` reads, with the roles the reads can tell filled as the
-server's own file fills them; nothing but GET ever leaves the process; the client refuses every
-other method before sending; and each usage problem ends with one line and its exit status.
+server's own file fills them; nothing but GET ever leaves the process, each read waiting for its
+slot under the rate limit; the client refuses every other method before sending; and each usage
+problem ends with one line and its exit status.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from points_conformance.discover.needs import from_report, role_of
 from points_conformance.discover.readonly import ReadOnlyClient, WriteRefused
 from points_conformance.discover.zone import org_zone
 from points_conformance.embedded import EmbeddedServer, start_embedded
+from points_conformance.pacing import RateLimiter
 from points_conformance.settings import resolve_settings
 from points_conformance.target import parse_target
 
@@ -128,6 +130,25 @@ def test_each_missing_role_is_named_with_the_requirements_it_leaves_unchecked(
     assert "unchecked" in fraud
     assert any("PTS-ERR-415" in line for line in head)
     assert any(line.startswith("#   cross_member") and "CML-" in " ".join(head) for line in head)
+
+
+def test_every_read_waits_for_its_slot_under_the_rate_limit(
+    server: EmbeddedServer, sent: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    intervals: list[float] = []
+    real = RateLimiter.acquire
+
+    def acquire(self: RateLimiter) -> float:
+        intervals.append(self.interval)
+        return real(self)
+
+    monkeypatch.setattr(RateLimiter, "acquire", acquire)
+    code, err = discover(
+        *credentials(server), "--rate-limit", "50", "--customer", "id:987654321",
+        "-o", str(tmp_path / "t"),
+    )  # fmt: skip
+    assert code == 1, err
+    assert len(sent) >= 2 and intervals == [1 / 50] * len(sent)
 
 
 def test_the_client_refuses_every_request_but_a_get_before_sending(server: EmbeddedServer) -> None:
