@@ -74,6 +74,7 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
         "--customer", f"{rich.mobile}",
         "--customer", f"id:{ref.cross_member['member_id']}",
         "--customer", f"id:{ref.customers['merged'].id}",
+        "--customer", f"email:{ref.customers['alt_currency'].email}",
         "--group", f"{group.id}",
         "--till-id", str(rich.till_ids[0]), "--till-id", "424242",
         "--otp-header", "X-Sandbox-OTP",
@@ -106,6 +107,12 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
     assert set(found.stores) == {"unknown_store_id", "unknown_store_code", "unknown_till_id"}
     assert found.transfer["otp_header"] == "X-Sandbox-OTP"
     assert found.customers["merged"].id == ref.customers["merged"].id
+    alt = found.customers["alt_currency"]
+    assert (alt.id, alt.email) == (
+        ref.customers["alt_currency"].id,
+        ref.customers["alt_currency"].email,
+    )
+    assert alt.alternate_currencies == ref.customers["alt_currency"].alternate_currencies
     # the reference shows createdDate in Asia/Kolkata; any zone that always agrees will do
     moment = datetime(2026, 1, 15, 12, tzinfo=UTC)
     assert (
