@@ -15,6 +15,10 @@ from collections.abc import Callable, Sequence
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("points_conformance.embedded", "Run the reference server"),
     "run": ("points_conformance.runner", "Run the conformance suite against a target"),
+    "discover": (
+        "points_conformance.discover.command",
+        "Write a target file from what a server's read operations show",
+    ),
     "report": ("points_conformance.report.cli", "Merge or diff conformance reports"),
     "selftest": (
         "points_conformance.selftest",
