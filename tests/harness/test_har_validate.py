@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from points_conformance.client import ConformanceClient
 from points_conformance.embedded import EmbeddedServer, start_embedded
 from points_conformance.har.command import NOTHING_TO_JUDGE, main, validate
 from points_conformance.har.reading import Credentials, Recorded, read_har
-from points_conformance.har.writing import HarWriter, har_entry
+from points_conformance.har.writing import HarWriter, har_entry, worker_path
 from points_conformance.model import Exchange
 from points_conformance.settings import Settings, resolve_settings
 
@@ -349,3 +350,25 @@ def test_the_writer_streams_a_har_that_reads_back(
     assert [b.request.url for b in back] == [o.request.url for o in originals]  # type: ignore[union-attr]
     headers = document["log"]["entries"][0]["request"]["headers"]
     assert {"name": "authorization", "value": "Basic ****"} in headers
+
+
+def test_the_client_hands_every_exchange_to_the_recording(tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"ok": True}, headers={"Set-Cookie": "id=s3cr3t-c00kie"})
+
+    settings = resolve_settings(
+        {"base_url": "http://127.0.0.1:9", "auth": f"{USER}:{PASSWORD}"}, {}
+    )
+    writer = HarWriter(worker_path(tmp_path / "run.har", "gw1"))
+    with ConformanceClient(settings, transport=httpx.MockTransport(answer)) as client:
+        client.listeners.append(writer.add)
+        client.get(None, LEDGER, params={"identifierName": "id"})
+        client.post(None, "/v2/points/transfer", json={"points": 5})
+    writer.close()
+    written = tmp_path / "run.gw1.har"
+    assert writer.path == written and worker_path(written, None) == written
+    text = written.read_text()
+    assert PASSWORD not in text and "s3cr3t-c00kie" not in text
+    entries = json.loads(text)["log"]["entries"]
+    assert [e["_operation"] for e in entries] == ["getCustomerLedgerInfo", "transferPoints"]
+    assert entries[1]["request"]["postData"]["text"] == '{"points":5}'

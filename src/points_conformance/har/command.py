@@ -106,7 +106,7 @@ def _judge_file(path: Path, judge: Judge, tally: Tally, credentials: Credentials
             continue
         tally.judged += 1
         judge.judge(source, Exchange(operation, item.request, item.response))
-    judge.end_of(source)
+    judge.file_ended()
 
 
 def _print_summary(

@@ -98,7 +98,7 @@ class Judge:
         self.walks_judged += 1
         return found
 
-    def end_of(self, source: str) -> None:
+    def file_ended(self) -> None:
         """A recording ended: walks still open in it never reached their last page."""
         self.walks.close()
 
