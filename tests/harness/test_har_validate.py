@@ -372,3 +372,14 @@ def test_the_client_hands_every_exchange_to_the_recording(tmp_path: Path) -> Non
     entries = json.loads(text)["log"]["entries"]
     assert [e["_operation"] for e in entries] == ["getCustomerLedgerInfo", "transferPoints"]
     assert entries[1]["request"]["postData"]["text"] == '{"points":5}'
+
+
+def test_a_report_folder_that_cannot_be_written_exits_2(
+    tmp_path: Path, faultless: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the report folder should be")
+    path = _har(tmp_path / "ok.har", faultless[:1])
+    assert main([str(path), "--report-dir", str(blocker / "report")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("points-conformance: report not written:") and err.count("\n") == 1

@@ -35,8 +35,11 @@ from points_conformance.spec import SpecError, load_spec
 NOTHING_TO_JUDGE = 3
 # The run's options that mean something to a validation: stance, target file, secrets, folder.
 _OPTIONS = ("strict", "target", "auth", "bearer", "report_dir")
-_SWITCHES = frozenset({"strict"})
 MAX_SHOWN = 10
+
+
+class ReportNotWritten(Exception):
+    """The report folder cannot be written; the message is one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,19 +54,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="HAR files to judge")
     helps = {
-        "strict": "enforce the strict readings of specs/discrepancies.yaml",
-        "target": "target file (TOML): org, timezone and connected orgs of the recorded server",
-        "auth": "Basic credentials used in the recording (scrubbed from the report)",
-        "bearer": "bearer token used in the recording (scrubbed from the report)",
-        "report_dir": "where the reports are written (default: reports)",
+        "strict": (None, "enforce the strict readings of specs/discrepancies.yaml"),
+        "target": (
+            "FILE",
+            "target file (TOML): org, timezone and connected orgs of the recorded server",
+        ),
+        "auth": ("USER:PASSWORD", "Basic credentials of the recording (scrubbed from reports)"),
+        "bearer": ("TOKEN", "bearer token of the recording (scrubbed from reports)"),
+        "report_dir": ("DIR", "where the reports are written (default: reports)"),
     }
     for name in _OPTIONS:
         flag, variable = OPTIONS[name]
-        text = f"{helps[name]} [env {variable}]"
-        if name in _SWITCHES:
+        metavar, text = helps[name]
+        text = f"{text} [env {variable}]"
+        if metavar is None:
             parser.add_argument(flag, dest=name, action="store_true", default=None, help=text)
         else:
-            parser.add_argument(flag, dest=name, default=None, help=text)
+            parser.add_argument(flag, dest=name, metavar=metavar, default=None, help=text)
     return parser
 
 
@@ -159,7 +166,10 @@ def validate(
         extra_secrets=credentials.values,
         sections=tally.section([Path(f).name for f in files], judge),
     )
-    paths = write_all(report, settings.report_dir)
+    try:
+        paths = write_all(report, settings.report_dir)
+    except OSError as exc:
+        raise ReportNotWritten(f"report not written: {exc.strerror or exc}") from None
     _print_summary(out, tally, judge, report, secrets)
     if nothing:
         out.write("nothing to judge: no recorded exchange matched an operation of the API\n")
@@ -177,10 +187,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         known = _parser().parse_args(args)
         settings = resolve_settings({name: getattr(known, name) for name in _OPTIONS})
         status, _ = validate(known.files, settings, stream)
-    except (SettingsError, HarError, SpecError) as exc:
+    except (SettingsError, HarError, SpecError, ReportNotWritten) as exc:
         print(f"points-conformance: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"points-conformance: report not written: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return status
