@@ -36,6 +36,7 @@ NOTHING_TO_JUDGE = 3
 # The run's options that mean something to a validation: stance, target file, secrets, folder.
 _OPTIONS = ("strict", "target", "auth", "bearer", "report_dir")
 MAX_SHOWN = 10
+MAX_REASONS = 50
 
 
 class ReportNotWritten(Exception):
@@ -83,6 +84,13 @@ class Tally:
     skipped: Counter[str] = field(default_factory=Counter)
     unmatched: Unmatched = field(default_factory=Unmatched)
 
+    def skip(self, reason: str) -> None:
+        # Reasons may name a side file each; past a bound they are counted together.
+        if reason in self.skipped or len(self.skipped) < MAX_REASONS:
+            self.skipped[reason] += 1
+        else:
+            self.skipped["(other reasons)"] += 1
+
     def section(self, files: Sequence[str], judge: Judge) -> dict[str, Any]:
         return {
             "recorded": {
@@ -105,7 +113,7 @@ def _judge_file(path: Path, judge: Judge, tally: Tally, credentials: Credentials
     for item in read_har(path, credentials):
         tally.entries += 1
         if not isinstance(item, Recorded):
-            tally.skipped[item.reason] += 1
+            tally.skip(item.reason)
             continue
         operation = matcher.operation(item.request.method, item.request.url)
         if operation is None:

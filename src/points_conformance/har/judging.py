@@ -30,6 +30,8 @@ class _Tally:
     """What the checks did on the exchanges of one recording and operation (or its walks)."""
 
     operation: str
+    # A walk's pages were each counted as a request where they were judged on their own.
+    walk: bool = False
     exchanges: int = 0
     exercised: dict[str, set[str]] = field(default_factory=dict)
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -50,7 +52,7 @@ class _Tally:
             operations=(self.operation,),
             exercised={rid: tuple(sorted(ops)) for rid, ops in sorted(self.exercised.items())},
             findings=tuple(f for kept in self.findings.values() for f in kept),
-            requests=self.exchanges,
+            requests=0 if self.walk else self.exchanges,
         )
 
 
@@ -106,7 +108,7 @@ class Judge:
         key = (source, f"{operation} {WALK_SUFFIX}" if walk else operation)
         tally = self.tallies.get(key)
         if tally is None:
-            tally = self.tallies[key] = _Tally(operation)
+            tally = self.tallies[key] = _Tally(operation, walk)
         return tally
 
     @property
