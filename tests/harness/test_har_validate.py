@@ -383,3 +383,18 @@ def test_a_report_folder_that_cannot_be_written_exits_2(
     assert main([str(path), "--report-dir", str(blocker / "report")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("points-conformance: report not written:") and err.count("\n") == 1
+
+
+def test_walks_are_paired_across_interleaved_queries_and_broken_ones_dropped(
+    tmp_path: Path, faultless: list[dict[str, Any]]
+) -> None:
+    pages = faultless[:-1]
+    other = copy.deepcopy(pages)
+    for entry in other:
+        entry["request"]["url"] += "&sort=DESC"
+    interleaved = [entry for pair in zip(pages, other, strict=True) for entry in pair]
+    _, report, _ = _run(tmp_path, _har(tmp_path / "two.har", interleaved))
+    assert report["recorded"]["walks_judged"] == 2
+    _, report, _ = _run(tmp_path, _har(tmp_path / "gap.har", [pages[0], *pages[2:]]))
+    assert report["recorded"]["walks_judged"] == 0
+    assert report["recorded"]["walks_incomplete"] == 1

@@ -33,7 +33,6 @@ def target_of(settings: Any) -> str:
     return str(getattr(settings, "base_url", None) or "")
 
 
-# Over 80 lines: one literal, the report's top-level sections in the order a reader meets them.
 def build_report(
     collector: Collector,
     settings: Any,
