@@ -22,8 +22,9 @@ import ijson
 from ijson.common import ObjectBuilder
 
 from points_conformance.har.bodies import BodyUnreadable, body_text
+from points_conformance.har.headers import shown_headers
 from points_conformance.model import RequestInfo, ResponseInfo
-from points_conformance.redaction import SECRET_HEADERS, masked_headers, without_credentials
+from points_conformance.redaction import SECRET_HEADERS
 
 _ENTRIES = "log.entries"
 _ENTRY = "log.entries.item"
@@ -106,16 +107,6 @@ def _headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
         else:
             merged[existing] = f"{merged[existing]}, {value}"
     return merged
-
-
-def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers as an exchange may show them: Authorization keeps its scheme (a repro needs
-    it) but not its value, and every other secret header (`SECRET_HEADERS`) is masked."""
-    kept = without_credentials(headers.items())
-    return {
-        k: (v if k.lower() == "authorization" else masked_headers({k: v})[k])
-        for k, v in kept.items()
-    }
 
 
 def _request_body(text: str | None) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from points_conformance import __version__
-from points_conformance.har.reading import shown_headers
+from points_conformance.har.headers import shown_headers
 from points_conformance.model import Exchange
 
 HAR_VERSION = "1.2"
