@@ -1,7 +1,8 @@
 """The `points-conformance` command: one entry point, one module per subcommand.
 
 Exit statuses: 0 success / conforming, 1 the target does not conform (or a regression, a missed
-fault), 2 a usage problem (bad option, unreadable file, unreachable target before any test).
+fault), 2 a usage problem (bad option, unreadable file, unreachable target before any test);
+`validate` also exits 3 when no recorded exchange matched an operation (nothing to judge).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "bench": ("points_conformance.bench_entry", "Benchmark the harness and the reference server"),
     "spec": ("points_conformance.spec_command", "Print the OpenAPI description"),
+    "validate": ("points_conformance.har.command", "Judge recorded traffic (HAR files)"),
 }
 
 USAGE = (

@@ -201,6 +201,8 @@ class ConformanceClient:
         self.planned: list[PlannedRequest] = []
         self.throttle_events: list[ThrottleEvent] = []
         self.redirects: list[RedirectRecord] = []
+        # Called with every exchange the client returns (a run's HAR recording listens here).
+        self.listeners: list[Callable[[Exchange], None]] = []
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -276,7 +278,10 @@ class ConformanceClient:
         if writes:
             with self._lock:
                 self.writes.append(WriteRecord(operation, method, url, response.status))
-        return Exchange(operation, self._request_info(sent, json, content), response)
+        exchange = Exchange(operation, self._request_info(sent, json, content), response)
+        for listener in self.listeners:
+            listener(exchange)
+        return exchange
 
     def stats(self) -> ClientStats:
         with self._lock:

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from points_conformance.checks.context import context_for
 from points_conformance.client import ConformanceClient
 from points_conformance.embedded import EmbeddedServer, start_embedded
 from points_conformance.fuzz.fuzzer import Fuzzer
 from points_conformance.fuzz.outcomes import FuzzOutcome
-from points_conformance.plugin.fixtures import make_check_context
 from points_conformance.settings import Settings, resolve_settings
 
 LEDGER_OPERATIONS = (
@@ -57,7 +57,7 @@ class Recorded:
 def fuzz(settings: Settings, operation: str) -> Recorded:
     """One operation's fuzz run, with every request it sent (method, URL and body)."""
     client = ConformanceClient(settings)
-    fuzzer = Fuzzer(settings, client, make_check_context(settings))
+    fuzzer = Fuzzer(settings, client, context_for(settings))
     sent: list[str] = []
     original = fuzzer.call
 

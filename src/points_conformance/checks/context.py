@@ -61,3 +61,19 @@ class CheckContext:
     @property
     def mode(self) -> str:
         return "strict" if self.strict else "lenient"
+
+
+def context_for(settings: Any) -> CheckContext:
+    """The context for a `settings.Settings`: its stance, and the org its target file describes.
+
+    Typed loosely so that the checks need nothing of the settings' layer; a suite run and
+    `validate` both build their context here.
+    """
+    data = settings.target_data
+    connected = data.connected_orgs.get("connected_org_ids") or ()
+    return CheckContext(
+        strict=bool(settings.strict),
+        timezone=data.timezone,
+        org_id=data.org_id,
+        connected_org_ids=tuple(connected),
+    )

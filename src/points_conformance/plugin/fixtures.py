@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from points_conformance.client import ConformanceClient
+from points_conformance.har.writing import HarWriter, worker_path
 from points_conformance.model import Exchange, Finding
+from points_conformance.plugin.options import RECORD_HAR_DEST
 from points_conformance.plugin.session import get_settings, ready_settings, state_of
 from points_conformance.records import FuzzFigures
 from points_conformance.settings import Settings
@@ -45,30 +48,32 @@ def client(pytestconfig: pytest.Config, settings: Settings) -> Generator[Conform
     state_of(pytestconfig)
     instance = ConformanceClient(settings)
     pytestconfig.stash[CLIENT_KEY] = instance
+    recording = _har_writer(pytestconfig)
+    if recording is not None:
+        instance.listeners.append(recording.add)
     try:
         yield instance
     finally:
         instance.close()
+        if recording is not None:
+            recording.close()
 
 
-def make_check_context(settings: Settings) -> CheckContext:
-    """A `checks.CheckContext` for these settings (imported late: checks load the specs)."""
-    from points_conformance.checks import CheckContext
-
-    data = settings.target_data
-    connected = data.connected_orgs.get("connected_org_ids") or ()
-    return CheckContext(
-        strict=settings.strict,
-        timezone=data.timezone,
-        org_id=data.org_id,
-        connected_org_ids=tuple(connected),
-    )
+def _har_writer(config: pytest.Config) -> HarWriter | None:
+    """The writer of `--record-har FILE`, one file per pytest-xdist worker; None without it."""
+    wanted = config.getoption(RECORD_HAR_DEST, None)
+    if not wanted:
+        return None
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    return HarWriter(worker_path(Path(wanted), worker))
 
 
 @pytest.fixture(scope="session")
 def check_context(settings: Settings) -> CheckContext:
     """The context every check runs with: stance, org timezone, org and connected orgs."""
-    return make_check_context(settings)
+    from points_conformance.checks.context import context_for  # late: checks load the specs
+
+    return context_for(settings)
 
 
 class FindingsRecorder:

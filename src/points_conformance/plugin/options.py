@@ -32,6 +32,9 @@ _OPTION_HELP: dict[str, tuple[str | None, str]] = {
     "fuzz_examples": ("N", "examples per operation in the property-based tests (default 50)"),
 }
 
+RECORD_HAR_FLAG = "--record-har"
+RECORD_HAR_DEST = "pc_record_har"
+
 _MARKER_TEXT: dict[str, str] = {
     "ledger": "tests of getCustomerLedgerInfo (v2)",
     "connected_orgs": "tests of getCustomerLedgerInfo with connected orgs (v2.1)",
@@ -64,6 +67,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(flag, dest=DESTS[name], action="store_true", default=None, help=text)
         else:
             group.addoption(flag, dest=DESTS[name], metavar=metavar, default=None, help=text)
+    group.addoption(
+        RECORD_HAR_FLAG,
+        dest=RECORD_HAR_DEST,
+        metavar="FILE",
+        default=None,
+        help="write every exchange of the run to FILE as HAR 1.2, credentials masked (under "
+        "-n each worker writes FILE.<worker>.har); `points-conformance validate` reads it",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

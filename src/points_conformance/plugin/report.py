@@ -6,50 +6,25 @@ session its `report` holds the built report, so an in-process caller needs no fi
 
 from __future__ import annotations
 
-import json
-import platform
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import points_conformance
 from points_conformance.locations import DEFAULT_REPORT_DIR
 from points_conformance.plugin.progress import ProgressPlugin
-from points_conformance.redaction import masked_settings, scrub, secret_values
-from points_conformance.report.catalogue_meta import load_catalogue_meta, spec_version
+from points_conformance.report.build import build_report, now
 from points_conformance.report.collect import Collector, failure_line
-from points_conformance.report.model import (
-    FAILED,
-    FORMAT,
-    NOT_EXERCISED,
-    PASSED,
-    SKIPPED,
-    finalize,
-    one_line,
-)
+from points_conformance.report.model import FAILED, NOT_EXERCISED, PASSED, SKIPPED, one_line
 from points_conformance.report.output import render_dry_run, write_all
-from points_conformance.settings import environment
 
 PROGRESS_PLUGIN = "points-conformance-progress"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def report_dir(settings: Any) -> Path:
     return Path(getattr(settings, "report_dir", None) or DEFAULT_REPORT_DIR)
-
-
-def base_url(settings: Any) -> str:
-    return str(getattr(settings, "base_url", None) or "")
 
 
 class ReportPlugin:
@@ -61,7 +36,7 @@ class ReportPlugin:
         self.catalogue = catalogue
         self.collector = Collector(self._elapsed)
         self.collection_errors: list[dict[str, str]] = []
-        self.started = _now()
+        self.started = now()
         self._clock_start = time.monotonic()
         self.report: dict[str, Any] | None = None
         self.paths: dict[str, Path] = {}
@@ -77,7 +52,7 @@ class ReportPlugin:
         return bool(getattr(self.settings, "strict", False))
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.started = _now()
+        self.started = now()
         self._clock_start = time.monotonic()
 
     def _elapsed(self) -> float:
@@ -140,44 +115,17 @@ class ReportPlugin:
         finished: datetime | None = None,
     ) -> dict[str, Any]:
         """The report dict for everything seen so far (secrets already scrubbed)."""
-        self.collector.finish_pending()
-        finished = finished or _now()
-        catalogue, discrepancies, catalogue_error = load_catalogue_meta(self.catalogue, self.strict)
-        records, tests = self.collector.records(catalogue)
-        writes, fuzz, requests, throttled = self.collector.run_figures()
-        report: dict[str, Any] = {
-            "format": FORMAT,
-            "title": "Points API conformance",
-            "target": base_url(self.settings),
-            "started": _iso(self.started),
-            "finished": _iso(finished),
-            "duration": round((finished - self.started).total_seconds(), 3),
-            "stance": "strict" if self.strict else "lenient",
-            "versions": {
-                "harness": points_conformance.__version__,
-                "spec": spec_version(),
-                "python": platform.python_version(),
-                "pytest": pytest.__version__,
-            },
-            "settings": masked_settings(self.settings),
-            "incomplete": incomplete or bool(self.collection_errors),
-            "exit_status": exit_status,
-            "collection_errors": self.collection_errors,
-            "catalogue_error": catalogue_error,
-            "requirements": records,
-            "tests": tests,
-            "discrepancies": discrepancies,
-            "fuzz": fuzz,
-            "writes": writes,
-            "requests": requests,
-            "throttled": throttled,
-            **self.collector.run_events(bool(getattr(self.settings, "dry_run", False))),
-            "sources": [],
-        }
-        report = json.loads(json.dumps(report, default=str))
-        finalize(report)
-        scrubbed: dict[str, Any] = scrub(report, secret_values(self.settings, environment()))
-        return scrubbed
+        return build_report(
+            self.collector,
+            self.settings,
+            started=self.started,
+            finished=finished or now(),
+            incomplete=incomplete,
+            exit_status=exit_status,
+            catalogue=self.catalogue,
+            collection_errors=self.collection_errors,
+            tools={"pytest": pytest.__version__},
+        )
 
 
 def _is_worker(config: Any) -> bool:
