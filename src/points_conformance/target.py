@@ -5,8 +5,9 @@ holds in a TOML file (`--target FILE`). The same file is written for the referen
 own seed (`points-conformance serve --target-out FILE`, from the description the server
 publishes), so it is tested exactly like any other server. `write_target` writes one. Secrets are never stored in the file: it names environment variables that hold them.
 
-Format (every section but [target] is optional; a test whose data is missing is skipped with
-a reason that names the missing key)::
+The smallest useful file is examples/minimal-target.toml (README.md, "The minimal target
+file"). Format (every section but [target] is optional; a test whose data is missing is skipped
+with a reason that names the missing key)::
 
     [target]
     base_url = "https://staging.example.com"
@@ -74,17 +75,15 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-# Customer roles the suite knows. A target describes those it has.
+# Customer roles the suite knows. A target describes those it has. Ledger shapes (no events,
+# one, a full page, a page plus one) are not roles: the suite makes them from the rich
+# customer's history by choosing dates, limit and offset.
 CUSTOMER_ROLES: dict[str, str] = {
-    "rich": "hundreds of ledger events over several programs, every entry type and point category",
-    "empty": "a registered customer with no ledger events",
-    "single": "exactly one ledger event",
-    "one_page": "exactly 10 ledger events (one default page)",
-    "page_plus_one": "exactly 11 ledger events (one default page plus one)",
+    "rich": "a customer with a ledger history: several programs, entry types and point categories",
     "alt_currency": "ledger events carrying alternate-currency rows",
     "transfer_from": "a customer with points to transfer",
     "transfer_to": "a second customer that can receive points",
@@ -157,6 +156,61 @@ class TargetData:
 
     def group(self, role: str) -> Group | None:
         return self.groups.get(role)
+
+
+# The keys of each section the format describes (the module docstring); `unknown_keys` names
+# any other. The customer and group tables take the fields of Customer and Group.
+TARGET_KEYS = frozenset(
+    (
+        "base_url",
+        "username_env",
+        "password_env",
+        "bearer_env",
+        "org_id",
+        "source",
+        "account_id",
+        "timezone",
+    )
+)
+SECTION_KEYS: dict[str, frozenset[str]] = {
+    "connected_orgs": frozenset(
+        ("own_org_id", "connected_org_ids", "unconnected_org_id", "connected_customer")
+    ),
+    "cross_member": frozenset(
+        ("member_id", "group_id", "member_ids", "not_in_group_id", "other_org_id")
+    ),
+    "redemptions": frozenset(
+        ("reversible_ids", "reversed_id", "identifier_type", "identifier_value")
+    ),
+    "transfer": frozenset(("otp_header", "otp_env", "pair_ids")),
+    "stores": frozenset(("unknown_store_id", "unknown_store_code", "unknown_till_id")),
+}
+
+
+def unknown_keys(data: Mapping[str, Any]) -> list[str]:
+    """The dotted keys of a parsed target document that the format does not know, sorted.
+
+    Roles count as keys: a customer table must be one of CUSTOMER_ROLES, a group table one of
+    GROUP_ROLES. `parse_target` reads past unknown keys; this names them for a file's author.
+    """
+    roles = {"customers": (CUSTOMER_ROLES, Customer), "groups": (GROUP_ROLES, Group)}
+    unknown: list[str] = []
+    for section, table in data.items():
+        if section in roles:
+            known_roles, kind = roles[section]
+            keys = {f.name for f in fields(kind)} - {"role"}
+            for role, entry in (table or {}).items():
+                if role not in known_roles:
+                    unknown.append(f"{section}.{role}")
+                elif isinstance(entry, Mapping):
+                    unknown += [f"{section}.{role}.{k}" for k in entry if k not in keys]
+            continue
+        known = TARGET_KEYS if section == "target" else SECTION_KEYS.get(section)
+        if known is None:
+            unknown.append(section)
+        elif isinstance(table, Mapping):
+            unknown += [f"{section}.{key}" for key in table if key not in known]
+    return sorted(unknown)
 
 
 def _tuple(value: Any, key: str, kind: type) -> tuple[Any, ...]:

@@ -199,6 +199,19 @@ def page_count(total: int, size: int) -> int:
     return math.ceil(total / size) if size > 0 else 0
 
 
+def edge_page_size(total: int, boundary: str) -> int | None:
+    """A page size that leaves `total` entries an exactly full last page ("full") or a last page
+    of one entry ("plus_one"); None when no size from 1 to 100 does.
+
+    Sizes up to 10 come first: every stance honours them (D-001), so the edge is where it was
+    aimed; a larger one may be answered in pages of 10, which the checks follow.
+    """
+    remainder = 0 if boundary == "full" else 1
+    sizes: list[int] = [*range(10, 0, -1), *range(11, 101)]
+    fitting = [s for s in sizes if s <= total - remainder and total % s == remainder]
+    return fitting[0] if total > remainder and fitting else None
+
+
 # Parameters that name whose ledger is read; probes keep only these.
 IDENTITY = ("type", "identifierName", "identifierValue", "source", "accountId")
 # Newest event per ledger and server: one probe per worker process, not one per case.

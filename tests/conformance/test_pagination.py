@@ -3,7 +3,8 @@
 Each walk (cases/ledger_walks.yaml) reads pages 0 .. pageCount-1, hands them to `walk_pages`
 (union equals totalEntries, no duplicates or gaps, full pages but the last, pageCount identity,
 one order throughout, first page 0), then asks for the page past the last. Ledgers whose size
-the target file gives are also held to it.
+the target file gives are also held to it. The page edges (a full last page, a page plus one)
+are made from whatever totalEntries the ledger has, by choosing the page size.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from points_conformance.plugin.fixtures import FindingsRecorder
 from points_conformance.target import TargetData
 
 from ._cases import Case, load_table
-from ._ledger import details, judge, page_count, rows
+from ._ledger import details, edge_page_size, judge, page_count, rows
 
 # A walk stops before it starts when it would need more pages than this: a slow or very large
 # ledger must not turn one test into thousands of requests.
@@ -35,6 +36,10 @@ def _walks() -> list[Any]:
             ids.append(case.extra["past_requirement"])
         if "events" in case.extra:
             ids.append(case.extra["events_requirement"])
+        if case.extra.get("boundary"):
+            marks = pytest.mark.requirement(*dict.fromkeys(ids))
+            params.append(pytest.param(case, None, id=case.id, marks=marks))
+            continue
         for size in case.extra.get("sizes") or [None]:
             params.append(
                 pytest.param(
@@ -76,6 +81,9 @@ def test_walk(
 ) -> None:
     case = case.resolve(target)
     strict = bool(check_context.strict)
+    if case.extra.get("boundary"):
+        findings.add(_edge(case, client, check_context, strict=strict))
+        return
     events = case.extra.get("events")
     if isinstance(events, int) and size and page_count(events, size) > MAX_PAGES:
         pytest.skip(f"{events} events in pages of {size} exceed the cap of {MAX_PAGES} pages")
@@ -119,6 +127,39 @@ def test_walk(
         )
         found += judge(check_context, past_case, past_case.send(client), strict=strict)
     findings.add(found)
+
+
+def _edge(
+    case: Case, client: ConformanceClient, ctx: CheckContext, *, strict: bool
+) -> list[Finding]:
+    """The page edge `case.extra["boundary"]` of this ledger: page 0 at the default size tells
+    totalEntries, then page 0, the last page and the page past it at the size that makes the edge.
+    """
+    probe_case = _page(case, None, 0)
+    probe = probe_case.send(client)
+    found = judge(ctx, probe_case, probe, strict=strict)
+    total = details(probe).get("totalEntries")
+    if probe.response.status != 200 or not isinstance(total, int):
+        return found or [_no_pages(case, probe, total)]
+    size = edge_page_size(total, case.extra["boundary"])
+    if size is None:
+        pytest.skip(f"no page size from 1 to 100 makes a {case.id} of {total} entries")
+    first_case = _page(case, size, 0)
+    first = first_case.send(client)
+    found += judge(ctx, first_case, first, strict=strict)
+    count = details(first).get("pageCount")
+    if first.response.status != 200 or not isinstance(count, int) or count < 1:
+        return found or [_no_pages(case, first, count)]
+    if count > 1:
+        last_case = _page(case, size, count - 1)
+        found += judge(ctx, last_case, last_case.send(client), strict=strict)
+    past_case = dataclasses.replace(
+        _page(case, size, count),
+        requirements=(case.extra["past_requirement"],),
+        expect=case.extra.get("past_expect", "empty"),
+    )
+    found += judge(ctx, past_case, past_case.send(client), strict=strict)
+    return found
 
 
 def _empty_ledger(case: Case, ex: Exchange, ctx: CheckContext, *, strict: bool) -> list[Finding]:

@@ -645,8 +645,8 @@ def test_require_helpers_and_writes_allowed_skip_with_reasons(pytester: pytest.P
             assert require("cross_member.member_id") == "7"
             assert require("customers.rich.id") == "1003"
 
-        def test_needs_empty(require_customer):
-            require_customer("empty")
+        def test_needs_merged(require_customer):
+            require_customer("merged")
 
         def test_needs_key(require):
             require("redemptions.reversed_id")
@@ -662,7 +662,7 @@ def test_require_helpers_and_writes_allowed_skip_with_reasons(pytester: pytest.P
     result.assert_outcomes(passed=1, skipped=4)
     result.stdout.fnmatch_lines_random(
         [
-            "*target file has no customers.empty (a registered customer with no ledger events)",
+            "*target file has no customers.merged (a customer merged into another (419))",
             "*target file has no redemptions.reversed_id",
             "*target file has no groups.fleet (a FLEET group with a ledger)",
             "*writes need --allow-writes against non-loopback targets",

@@ -161,7 +161,7 @@ def seed_database(
 
 
 def _ledger_customers(b: SeedBuilder) -> dict[str, dict[str, Any]]:
-    """The customers the ledger tests read: rich, empty, one and a page of events, and so on."""
+    """The customers the ledger and transfer tests read: rich, alternate currency, a pair."""
     roles: dict[str, dict[str, Any]] = {}
     rich_ids = b.customer(5001, "Porter", "Robinson")
     seed_rich(b, 5001, 360)
@@ -175,20 +175,15 @@ def _ledger_customers(b: SeedBuilder) -> dict[str, dict[str, Any]]:
         store_ids=(5, 6),
         store_codes=("store1", "store2"),
     )
-    roles["empty"] = _customer_info(b.customer(5002, "Emma", "Empty"), 5002, events=0)
-    single_ids = b.customer(5003, "Sam", "Single")
+    # Ledgers of 0, 1, 10 and 11 events, which the server's own tests page through; the
+    # description leaves them out, as the suite makes those edges from the rich ledger.
+    b.customer(5002, "Emma", "Empty")
+    b.customer(5003, "Sam", "Single")
     seed_single(b, 5003)
-    roles["single"] = _customer_info(
-        single_ids, 5003, events=1, program_ids=(PROGRAM_DEFAULT,), till_ids=(11,)
-    )
-    one_page = b.customer(5004, "Olive", "Page")
+    b.customer(5004, "Olive", "Page")
     seed_simple(b, 5004, 10)
-    roles["one_page"] = _customer_info(one_page, 5004, events=10, program_ids=(PROGRAM_DEFAULT,))
-    plus_one = b.customer(5005, "Peter", "Plusone")
+    b.customer(5005, "Peter", "Plusone")
     seed_simple(b, 5005, 11)
-    roles["page_plus_one"] = _customer_info(
-        plus_one, 5005, events=11, program_ids=(PROGRAM_DEFAULT,)
-    )
     alt = b.customer(5006, "John", "Pork", external_id="69420")
     seed_alt_currency(b, 5006)
     roles["alt_currency"] = _customer_info(
