@@ -22,10 +22,8 @@ from points_conformance.discover.probe import (
 )
 from points_conformance.discover.zone import offset_text, org_zone
 
-# Roles defined by an exact number of ledger events.
 # The transfer history's refusal of a customer merged into another.
 MERGED = 419
-EXACT_EVENTS = {"empty": 0, "single": 1, "one_page": 10, "page_plus_one": 11}
 IDENTIFIER_FIELDS = ("id", "mobile", "email", "external_id", "cardnumber")
 
 
@@ -78,11 +76,6 @@ def assign(
     if rich is not None:
         customers_section["rich"] = customer_table(rich)
         taken.add(id(rich))
-    for role, count in EXACT_EVENTS.items():
-        exact = _pick((c for c in found if c.events == count), taken)
-        if exact is not None:
-            customers_section[role] = customer_table(exact)
-            taken.add(id(exact))
     currencies = sorted(
         (c for c in found if c.alternate_currencies),
         key=lambda c: (id(c) in taken, -len(c.alternate_currencies)),
