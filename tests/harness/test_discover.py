@@ -30,7 +30,7 @@ from points_conformance.discover.zone import org_zone
 from points_conformance.embedded import EmbeddedServer, start_embedded
 from points_conformance.pacing import RateLimiter
 from points_conformance.settings import resolve_settings
-from points_conformance.target import parse_target
+from points_conformance.target import parse_target, unknown_keys
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,9 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
     assert "customer mobile" in err and f"wrote {out}" in err
     assert sent and set(sent) == {"GET"}
 
-    found = parse_target(tomllib.loads(out.read_text(encoding="utf-8")), {})
+    document = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert unknown_keys(document) == []
+    found = parse_target(document, {})
     assert found.base_url == server.url and found.org_id == ref.org_id
     got_rich = found.customers["rich"]
     assert (got_rich.id, got_rich.mobile, got_rich.events) == (rich.id, rich.mobile, rich.events)
