@@ -6,6 +6,7 @@ session its `report` holds the built report, so an in-process caller needs no fi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 import time
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 import points_conformance
-from points_conformance.locations import DEFAULT_REPORT_DIR
+from points_conformance.locations import DEFAULT_REPORT_DIR, SUITE_PACKAGE
 from points_conformance.plugin.progress import ProgressPlugin
 from points_conformance.redaction import masked_settings, scrub, secret_values
 from points_conformance.report.catalogue_meta import load_catalogue_meta, spec_version
@@ -27,10 +28,13 @@ from points_conformance.report.model import (
     NOT_EXERCISED,
     PASSED,
     SKIPPED,
+    WAIVED,
     finalize,
     one_line,
+    verdict_line,
 )
 from points_conformance.report.output import render_dry_run, write_all
+from points_conformance.report.verdict_text import unchecked_lines, waiver_lines
 from points_conformance.settings import environment
 
 PROGRESS_PLUGIN = "points-conformance-progress"
@@ -66,6 +70,7 @@ class ReportPlugin:
         self.report: dict[str, Any] | None = None
         self.paths: dict[str, Path] = {}
         self.write_error = ""
+        self.deselected = 0
         self.progress: ProgressPlugin | None = None
         if config is not None and not _is_worker(config):
             if not config.pluginmanager.has_plugin(PROGRESS_PLUGIN):
@@ -88,6 +93,9 @@ class ReportPlugin:
             self.collection_errors.append(
                 {"nodeid": report.nodeid, "message": failure_line(report)}
             )
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.collector.add(report) and self.progress is not None:
@@ -119,10 +127,14 @@ class ReportPlugin:
                 terminalreporter.write_line(line)
         if self.report is None or "html" not in self.paths:
             return
+        for line in [*unchecked_lines(self.report), *waiver_lines(self.report)]:
+            terminalreporter.write_line(line)
         c = self.report["counts"]
         terminalreporter.write_line(
-            f"conformance ({self.report['stance']}): {self.report['verdict']} - "
-            f"{c[FAILED]} failed, {c[PASSED]} passed, {c[SKIPPED]} skipped, "
+            f"conformance ({self.report['stance']}): {verdict_line(self.report)} - "
+            f"{c[FAILED]} failed, "
+            + (f"{c[WAIVED]} waived, " if c[WAIVED] else "")
+            + f"{c[PASSED]} passed, {c[SKIPPED]} skipped, "
             f"{c[NOT_EXERCISED]} not exercised"
             + (
                 f" ({len(self.report['untestable'])} untestable)"
@@ -173,11 +185,47 @@ class ReportPlugin:
             "throttled": throttled,
             **self.collector.run_events(bool(getattr(self.settings, "dry_run", False))),
             "sources": [],
+            "selection": self.selection(),
+            "waivers": {
+                "file": str(getattr(self.settings, "waivers_file", None) or "") or None,
+                "checked_on": finished.date().isoformat(),
+                "fail_on_stale": bool(getattr(self.settings, "fail_on_stale_waivers", False)),
+                "entries": [w.to_dict() for w in getattr(self.settings, "waivers", ())],
+            },
         }
         report = json.loads(json.dumps(report, default=str))
         finalize(report)
         scrubbed: dict[str, Any] = scrub(report, secret_values(self.settings, environment()))
         return scrubbed
+
+    def selection(self) -> dict[str, Any]:
+        """How the run narrowed the suite: -m, -k, deselected tests, files or nodes named."""
+        by: list[str] = []
+        config = self.config
+        if config is not None:
+            markexpr = config.getoption("markexpr", "") or ""
+            keyword = config.getoption("keyword", "") or ""
+            if markexpr:
+                by.append(f"-m {markexpr!r}")
+            if keyword:
+                by.append(f"-k {keyword!r}")
+            by += [f"{arg}" for arg in config.args if _narrows(arg)]
+        if self.deselected:
+            by.append(f"{self.deselected} tests deselected")
+        return {"partial": bool(by), "by": by}
+
+
+def _narrows(arg: str) -> bool:
+    """Whether a path argument names part of the conformance suite rather than all of it."""
+    base = arg.split("::", 1)[0]
+    if "::" in arg or base.endswith(".py"):
+        return True
+    spec = importlib.util.find_spec(SUITE_PACKAGE)
+    if spec is None or not spec.origin:
+        return False
+    suite = Path(spec.origin).resolve().parent
+    path = Path(base).resolve()
+    return path != suite and suite in path.parents
 
 
 def _is_worker(config: Any) -> bool:
