@@ -376,7 +376,6 @@ def resolve_settings(
         else DEFAULT_FUZZ_EXAMPLES
     )
 
-    waivers, waivers_file = _read_waivers(opts, env)
     settings = Settings(
         base_url=base_url,
         username=username,
@@ -392,8 +391,7 @@ def resolve_settings(
         report_dir=report_dir,
         fuzz_seed=fuzz_seed,
         fuzz_examples=fuzz_examples,
-        waivers=waivers,
-        waivers_file=waivers_file,
+        **_read_waivers(opts, env),
         fail_on_stale_waivers=flag("fail_on_stale_waivers"),
         rate_limit_explicit=picked_rate is not None,
     )
@@ -440,16 +438,14 @@ def _read_target(
         raise SettingsError(f"{where}: {exc}") from None
 
 
-def _read_waivers(
-    options: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[tuple[Waiver, ...], Path | None]:
-    """The waiver file's entries and path (none and None when no file is named)."""
+def _read_waivers(options: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The Settings fields `waivers` and `waivers_file` (none and None when no file is named)."""
     picked = _pick("waivers", options, environ)
     if not picked:
-        return (), None
+        return {"waivers": (), "waivers_file": None}
     path = Path(str(picked[0])).expanduser()
     try:
-        return load_waivers(path), path
+        return {"waivers": load_waivers(path), "waivers_file": path}
     except WaiverFileError as exc:
         raise SettingsError(f"{picked[1]}: {exc}") from None
 
