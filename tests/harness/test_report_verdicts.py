@@ -144,7 +144,7 @@ def test_nothing_failed_but_something_unchecked_is_incomplete() -> None:
     ]
     assert unlock["B-PAGE-1"] == ["--allow-writes (writes not allowed against this target)"]
     record = report["requirements"]["A-ERR-2"]
-    assert record["reason"].startswith("needs target-file key customers.poor or")
+    assert record["reason"].startswith("needs target-file key customers.poor; ")
 
 
 def test_a_failure_wins_over_unchecked() -> None:
@@ -333,3 +333,40 @@ def test_split_baseline() -> None:
 def test_a_test_record_carries_its_typed_skip() -> None:
     record = TestRecord(missing_data=("customers.rich",), writes_refused=True)
     assert TestRecord.from_dict(record.to_dict()) == record
+
+
+def test_typed_skips_reach_the_test_record(pytester: pytest.Pytester) -> None:
+    target = pytester.path / "target.toml"
+    target.write_text('[target]\nbase_url = "https://api.example.com"\n')
+    pytester.makepyfile(
+        """
+        from points_conformance.plugin.fixtures import skip_missing
+
+        def test_needs_key(require):
+            require("redemptions.reversed_id")
+
+        def test_needs_customer(require_customer):
+            require_customer("rich")
+
+        def test_needs_either():
+            skip_missing("transfer.otp_header", "transfer.otp_env", detail="no OTP to use")
+
+        def test_needs_writes(writes_allowed):
+            pass
+        """
+    )
+    reprec = pytester.inline_run(
+        "-pno:points_conformance_report", f"--target={target}", "--bearer=tok"
+    )
+    skipped = {
+        r.nodeid.split("::")[-1]: TestRecord.from_dict(
+            dict(r.user_properties)["points_conformance"]
+        )
+        for r in reprec.getreports("pytest_runtest_logreport")
+        if r.skipped
+    }
+    assert skipped["test_needs_key"].missing_data == ("redemptions.reversed_id",)
+    assert skipped["test_needs_customer"].missing_data == ("customers.rich",)
+    assert skipped["test_needs_either"].missing_data == ("transfer.otp_header", "transfer.otp_env")
+    assert skipped["test_needs_writes"].writes_refused is True
+    assert skipped["test_needs_writes"].missing_data == ()

@@ -33,12 +33,12 @@ WRITES_REASON = "writes need --allow-writes against non-loopback targets"
 
 
 class TargetDataMissing(unittest.SkipTest):
-    """A skip for want of target data; `keys` are the dotted target-file keys that would let
-    the test run (any one of them when there are several)."""
+    """A skip for want of target data; `keys` are the dotted target-file keys the test lacked
+    (`detail` says whether it needs one of them or all)."""
 
     def __init__(self, keys: Iterable[str], detail: str = "") -> None:
         self.keys = tuple(dict.fromkeys(keys))
-        named = " or ".join(self.keys)
+        named = " / ".join(self.keys)
         super().__init__(f"target file has no {named}" + (f" ({detail})" if detail else ""))
 
 
@@ -50,7 +50,7 @@ class WritesRefused(unittest.SkipTest):
 
 
 def skip_missing(*keys: str, detail: str = "") -> NoReturn:
-    """Skip this test for want of the target-file `keys` (any one of them would do)."""
+    """Skip this test for want of the target-file `keys`."""
     raise TargetDataMissing(keys, detail)
 
 

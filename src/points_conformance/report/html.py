@@ -255,7 +255,7 @@ def _requirement(record: Mapping[str, Any]) -> str:
             f"<p><b>Waiver:</b> {e(waiver_label(record['waiver']))}; without it: {e(was)}</p>"
         )
     elif unlock(record) and record["status"] in (SKIPPED, NOT_EXERCISED):
-        body.append(f"<p><b>Would run with:</b> {e(' or '.join(unlock(record)))}</p>")
+        body.append(f"<p><b>Would run with:</b> {e('; '.join(unlock(record)))}</p>")
     findings = record.get("findings", [])
     if findings:
         total = record.get("findings_total", len(findings))

@@ -151,7 +151,7 @@ def _unchecked_and_waivers(report: Mapping[str, Any]) -> list[str]:
     if rows:
         lines += [f"### Unchecked requirements ({len(rows)})", ""]
         for row in rows[:MAX_DETAILED]:
-            needs = " or ".join(row.get("unlock") or [])
+            needs = "; ".join(row.get("unlock") or [])
             why = f"needs {needs}" if needs else row.get("reason", "")
             lines.append(
                 f"- **{md_text(row['id'])}** ({md_text(LABELS.get(row['status']))}): {md_text(why)}"

@@ -203,7 +203,7 @@ def _reason(record: Mapping[str, Any]) -> str:
     if status == SKIPPED:
         needs = unlock(record)
         if needs:
-            return one_line("needs " + " or ".join(needs))
+            return one_line("needs " + "; ".join(needs))
         return one_line("; ".join(record["skip_reasons"]) or "every test was skipped")
     if status == NOT_EXERCISED:
         if not record["testable"]:

@@ -18,7 +18,7 @@ def unchecked_lines(report: Mapping[str, Any], limit: int = MAX_LISTED) -> list[
         return []
     lines = [f"unchecked requirements ({len(rows)}), and what would let them run:"]
     for row in rows[:limit]:
-        needs = " or ".join(row.get("unlock") or [])
+        needs = "; ".join(row.get("unlock") or [])
         why = f"needs {needs}" if needs else row.get("reason", "")
         lines.append(f"  {row['id']}  [{LABELS.get(row['status'], row['status'])}]  {why}")
     if len(rows) > limit:
