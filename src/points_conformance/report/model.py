@@ -52,6 +52,7 @@ DOES_NOT_CONFORM = "does not conform"
 INCOMPLETE = "incomplete"
 
 WRITES_UNLOCK = "--allow-writes (writes not allowed against this target)"
+KEY_PREFIX = "target-file key "
 
 UNTESTABLE_LABEL = "not checkable from outside a server"
 
@@ -189,7 +190,7 @@ def settled_status(record: Mapping[str, Any]) -> str:
 
 def unlock(record: Mapping[str, Any]) -> list[str]:
     """What would let an unchecked requirement run: target-file keys, --allow-writes."""
-    found = [f"target-file key {key}" for key in record.get("missing_data") or []]
+    found = [KEY_PREFIX + key for key in record.get("missing_data") or []]
     if record.get("needs_writes"):
         found.append(WRITES_UNLOCK)
     return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from points_conformance.report.model import LABELS, gate_problems, waiver_label
+from points_conformance.report.model import KEY_PREFIX, LABELS, gate_problems, waiver_label
 
 MAX_LISTED = 12
 
@@ -24,8 +24,12 @@ def unchecked_lines(report: Mapping[str, Any], limit: int = MAX_LISTED) -> list[
     if len(rows) > limit:
         lines.append(f"  … and {len(rows) - limit} more (see the report)")
     keys = sorted(
-        {u.removeprefix("target-file key ") for r in rows for u in r.get("unlock") or []}
-        - {u for r in rows for u in r.get("unlock") or [] if not u.startswith("target-file key ")}
+        {
+            u.removeprefix(KEY_PREFIX)
+            for r in rows
+            for u in r.get("unlock") or []
+            if u.startswith(KEY_PREFIX)
+        }
     )
     if keys:
         lines.append("  target-file keys that would unlock them: " + ", ".join(keys))
