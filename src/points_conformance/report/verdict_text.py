@@ -41,7 +41,12 @@ def waiver_lines(report: Mapping[str, Any]) -> list[str]:
     """What the run's waivers did: applied, expired, stale."""
     section = report.get("waivers") or {}
     lines: list[str] = []
-    for title, key in (("waived", "applied"), ("expired", "expired"), ("stale", "stale")):
+    titles = (
+        ("waived", "applied"),
+        ("expired, so waiving nothing", "expired"),
+        ("stale: the requirement passes, or nothing needed the data", "stale"),
+    )
+    for title, key in titles:
         entries = section.get(key) or []
         if not entries:
             continue
