@@ -212,7 +212,7 @@ def _reason(record: Mapping[str, Any]) -> str:
             return one_line(f"{UNTESTABLE_LABEL}: {why}" if why else UNTESTABLE_LABEL)
         if not record["in_catalogue"]:
             return "not in the catalogue"
-        return "no test checks it"
+        return "no test named it and no check met an answer it applies to"
     return ""
 
 

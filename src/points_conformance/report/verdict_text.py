@@ -22,7 +22,8 @@ def unchecked_lines(report: Mapping[str, Any], limit: int = MAX_LISTED) -> list[
         why = f"needs {needs}" if needs else row.get("reason", "")
         lines.append(f"  {row['id']}  [{LABELS.get(row['status'], row['status'])}]  {why}")
     if len(rows) > limit:
-        lines.append(f"  … and {len(rows) - limit} more (see the report)")
+        more = "more " if limit else ""
+        lines.append(f"  … {len(rows) - limit} {more}listed in the report")
     keys = sorted(
         {
             u.removeprefix(KEY_PREFIX)
