@@ -145,6 +145,10 @@ class TestRecord:
     redirects: tuple[RedirectRecord, ...] = ()
     dry_run: tuple[PlannedRequest, ...] = ()
     fuzz: tuple[FuzzFigures, ...] = ()
+    # Why the test was skipped, when a typed skip said: the target-file keys it lacked, and
+    # whether writes were refused (no --allow-writes off loopback).
+    missing_data: tuple[str, ...] = ()
+    writes_refused: bool = False
 
     def user_property(self) -> tuple[str, dict[str, Any]]:
         """The `user_properties` entry carrying this record."""
@@ -163,6 +167,8 @@ class TestRecord:
             "redirects": [r.to_dict() for r in self.redirects],
             "dry_run": [d.to_dict() for d in self.dry_run],
             "fuzz": [f.to_dict() for f in self.fuzz],
+            "missing_data": list(self.missing_data),
+            "writes_refused": self.writes_refused,
         }
 
     @classmethod
@@ -185,6 +191,8 @@ class TestRecord:
             redirects=tuple(RedirectRecord(**r) for r in _mappings(data, "redirects")),
             dry_run=tuple(PlannedRequest(**d) for d in _mappings(data, "dry_run")),
             fuzz=tuple(FuzzFigures.from_dict(f) for f in _mappings(data, "fuzz")),
+            missing_data=_strings(data, "missing_data"),
+            writes_refused=_flag(data, "writes_refused"),
         )
 
 
@@ -212,6 +220,13 @@ def _count(value: Any, name: str) -> int:
 
 def _int(data: Mapping[str, Any], name: str) -> int:
     return _count(data.get(name, 0), name)
+
+
+def _flag(data: Mapping[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise RecordError(f"test record: {name} must be true or false, not {value!r}")
+    return value
 
 
 def _list(data: Mapping[str, Any], name: str) -> list[Any]:

@@ -4,9 +4,12 @@ The suite runs in-process through `pytest.main`, from the checkout's tests/confo
 there is one (so the repository's pytest configuration applies), otherwise as the installed
 package `points_conformance_suite`. The run asks the plugin for a report and takes the built
 report back in-process. Exit statuses: 0 the target conforms (or a dry run listed its requests),
-1 it does not, 2 a usage problem (including a target that refuses connections or fails TLS
-before any test, pytest's own usage and internal errors, and a selection that collected no
-test).
+1 it does not (or a waiver expired, or is stale under --fail-on-stale-waivers), 2 a usage
+problem (including a target that refuses connections or fails TLS before any test, pytest's
+own usage and internal errors, a bad waiver or baseline file, and a selection that collected no
+test), 3 the run is incomplete: nothing failed but testable requirements went unchecked.
+With `--baseline OLD.json` the gate is what got worse since that report (`report.baseline`):
+1 when something did, else 0.
 """
 
 from __future__ import annotations
@@ -23,18 +26,30 @@ import pytest
 from points_conformance.locations import DEFAULT_REPORT_DIR, DRY_RUN_FILE, SUITE_PACKAGE
 from points_conformance.operations import OPERATIONS
 from points_conformance.plugin.session import conformance_run, get_settings, report_plugin
+from points_conformance.report.diff import Diff, diff_reports
+from points_conformance.report.model import (
+    CONFORMS,
+    DOES_NOT_CONFORM,
+    ReportFormatError,
+    gate_problems,
+    load_report,
+    verdict_line,
+)
+from points_conformance.report.verdict_text import unchecked_lines, waiver_lines
 from points_conformance.settings import OPTIONS, Settings, SettingsError, resolve_settings
 
 USAGE_PREFIX = "points-conformance:"
+EXIT_CONFORMS, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 # "untestable": not exercised, and the catalogue says it cannot be checked from outside.
-STATUSES = ("passed", "failed", "skipped", "not_exercised", "untestable")
+STATUSES = ("passed", "failed", "waived", "skipped", "not_exercised", "untestable")
 MAX_LISTED = 12
 # Arguments after which pytest prints something other than a test run.
 _NO_SUMMARY = frozenset(
     {"-h", "--help", "--version", "-V", "--co", "--collect-only", "--markers", "--fixtures"}
 )
 # The options that are switches; the others take a value.
-_SWITCHES = frozenset({"strict", "allow_writes", "dry_run"})
+_SWITCHES = frozenset({"strict", "allow_writes", "dry_run", "fail_on_stale_waivers"})
+BASELINE_FLAG = "--baseline"
 
 
 class RunHooks:
@@ -121,12 +136,14 @@ def summarize(report: dict[str, Any], out: TextIO) -> int:
 
     order = {op: i for i, op in enumerate(OPERATIONS)}
     width = max([len(op) for op in table] + [len("operation")])
-    out.write(f"\n{'operation':<{width}}  passed  failed  skipped  not exercised  untestable\n")
+    out.write(
+        f"\n{'operation':<{width}}  passed  failed  waived  skipped  not exercised  untestable\n"
+    )
     rows = [(op, table[op]) for op in sorted(table, key=lambda o: (order.get(o, len(order)), o))]
     for op, row in [*rows, ("requirements", totals)]:
         out.write(
-            f"{op:<{width}}  {row['passed']:>6}  {row['failed']:>6}  {row['skipped']:>7}  "
-            f"{row['not_exercised']:>13}  {row['untestable']:>10}\n"
+            f"{op:<{width}}  {row['passed']:>6}  {row['failed']:>6}  {row['waived']:>6}  "
+            f"{row['skipped']:>7}  {row['not_exercised']:>13}  {row['untestable']:>10}\n"
         )
     if failed:
         out.write("\nfailed requirements:\n")
@@ -137,9 +154,35 @@ def summarize(report: dict[str, Any], out: TextIO) -> int:
     return len(failed)
 
 
+def split_baseline(user_args: Sequence[str]) -> tuple[list[str], str | None]:
+    """The arguments without `--baseline FILE`, and that file (None when not given)."""
+    rest: list[str] = []
+    baseline: str | None = None
+    args = list(user_args)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == BASELINE_FLAG and i + 1 < len(args):
+            baseline, i = args[i + 1], i + 2
+            continue
+        if arg.startswith(BASELINE_FLAG + "="):
+            baseline = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, baseline
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
-    user_args = list(sys.argv[1:] if argv is None else argv)
+    user_args, baseline_path = split_baseline(sys.argv[1:] if argv is None else argv)
+    baseline: dict[str, Any] | None = None
+    if baseline_path is not None:
+        try:
+            baseline = load_report(baseline_path)
+        except ReportFormatError as exc:
+            stream.write(f"{USAGE_PREFIX} {BASELINE_FLAG} {exc}\n")
+            return EXIT_USAGE
     resolved = resolve_run_settings(user_args)
     hooks = RunHooks()
     args = user_args + suite_args(user_args)
@@ -147,19 +190,19 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stream.flush()
 
     if _NO_SUMMARY.intersection(user_args) or any(a.startswith("--co") for a in user_args):
-        return 0 if code == 0 else 2
+        return 0 if code == 0 else EXIT_USAGE
     if code == 5:
         stream.write(
             "points-conformance: no test was collected - the -k/-m selection or the given paths "
             "match no conformance test\n"
         )
-        return 2
+        return EXIT_USAGE
     if code in (2, 3, 4) or code not in (0, 1):
         if not hooks.explained:
             stream.write(
                 f"points-conformance: the run did not complete (pytest exit status {code})\n"
             )
-        return 2
+        return EXIT_USAGE
 
     # The run's own settings name the embedded server it started; the resolved ones, the rest.
     settings = hooks.settings or resolved
@@ -169,23 +212,68 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         stream.write(f"\npoints-conformance: {settings.describe()}\n")
     if report is None:
         stream.write("points-conformance: the run made no report\n")
-        verdict_failed = code == 1
-    elif settings is not None and settings.dry_run:
+        if code == 1:
+            stream.write("\nverdict: the target does NOT conform\n")
+            return EXIT_FAILED
+        stream.write("\nverdict: incomplete (no report to judge)\n")
+        return EXIT_INCOMPLETE
+    if settings is not None and settings.dry_run:
         planned = (report.get("dry_run") or {}).get("requests") or []
         stream.write(
             f"dry run: no request was sent; the {len(planned)} requests the run would send "
             f"are listed above and in {report_dir / DRY_RUN_FILE}\n"
         )
         return 0 if code == 0 else 1
-    else:
-        failed = summarize(report, stream)
-        if code == 1 and not failed:
-            stream.write(
-                "\ntests failed without a failed requirement: see the pytest output above\n"
-            )
-        verdict_failed = failed > 0 or code == 1
-    if verdict_failed:
+    failed = summarize(report, stream)
+    # A failed test fails the requirements it names, which a waiver may cover; one that fails
+    # with neither is a problem of the run itself.
+    waived = sum(
+        1 for r in (report.get("requirements") or {}).values() if r.get("status") == "waived"
+    )
+    unexplained = code == 1 and not failed and not waived
+    if unexplained:
+        stream.write("\ntests failed without a failed requirement: see the pytest output above\n")
+    return _judge(report, failed > 0 or unexplained, baseline, stream)
+
+
+def _judge(
+    report: dict[str, Any], tests_failed: bool, baseline: dict[str, Any] | None, stream: TextIO
+) -> int:
+    """Print the verdict, the unchecked requirements and the waivers; return the exit status."""
+    extra = [*unchecked_lines(report), *waiver_lines(report)]
+    if extra:
+        stream.write("\n" + "\n".join(extra) + "\n")
+    kind = DOES_NOT_CONFORM if tests_failed else str(report.get("verdict_kind", ""))
+    if kind == DOES_NOT_CONFORM:
         stream.write("\nverdict: the target does NOT conform\n")
-        return 1
-    stream.write("\nverdict: the target conforms\n")
-    return 0
+    elif kind == CONFORMS:
+        stream.write(f"\nverdict: the target {report.get('verdict', kind)}\n")
+    else:
+        stream.write(f"\nverdict: {verdict_line(report)}\n")
+    problems = gate_problems(report)
+    if baseline is not None:
+        return _baseline_gate(diff_reports(baseline, report), problems, stream)
+    if problems:
+        stream.write("gate: fails on " + "; ".join(problems) + "\n")
+        return EXIT_FAILED
+    if kind == DOES_NOT_CONFORM:
+        return EXIT_FAILED
+    return EXIT_CONFORMS if kind == CONFORMS else EXIT_INCOMPLETE
+
+
+def _baseline_gate(diff: Diff, problems: list[str], stream: TextIO) -> int:
+    """Against a baseline the gate fails only on what got worse (and on waiver problems)."""
+    stream.write("\nagainst the baseline:\n")
+    for change in diff.regressed:
+        before = change.before or "absent"
+        stream.write(f"  worse: {change.requirement} ({before} -> failed): {change.reason}\n")
+    for change in diff.fixed:
+        stream.write(f"  improved: {change.requirement} (failed -> {change.after})\n")
+    for change in diff.changed:
+        if change.before == "failed":
+            stream.write(f"  improved: {change.requirement} (failed -> {change.after})\n")
+    if not diff.regressed:
+        stream.write("  nothing got worse\n")
+    if problems:
+        stream.write("gate: fails on " + "; ".join(problems) + "\n")
+    return EXIT_FAILED if diff.regressed or problems else EXIT_CONFORMS

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from points_conformance import locations, variables
 from points_conformance.redaction import leak_forms, redact
 from points_conformance.target import TargetData, TargetFileError, load_target
+from points_conformance.waivers import Waiver, WaiverFileError, load_waivers
 
 # Option name (as `resolve_settings` receives it) -> (CLI flag, environment variable).
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -39,6 +40,8 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "report_dir": ("--report-dir", variables.REPORT_DIR_ENV),
     "fuzz_seed": ("--fuzz-seed", variables.FUZZ_SEED_ENV),
     "fuzz_examples": ("--fuzz-examples", variables.FUZZ_EXAMPLES_ENV),
+    "waivers": ("--waivers", variables.WAIVERS_ENV),
+    "fail_on_stale_waivers": ("--fail-on-stale-waivers", variables.FAIL_ON_STALE_WAIVERS_ENV),
 }
 
 # A shared server must not be hammered by a suite run that nobody asked to be gentle.
@@ -135,6 +138,9 @@ class Settings:
     fuzz_examples: int = DEFAULT_FUZZ_EXAMPLES
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+    waivers: tuple[Waiver, ...] = ()
+    waivers_file: Path | None = None
+    fail_on_stale_waivers: bool = False
     embedded: bool = False
     rate_limit_explicit: bool = field(default=False, repr=False)
 
@@ -385,6 +391,8 @@ def resolve_settings(
         report_dir=report_dir,
         fuzz_seed=fuzz_seed,
         fuzz_examples=fuzz_examples,
+        **_read_waivers(opts, env),
+        fail_on_stale_waivers=flag("fail_on_stale_waivers"),
         rate_limit_explicit=picked_rate is not None,
     )
     return _with_overrides(settings, overrides)
@@ -428,6 +436,18 @@ def _read_target(
         if str(target_file) not in str(exc):
             where += f" {target_file}"
         raise SettingsError(f"{where}: {exc}") from None
+
+
+def _read_waivers(options: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The Settings fields `waivers` and `waivers_file` (none and None when no file is named)."""
+    picked = _pick("waivers", options, environ)
+    if not picked:
+        return {"waivers": (), "waivers_file": None}
+    path = Path(str(picked[0])).expanduser()
+    try:
+        return {"waivers": load_waivers(path), "waivers_file": path}
+    except WaiverFileError as exc:
+        raise SettingsError(f"{picked[1]}: {exc}") from None
 
 
 def _with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:

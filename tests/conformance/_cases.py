@@ -43,6 +43,7 @@ import yaml
 
 from points_conformance.client import Auth, ConformanceClient
 from points_conformance.model import Exchange
+from points_conformance.plugin.fixtures import skip_missing
 from points_conformance.target import TargetData
 
 __all__ = ["Case", "load_cases", "load_table"]
@@ -111,8 +112,9 @@ class Case:
                 extra=lookup.fill(self.extra),
             )
         except _Missing as missing:
-            where = "target file" if missing.key.split(".")[0] in _TARGET_ROOTS else "run"
-            pytest.skip(f"case {self.table}:{self.id}: the {where} has no value for {missing.key}")
+            if missing.key.split(".")[0] in _TARGET_ROOTS:
+                skip_missing(missing.key, detail=f"case {self.table}:{self.id}")
+            pytest.skip(f"case {self.table}:{self.id}: the run has no value for {missing.key}")
 
     def query(self) -> dict[str, str]:
         """The query parameters as text: lists joined with commas, booleans as true/false."""

@@ -58,6 +58,7 @@ from points_conformance.checks.transfer_state import (
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
+from points_conformance.plugin.fixtures import skip_missing
 from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case
@@ -327,7 +328,7 @@ def customer_identifier(customer: Customer, kind: str) -> dict[str, str]:
     field = IDENTIFIER_FIELDS[kind]
     value = getattr(customer, field)
     if not value:
-        pytest.skip(f"target file has no customers.{customer.role}.{field}")
+        skip_missing(f"customers.{customer.role}.{field}")
     return {"type": kind, "value": str(value)}
 
 
@@ -361,7 +362,7 @@ def obtain_otp(
     fixed = fixed_otp(target)
     name = otp_header_name(target)
     if name is None and fixed is None:
-        pytest.skip("target file has no transfer.otp_header or transfer.otp_env (no OTP to use)")
+        skip_missing("transfer.otp_header", "transfer.otp_env", detail="either: no OTP to use")
     body = check_body(target, source, destination, 1, issue=True)
     ex = client.request(CHECK, "POST", PATHS[CHECK], json=body)
     found = ok(ctx, "XFERCHK-OTP-ISSUE", "isTransferrable with issueOtp=true", ex)
@@ -399,12 +400,15 @@ def customer_query(target: TargetData, customer: Customer) -> dict[str, Any]:
             if target.account_id:
                 params["accountId"] = target.account_id
             return params
-    pytest.skip(f"target file has no mobile, email or external_id for customers.{customer.role}")
+    skip_missing(
+        *(f"customers.{customer.role}.{key}" for key in ("mobile", "email", "external_id")),
+        detail="any one of them",
+    )
 
 
 def group_query(target: TargetData, group: Group) -> dict[str, Any]:
     if not group.id:
-        pytest.skip(f"target file has no groups.{group.role}.id")
+        skip_missing(f"groups.{group.role}.id")
     params = {
         "type": group.type,
         "identifierName": "groupId",

@@ -32,7 +32,7 @@ from points_conformance.checks.transfer_state import ledger_entries
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
-from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case
@@ -125,7 +125,7 @@ def test_role_restricts_a_groups_entries(
         pytest.skip("what role= does to a group's entries is a strict reading (D-075)")
     group = require_group("usergroup2")
     if not group.id:
-        pytest.skip("target file has no groups.usergroup2.id")
+        skip_missing("groups.usergroup2.id")
     base = {
         "type": group.type or "USERGROUP2",
         "identifierName": "groupId",
@@ -316,7 +316,7 @@ def _read(client: ConformanceClient, target: TargetData, operation: str) -> Exch
     destination = target.customer("transfer_to")
     if operation in (LEDGER_INFO, BALANCE, CONNECTED):
         if rich is None:
-            pytest.skip("target file has no customers.rich")
+            skip_missing("customers.rich")
         path = CONNECTED_PATH if operation == CONNECTED else PATHS[operation]
         headers = {"DATA-SCOPE": "SELF"} if operation == CONNECTED else None
         params = customer_query(target, rich)
@@ -324,10 +324,10 @@ def _read(client: ConformanceClient, target: TargetData, operation: str) -> Exch
     if operation == CML:
         member = target.cross_member.get("member_id")
         if not member:
-            pytest.skip("target file has no cross_member.member_id")
+            skip_missing("cross_member.member_id")
         return client.request(CML, "GET", cml_path(str(member)))
     if source is None or destination is None:
-        pytest.skip("target file has no customers.transfer_from and customers.transfer_to")
+        skip_missing("customers.transfer_from", "customers.transfer_to", detail="both")
     if operation == HISTORY:
         return client.request(HISTORY, "GET", PATHS[HISTORY], params=customer_query(target, source))
     body = check_body(target, source, destination, 1, issue=False)

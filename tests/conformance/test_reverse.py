@@ -27,7 +27,7 @@ from points_conformance.checks.transfer_state import BalanceReading
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
-from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, TargetData
 
 from ._cases import Case, load_cases
@@ -78,7 +78,7 @@ def _redeemer(target: TargetData) -> Customer | None:
 def redeemer(target: TargetData) -> Customer:
     found = _redeemer(target)
     if found is None:
-        pytest.skip("target file has no redemptions.identifier_type / identifier_value")
+        skip_missing("redemptions.identifier_type", "redemptions.identifier_value")
     return found
 
 
@@ -238,7 +238,7 @@ def test_reverse_refused(
     writes_allowed: bool,
 ) -> None:
     if case.uses("probe") and redemption_pool.probe is None:
-        pytest.skip("target file has no redemptions.reversible_ids")
+        skip_missing("redemptions.reversible_ids")
     resolved = case.resolve(target, probe={"redemption_id": redemption_pool.probe})
     drop = resolved.extra.get("drop") or []
     if drop:

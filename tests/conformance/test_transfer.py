@@ -31,7 +31,7 @@ from points_conformance.checks.transfer_state import BalanceReading
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
-from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case, load_cases
@@ -107,7 +107,7 @@ def _transfer_body(
 def _with_ids(require_customer: Callable[[str], Customer]) -> tuple[Customer, Customer]:
     source, destination = _pair(require_customer)
     if not source.id or not destination.id:
-        pytest.skip("target file has no customers.transfer_from.id or customers.transfer_to.id")
+        skip_missing("customers.transfer_from.id", "customers.transfer_to.id", detail="both")
     return source, destination
 
 
@@ -385,7 +385,7 @@ def test_group_transfer_end_to_end(
     """
     group, destination = require_group("usergroup2"), require_customer("transfer_to")
     if not destination.mobile:
-        pytest.skip("target file has no customers.transfer_to.mobile")
+        skip_missing("customers.transfer_to.mobile")
     actor = {"identifierType": "mobile", "identifierValue": destination.mobile}
     entity = {**actor, "type": "CUSTOMER", "source": target.source}
     if target.account_id:

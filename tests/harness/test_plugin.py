@@ -878,11 +878,11 @@ def test_summary_counts_requirements_per_operation() -> None:
     assert summarize(REPORT, out) == 1
     lines = out.getvalue().splitlines()
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:] if line.strip()}
-    assert rows["getCustomerLedgerInfo"] == ["1", "1", "0", "0", "0"]
-    assert rows["transferPoints"] == ["0", "0", "1", "0", "0"]
-    assert rows["reversePoints"] == ["0", "0", "0", "1", "1"]
-    assert rows["(all"] == ["operations)", "1", "0", "0", "0", "0"]
-    assert rows["requirements"] == ["2", "1", "1", "1", "1"]
+    assert rows["getCustomerLedgerInfo"] == ["1", "1", "0", "0", "0", "0"]
+    assert rows["transferPoints"] == ["0", "0", "0", "1", "0", "0"]
+    assert rows["reversePoints"] == ["0", "0", "0", "0", "1", "1"]
+    assert rows["(all"] == ["operations)", "1", "0", "0", "0", "0", "0"]
+    assert rows["requirements"] == ["2", "1", "0", "1", "1", "1"]
     assert "  LEDGER-SORT  (getCustomerLedgerInfo)" in lines
     # Operations come in the documented order.
     order = [line.split()[0] for line in lines[2:7]]
@@ -898,7 +898,27 @@ def test_summary_counts_requirements_per_operation() -> None:
 @pytest.mark.parametrize(
     ("pytest_code", "report", "expected", "says"),
     [
-        (0, {"requirements": {"A-B": {"status": "passed", "operations": []}}}, 0, "conforms"),
+        (
+            0,
+            {
+                "requirements": {"A-B": {"status": "passed", "operations": []}},
+                "verdict_kind": "conforms",
+                "verdict": "conforms",
+            },
+            0,
+            "conforms",
+        ),
+        (
+            0,
+            {
+                "requirements": {"A-B": {"status": "skipped", "operations": []}},
+                "verdict_kind": "incomplete",
+                "verdict": "incomplete",
+                "verdict_reasons": ["1 testable requirement unchecked"],
+            },
+            3,
+            "verdict: incomplete (1 testable requirement unchecked)",
+        ),
         (1, REPORT, 1, "does NOT conform"),
         (0, REPORT, 1, "does NOT conform"),
         (1, None, 1, "the run made no report"),

@@ -288,6 +288,7 @@ def test_statuses_follow_the_rules(built: tuple[dict[str, Any], dict[str, Path]]
     }
     assert report["counts"] == {
         "failed": 4,
+        "waived": 0,
         "passed": 3,
         "skipped": 1,
         "not_exercised": 1,
@@ -386,7 +387,8 @@ def test_strict_stance_applies_strict_reading(tmp_path: Path) -> None:
     assert report["stance"] == "strict"
     assert entries["D-INSUFFICIENT"]["applied"] == "strict"
     assert entries["D-INSUFFICIENT"]["applied_reading"] == "804 only"
-    assert report["verdict"] == "inconclusive"  # nothing ran
+    assert report["verdict"] == "incomplete"  # nothing ran
+    assert report["verdict_reasons"] == ["7 testable requirements unchecked"]
 
 
 def test_all_four_files_and_json_round_trip(
@@ -463,9 +465,9 @@ def test_markdown_summary(built: tuple[dict[str, Any], dict[str, Path]]) -> None
     assert lines[0].startswith(
         "## Points API conformance: **FAIL**, does not conform (lenient stance)"
     )
-    assert "| failed | passed | skipped | not exercised | total |" in text
-    assert "| 4 | 3 | 1 | 1 | 9 |" in text
-    assert "| transferPoints | 1 | 1 | 0 | 0 |" in text
+    assert "| failed | waived | passed | skipped | not exercised | total |" in text
+    assert "| 4 | 0 | 3 | 1 | 1 | 9 |" in text
+    assert "| transferPoints | 1 | 0 | 1 | 0 | 0 |" in text
     assert "- **REV-ERR-902** (reversePoints): after 3 retries" in text
     assert "```sh" in text and "curl -sS -X POST" in text
     assert "Stance: **lenient**" in text and "D-INSUFFICIENT" in text

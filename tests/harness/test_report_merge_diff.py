@@ -109,6 +109,7 @@ def test_merge_failed_wins_and_tests_are_unioned() -> None:
     assert a1["by_operation"] == {"opA": "failed"}
     assert merged["counts"] == {
         "failed": 1,
+        "waived": 0,
         "passed": 2,
         "skipped": 0,
         "not_exercised": 1,
@@ -168,16 +169,22 @@ def test_diff_classifies_changes() -> None:
     ]
     assert diff.has_regressions
     text = diff.to_text()
-    assert "Regressed (passed -> failed): 1" in text
+    assert "Regressed (fails now, or with a new finding): 1" in text
     assert "A-ERR-1: passed -> failed  (A-ERR-1 broke in one)" in text
     assert json.loads(json.dumps(diff.to_dict()))["fixed"][0]["requirement"] == "A-ERR-2"
 
 
 def test_diff_without_regression() -> None:
+    same = build({"A-ERR-1": "passed", "A-ERR-2": "skipped"})
+    diff = diff_reports(same, build({"A-ERR-1": "passed", "A-ERR-2": "passed"}))
+    assert not diff.has_regressions
+    assert diff.changed[0].requirement == "A-ERR-2"
+
+
+def test_a_failure_of_a_requirement_unchecked_in_the_baseline_is_a_regression() -> None:
     same = build({"A-ERR-1": "passed"})
     diff = diff_reports(same, build({"A-ERR-1": "passed", "A-ERR-2": "failed"}))
-    assert not diff.has_regressions
-    assert diff.changed[0].requirement == "A-ERR-2"  # not exercised -> failed is not a regression
+    assert [(c.requirement, c.before) for c in diff.regressed] == [("A-ERR-2", "not_exercised")]
 
 
 def _write(path: Path, report: dict[str, Any]) -> Path:

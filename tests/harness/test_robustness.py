@@ -487,7 +487,7 @@ def test_credentials_appear_in_no_output_and_no_file(
         reference: EmbeddedServer = request.getfixturevalue("reference")
         args = [*SLICE, "--base-url", reference.url, "--target", str(reference.target_file)]
         run = run_suite([*args, *loud], out / "reports", entry="run", env=_reference_env(reference))
-        assert run.code == 0, run.text
+        assert run.code == 3, run.text  # a slice of the suite is incomplete by definition
     else:
         with MisbehavingServer("echo-credentials") as server:
             args = [*SLICE, "--base-url", server.url, "--target", str(fake_target)]

@@ -1,11 +1,19 @@
-"""The fixtures conformance tests use, and the recorder of their findings."""
+"""The fixtures conformance tests use, the recorder of their findings, and the typed skips.
+
+A test that cannot run for want of target data raises `TargetDataMissing` (through `require*`
+or `skip_missing`), one that may not write raises `WritesRefused`: both are the standard
+library's SkipTest, which pytest takes as a skip, and `plugin.recording` copies what they carry
+(the missing target-file keys, the refused writes) into the test's record, so that the report
+names what would let each unchecked requirement run without reading the skip's text.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import unittest
 from collections.abc import Callable, Generator, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
@@ -25,6 +33,30 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 WRITES_REASON = "writes need --allow-writes against non-loopback targets"
+
+
+class TargetDataMissing(unittest.SkipTest):
+    """A skip for want of target data; `keys` are the dotted target-file keys the test lacked
+    (`detail` says whether it needs one of them or all)."""
+
+    def __init__(self, keys: Iterable[str], detail: str = "") -> None:
+        self.keys = tuple(dict.fromkeys(keys))
+        named = " / ".join(self.keys)
+        super().__init__(f"target file has no {named}" + (f" ({detail})" if detail else ""))
+
+
+class WritesRefused(unittest.SkipTest):
+    """A skip because writes may not go to this target (off loopback without --allow-writes)."""
+
+    def __init__(self) -> None:
+        super().__init__(WRITES_REASON)
+
+
+def skip_missing(*keys: str, detail: str = "") -> NoReturn:
+    """Skip this test for want of the target-file `keys`."""
+    raise TargetDataMissing(keys, detail)
+
+
 RECORDER_KEY = pytest.StashKey["FindingsRecorder"]()
 FUZZ_KEY = pytest.StashKey[list[FuzzFigures]]()
 CLIENT_KEY = pytest.StashKey[ConformanceClient]()
@@ -190,7 +222,7 @@ def require(target: TargetData) -> Callable[[str], Any]:
     def need(path: str) -> Any:
         value = lookup_target(target, path)
         if value is None:
-            pytest.skip(f"target file has no {path}")
+            skip_missing(path)
         return value
 
     return need
@@ -205,7 +237,7 @@ def _role_lookup(
         found = find(role)
         if found is None:
             what = roles.get(role)
-            pytest.skip(f"target file has no {section}.{role}" + (f" ({what})" if what else ""))
+            skip_missing(f"{section}.{role}", detail=what or "")
         return found
 
     return need
@@ -227,5 +259,5 @@ def require_group(target: TargetData) -> Callable[[str], Group]:
 def writes_allowed(settings: Settings) -> bool:
     """Skips the test unless writes may go to this target (loopback, or --allow-writes)."""
     if not settings.writes_permitted:
-        pytest.skip(WRITES_REASON)
+        raise WritesRefused
     return True

@@ -30,6 +30,8 @@ _OPTION_HELP: dict[str, tuple[str | None, str]] = {
     "report_dir": ("DIR", "where the conformance reports are written (default: reports)"),
     "fuzz_seed": ("N", "seed of the property-based tests (default 0)"),
     "fuzz_examples": ("N", "examples per operation in the property-based tests (default 50)"),
+    "waivers": ("FILE", "waiver file (TOML): accepted failures and absent target data"),
+    "fail_on_stale_waivers": (None, "fail the gate on a waiver whose requirement now passes"),
 }
 
 RECORD_HAR_FLAG = "--record-har"

@@ -6,7 +6,11 @@ import pytest
 
 from points_conformance.client import probe
 from points_conformance.pacing import TargetUnreachable
-from points_conformance.plugin.requirements import catalogue_problem, usage_exit
+from points_conformance.plugin.requirements import (
+    catalogue_problem,
+    known_requirements,
+    usage_exit,
+)
 from points_conformance.settings import Settings
 from points_conformance.spec import SpecError, load_spec
 
@@ -41,3 +45,14 @@ def check_reachable(settings: Settings) -> None:
         probe(settings)
     except TargetUnreachable as exc:
         usage_exit(f"target not reachable, no test was run: {settings.redact(exc.message)}")
+
+
+def check_waivers(settings: Settings) -> None:
+    """A waiver naming a requirement the catalogue does not have is a usage problem."""
+    known = known_requirements()
+    for waiver in settings.waivers:
+        if waiver.requirement is not None and waiver.requirement not in known:
+            usage_exit(
+                f"{settings.waivers_file}: {waiver.name}: unknown requirement "
+                f"{waiver.requirement!r} (not in specs/requirements.yaml)"
+            )

@@ -2,21 +2,29 @@
 
 The record travels in `item.user_properties`, which survive pytest-xdist. It is first written
 before setup, so that a test skipped by a fixture still names its requirements, and replaced
-after the call with everything the test did.
+after the call with everything the test did. A typed skip (`TargetDataMissing`,
+`WritesRefused`, the client's `WritesNotAllowed`) adds what it carries to the record.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import unittest
 from collections.abc import Generator
 from typing import Any
 
 import pytest
 
-from points_conformance.client import ClientStats
+from points_conformance.client import ClientStats, WritesNotAllowed
 from points_conformance.model import Finding
 from points_conformance.pacing import TransportFailure
-from points_conformance.plugin.fixtures import CLIENT_KEY, FUZZ_KEY, RECORDER_KEY
+from points_conformance.plugin.fixtures import (
+    CLIENT_KEY,
+    FUZZ_KEY,
+    RECORDER_KEY,
+    TargetDataMissing,
+    WritesRefused,
+)
 from points_conformance.plugin.requirements import item_requirements, operations_of
 from points_conformance.plugin.session import get_settings
 from points_conformance.records import RECORD_PROPERTY, FuzzFigures, TestRecord
@@ -30,6 +38,15 @@ def _stats(config: pytest.Config) -> ClientStats:
     return client.stats() if client is not None else ClientStats()
 
 
+def _skip_facts(skip: BaseException | None) -> dict[str, Any]:
+    """The TestRecord fields a typed skip fills (none for any other skip or exception)."""
+    if isinstance(skip, TargetDataMissing):
+        return {"missing_data": skip.keys}
+    if isinstance(skip, WritesRefused | WritesNotAllowed):
+        return {"writes_refused": True}
+    return {}
+
+
 def _store(item: pytest.Item, record: TestRecord) -> None:
     item.user_properties[:] = [
         entry for entry in item.user_properties if entry[0] != RECORD_PROPERTY
@@ -40,13 +57,17 @@ def _store(item: pytest.Item, record: TestRecord) -> None:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     ids = item_requirements(item)
-    _store(item, TestRecord(requirements=tuple(ids), operations=tuple(operations_of(ids))))
+    record = TestRecord(requirements=tuple(ids), operations=tuple(operations_of(ids)))
+    _store(item, record)
     item.stash[_BASELINE_KEY] = _stats(item.config)
     failure: str | None = None
     try:
         yield
     except TransportFailure as exc:
         failure = exc.message
+    except unittest.SkipTest as exc:
+        _store(item, dataclasses.replace(record, **_skip_facts(exc)))
+        raise
     if failure is not None:
         pytest.fail(failure, pytrace=False)
 
@@ -57,11 +78,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
     recorder = item.stash.get(RECORDER_KEY, None)
     failure: str | None = None
+    skip: BaseException | None = None
     with crediting() as credited:
         try:
             yield
         except TransportFailure as exc:
             failure = exc.message
+        except unittest.SkipTest as exc:
+            skip = exc
+            raise
         except BaseException:
             if recorder is not None and recorder.findings:
                 item.add_report_section("call", "findings", recorder.failure_message())
@@ -69,7 +94,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         finally:
             # Rules the checks evaluated on this test's exchanges, named or not by its markers.
             exercised = {rid: tuple(sorted(ops)) for rid, ops in credited.operations.items()}
-            _store(item, _final_record(item, exercised))
+            _store(item, dataclasses.replace(_final_record(item, exercised), **_skip_facts(skip)))
     if failure is not None:
         pytest.fail(failure, pytrace=False)
     if recorder is not None and recorder.findings:

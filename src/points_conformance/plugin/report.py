@@ -6,6 +6,7 @@ session its `report` holds the built report, so an in-process caller needs no fi
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from datetime import datetime
 from pathlib import Path
@@ -13,12 +14,21 @@ from typing import Any
 
 import pytest
 
-from points_conformance.locations import DEFAULT_REPORT_DIR
+from points_conformance.locations import DEFAULT_REPORT_DIR, SUITE_PACKAGE
 from points_conformance.plugin.progress import ProgressPlugin
 from points_conformance.report.build import build_report, now
 from points_conformance.report.collect import Collector, failure_line
-from points_conformance.report.model import FAILED, NOT_EXERCISED, PASSED, SKIPPED, one_line
+from points_conformance.report.model import (
+    FAILED,
+    NOT_EXERCISED,
+    PASSED,
+    SKIPPED,
+    WAIVED,
+    one_line,
+    verdict_line,
+)
 from points_conformance.report.output import render_dry_run, write_all
+from points_conformance.report.verdict_text import unchecked_lines, waiver_lines
 
 PROGRESS_PLUGIN = "points-conformance-progress"
 
@@ -41,6 +51,7 @@ class ReportPlugin:
         self.report: dict[str, Any] | None = None
         self.paths: dict[str, Path] = {}
         self.write_error = ""
+        self.deselected = 0
         self.progress: ProgressPlugin | None = None
         if config is not None and not _is_worker(config):
             if not config.pluginmanager.has_plugin(PROGRESS_PLUGIN):
@@ -63,6 +74,9 @@ class ReportPlugin:
             self.collection_errors.append(
                 {"nodeid": report.nodeid, "message": failure_line(report)}
             )
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.collector.add(report) and self.progress is not None:
@@ -94,10 +108,16 @@ class ReportPlugin:
                 terminalreporter.write_line(line)
         if self.report is None or "html" not in self.paths:
             return
+        # Counted, with the keys that would unlock them; each one is listed in the report
+        # (and by `points-conformance run`, under its table).
+        for line in [*unchecked_lines(self.report, limit=0), *waiver_lines(self.report)]:
+            terminalreporter.write_line(line)
         c = self.report["counts"]
         terminalreporter.write_line(
-            f"conformance ({self.report['stance']}): {self.report['verdict']} - "
-            f"{c[FAILED]} failed, {c[PASSED]} passed, {c[SKIPPED]} skipped, "
+            f"conformance ({self.report['stance']}): {verdict_line(self.report)} - "
+            f"{c[FAILED]} failed, "
+            + (f"{c[WAIVED]} waived, " if c[WAIVED] else "")
+            + f"{c[PASSED]} passed, {c[SKIPPED]} skipped, "
             f"{c[NOT_EXERCISED]} not exercised"
             + (
                 f" ({len(self.report['untestable'])} untestable)"
@@ -125,7 +145,37 @@ class ReportPlugin:
             catalogue=self.catalogue,
             collection_errors=self.collection_errors,
             tools={"pytest": pytest.__version__},
+            sections={"selection": self.selection()},
         )
+
+    def selection(self) -> dict[str, Any]:
+        """How the run narrowed the suite: -m, -k, deselected tests, files or nodes named."""
+        by: list[str] = []
+        config = self.config
+        if config is not None:
+            markexpr = config.getoption("markexpr", "") or ""
+            keyword = config.getoption("keyword", "") or ""
+            if markexpr:
+                by.append(f"-m {markexpr!r}")
+            if keyword:
+                by.append(f"-k {keyword!r}")
+            by += [f"{arg}" for arg in config.args if _narrows(arg)]
+        if self.deselected:
+            by.append(f"{self.deselected} tests deselected")
+        return {"partial": bool(by), "by": by}
+
+
+def _narrows(arg: str) -> bool:
+    """Whether a path argument names part of the conformance suite rather than all of it."""
+    base = arg.split("::", 1)[0]
+    if "::" in arg or base.endswith(".py"):
+        return True
+    spec = importlib.util.find_spec(SUITE_PACKAGE)
+    if spec is None or not spec.origin:
+        return False
+    suite = Path(spec.origin).resolve().parent
+    path = Path(base).resolve()
+    return path != suite and suite in path.parents
 
 
 def _is_worker(config: Any) -> bool:

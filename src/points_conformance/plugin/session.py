@@ -111,6 +111,7 @@ def conformance_run(config: pytest.Config) -> None:
     state.conformance_run = True
     preflight.check_catalogue()
     preflight.check_spec()
+    preflight.check_waivers(state.settings)
     if state.settings.base_url is None:
         if not config.getoption("collectonly", False):
             start_server(config)

@@ -88,6 +88,13 @@ def build_report(
         "throttled": throttled,
         **collector.run_events(bool(getattr(settings, "dry_run", False))),
         "sources": [],
+        "selection": {"partial": False, "by": []},
+        "waivers": {
+            "file": str(getattr(settings, "waivers_file", None) or "") or None,
+            "checked_on": finished.date().isoformat(),
+            "fail_on_stale": bool(getattr(settings, "fail_on_stale_waivers", False)),
+            "entries": [w.to_dict() for w in getattr(settings, "waivers", ())],
+        },
         **dict(sections or {}),
     }
     report = json.loads(json.dumps(report, default=str))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from points_conformance.records import TestRecord, find_record
+from points_conformance.report.baseline import signature
 from points_conformance.report.model import (
     FAILED,
     MAX_FINDINGS,
@@ -268,10 +269,13 @@ class Collector:
                 )
                 if verdict == SKIPPED:
                     record["skip_reasons"].append(result.skip_reason)
+                    record["missing_data"].extend(props.missing_data)
+                    record["needs_writes"] = record["needs_writes"] or props.writes_refused
                 target = "findings" if verdict == FAILED else "notes"
                 kept = record.setdefault(target, [])
                 if target == "findings":
                     record["findings_total"] += len(findings)
+                    record["signatures"].extend(signature(f) for f in findings)
                 kept.extend(findings[: max(0, MAX_FINDINGS - len(kept))])
         return records, tests
 

@@ -1,7 +1,8 @@
 """Compares two conformance reports: what regressed, what was fixed, what appeared or went away.
 
-A regression is a requirement that passed in the baseline and fails now; it is what a CI gate
-on a baseline report fails on.
+A regression is what `report.baseline` calls worse: a requirement that fails now and did not
+in the baseline, or fails with a finding whose signature is new. It is what a CI gate on a
+baseline report (`report diff`, `run --baseline`) fails on.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from points_conformance.report.baseline import got_worse, why_worse
 from points_conformance.report.model import FAILED, LABELS, PASSED, one_line, validate
 
 
@@ -30,7 +32,7 @@ class Change:
 
 @dataclass(frozen=True)
 class Diff:
-    regressed: list[Change] = field(default_factory=list)  # passed -> failed
+    regressed: list[Change] = field(default_factory=list)  # fails now, did not or not so
     fixed: list[Change] = field(default_factory=list)  # failed -> passed
     new: list[Change] = field(default_factory=list)  # only in the current report
     disappeared: list[Change] = field(default_factory=list)  # only in the baseline
@@ -52,7 +54,7 @@ class Diff:
 
         lines: list[str] = []
         sections = (
-            ("Regressed (passed -> failed)", self.regressed),
+            ("Regressed (fails now, or with a new finding)", self.regressed),
             ("Fixed (failed -> passed)", self.fixed),
             ("New", self.new),
             ("Disappeared", self.disappeared),
@@ -87,12 +89,12 @@ def diff_reports(baseline: dict[str, Any], current: dict[str, Any]) -> Diff:
         new = after.get(rid, {}).get("status")
         reason = one_line(after[rid].get("reason", "")) if new == FAILED else ""
         change = Change(rid, old, new, reason)
-        if old is None:
+        if got_worse(before.get(rid), after.get(rid)):
+            diff.regressed.append(Change(rid, old, new, why_worse(before.get(rid), after[rid])))
+        elif old is None:
             diff.new.append(change)
         elif new is None:
             diff.disappeared.append(change)
-        elif old == PASSED and new == FAILED:
-            diff.regressed.append(change)
         elif old == FAILED and new == PASSED:
             diff.fixed.append(change)
         elif old != new:

@@ -23,14 +23,17 @@ from points_conformance.report.model import (
     SKIPPED,
     STATUSES,
     UNTESTABLE_LABEL,
+    WAIVED,
     operation_order,
+    unlock,
+    waiver_label,
 )
 
 # A requirement every test touches would otherwise list hundreds of tests.
 MAX_TESTS_SHOWN = 30
 
 # Shown in cells next to the colour, so that status never rests on colour alone.
-SYMBOLS = {PASSED: "✓", FAILED: "✗", SKIPPED: "–", NOT_EXERCISED: "·"}
+SYMBOLS = {PASSED: "✓", FAILED: "✗", WAIVED: "w", SKIPPED: "–", NOT_EXERCISED: "·"}
 
 
 def e(value: Any) -> str:
@@ -79,6 +82,7 @@ def _all_operations(report: Mapping[str, Any]) -> list[str]:
 
 def _header(report: Mapping[str, Any]) -> str:
     verdict = str(report.get("verdict", ""))
+    kind = str(report.get("verdict_kind") or verdict)
     versions = report.get("versions", {})
     spec = str(versions.get("spec", ""))
     meta = [
@@ -91,6 +95,9 @@ def _header(report: Mapping[str, Any]) -> str:
     ]
     items = "".join(f"<span>{e(k)}: <b>{e(v)}</b></span>" for k, v in meta)
     warn = ""
+    reasons = report.get("verdict_reasons") or []
+    if reasons:
+        warn += f'<p class="small">Incomplete: {e("; ".join(reasons))}.</p>'
     if report.get("incomplete"):
         warn += '<p class="small">The run did not finish every test, or some tests could not be collected: figures are partial.</p>'
     if report.get("catalogue_error"):
@@ -99,7 +106,7 @@ def _header(report: Mapping[str, Any]) -> str:
         warn += f'<p class="small">Merged from {len(report["sources"])} reports: {e(", ".join(report["sources"]))}</p>'
     return (
         f"<header><h1>{e(report.get('title', 'Conformance report'))}</h1>"
-        f'<span class="verdict v-{e(verdict.replace(" ", "-"))}">{e(verdict)}</span>'
+        f'<span class="verdict v-{e(kind.replace(" ", "-"))}">{e(verdict)}</span>'
         f'<div class="meta">{items}</div>{warn}</header>'
     )
 
@@ -242,6 +249,13 @@ def _requirement(record: Mapping[str, Any]) -> str:
         body.append(
             f"<p><b>Why {e(LABELS.get(record['status'], ''))}:</b> {e(record['reason'])}</p>"
         )
+    if record.get("waiver"):
+        was = LABELS.get(str(record["waiver"].get("was")), "")
+        body.append(
+            f"<p><b>Waiver:</b> {e(waiver_label(record['waiver']))}; without it: {e(was)}</p>"
+        )
+    elif unlock(record) and record["status"] in (SKIPPED, NOT_EXERCISED):
+        body.append(f"<p><b>Would run with:</b> {e('; '.join(unlock(record)))}</p>")
     findings = record.get("findings", [])
     if findings:
         total = record.get("findings_total", len(findings))
@@ -286,6 +300,24 @@ def _requirements(report: Mapping[str, Any]) -> str:
         + "".join(_requirement(r) for r in records)
         + "</section>"
     )
+
+
+def _waivers(report: Mapping[str, Any]) -> str:
+    """The waiver file's effect: applied, expired (fails the gate), stale."""
+    section = report.get("waivers") or {}
+    parts = []
+    for title, key in (("Applied", "applied"), ("Expired", "expired"), ("Stale", "stale")):
+        entries = section.get(key) or []
+        if entries:
+            items = "".join(
+                f"<li>{e(waiver_label(w))}: {e(w.get('reason', ''))}"
+                f"{e(' -> ' + ', '.join(w['requirements'])) if w.get('requirements') else ''}</li>"
+                for w in entries
+            )
+            parts.append(f"<h3>{title} ({len(entries)})</h3><ul>{items}</ul>")
+    if not parts:
+        return ""
+    return f'<section id="waivers"><h2>Waivers ({e(section.get("file") or "")})</h2>{"".join(parts)}</section>'
 
 
 def _untestable(report: Mapping[str, Any]) -> str:
@@ -464,7 +496,7 @@ def render_html(report: dict[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
         f"{_header(report)}<main>{_summary(report)}{_filters(operations)}"
-        f"{_matrix(report, operations)}{_requirements(report)}{_untestable(report)}"
+        f"{_matrix(report, operations)}{_requirements(report)}{_waivers(report)}{_untestable(report)}"
         f"{_discrepancies(report)}{_operations_table(report)}{_run(report)}</main>"
         f"<script>{JS}</script></body></html>\n"
     )

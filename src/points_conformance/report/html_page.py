@@ -12,7 +12,7 @@ CSP = (
 )
 
 CSS = """
-:root { --passed:#2e7d32; --failed:#c62828; --skipped:#b26a00; --not_exercised:#8a8a8a;
+:root { --passed:#2e7d32; --failed:#c62828; --waived:#6a3fb5; --skipped:#b26a00; --not_exercised:#8a8a8a;
   --bg:#fff; --fg:#1d1d1f; --muted:#5f6368; --line:#dadce0; --soft:#f6f8fa; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
@@ -32,6 +32,7 @@ pre { background: var(--soft); border: 1px solid var(--line); border-radius: 4px
   color: #fff; background: var(--not_exercised); }
 .verdict.v-conforms { background: var(--passed); }
 .verdict.v-does-not-conform { background: var(--failed); }
+.verdict.v-incomplete { background: var(--skipped); }
 .counts { display: flex; flex-wrap: wrap; gap: 8px 24px; margin: 10px 0 6px; }
 .count { font-size: 15px; }
 .count b { font-size: 20px; margin-right: 4px; }
@@ -39,8 +40,10 @@ pre { background: var(--soft); border: 1px solid var(--line); border-radius: 4px
 .bar span { display: block; height: 100%; }
 .s-passed { --c: var(--passed); } .s-failed { --c: var(--failed); }
 .s-skipped { --c: var(--skipped); } .s-not_exercised { --c: var(--not_exercised); }
+.s-waived { --c: var(--waived); }
 .bar span, .badge, td.cell { background: var(--c); }
-.count.s-passed b, .count.s-failed b, .count.s-skipped b, .count.s-not_exercised b { color: var(--c); }
+.count.s-passed b, .count.s-failed b, .count.s-skipped b, .count.s-not_exercised b,
+.count.s-waived b { color: var(--c); }
 .badge { display: inline-block; min-width: 92px; text-align: center; color: #fff; border-radius: 3px;
   padding: 0 6px; font-size: 12px; font-weight: 600; }
 .filters { position: sticky; top: 0; background: var(--bg); z-index: 2; padding: 8px 0;

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from points_conformance.operations import OPERATIONS
-from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, SKIPPED
+from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, SKIPPED, WAIVED
 
 # Characters XML 1.0 forbids; response bodies may contain any of them.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -63,7 +63,7 @@ def render_junit(report: dict[str, Any]) -> str:
     counts = report["counts"]
     records = list(report["requirements"].values())
     time = sum(sum(float(t.get("duration", 0) or 0) for t in r.get("tests", [])) for r in records)
-    skipped = counts.get(SKIPPED, 0) + counts.get(NOT_EXERCISED, 0)
+    skipped = counts.get(SKIPPED, 0) + counts.get(NOT_EXERCISED, 0) + counts.get(WAIVED, 0)
     attrs = {
         "tests": str(len(records)),
         "failures": str(counts.get(FAILED, 0)),
@@ -87,6 +87,7 @@ def render_junit(report: dict[str, Any]) -> str:
         ("target", report.get("target", "")),
         ("stance", report.get("stance", "")),
         ("verdict", report.get("verdict", "")),
+        ("verdict_reasons", "; ".join(report.get("verdict_reasons") or [])),
         ("harness", versions.get("harness", "")),
         ("spec", versions.get("spec", "")),
     ):
@@ -110,7 +111,7 @@ def render_junit(report: dict[str, Any]) -> str:
                 {"message": xml_text(record.get("reason", "")), "type": "nonconformance"},
             )
             failure.text = xml_text(_failure_text(record))
-        elif status in (SKIPPED, NOT_EXERCISED):
+        elif status in (SKIPPED, NOT_EXERCISED, WAIVED):
             reason = record.get("reason") or LABELS[status]
             if status == NOT_EXERCISED:
                 reason = f"{LABELS[status]}: {reason}"

@@ -12,7 +12,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from points_conformance.locations import DRY_RUN_FILE, REPORT_HTML, REPORT_JSON
-from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, PASSED, SKIPPED, STATUSES
+from points_conformance.report.model import (
+    CONFORMS,
+    DOES_NOT_CONFORM,
+    FAILED,
+    LABELS,
+    NOT_EXERCISED,
+    PASSED,
+    SKIPPED,
+    STATUSES,
+    waiver_label,
+)
 
 # Beyond this, a comment stops being short; the rest are named on one line.
 MAX_DETAILED = 20
@@ -56,7 +66,8 @@ def _first_curl(record: Mapping[str, Any]) -> str:
 def render_markdown(report: dict[str, Any]) -> str:
     counts = report["counts"]
     verdict = str(report.get("verdict", ""))
-    mark = {"conforms": "PASS", "does not conform": "FAIL"}.get(verdict, "INCOMPLETE")
+    kind = str(report.get("verdict_kind") or verdict)
+    mark = {CONFORMS: "PASS", DOES_NOT_CONFORM: "FAIL"}.get(kind, "INCOMPLETE")
     lines = [
         f"## Points API conformance: **{mark}**, {md_text(verdict)} ({md_text(report.get('stance'))} stance)",
         "",
@@ -74,6 +85,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     if report.get("incomplete"):
         lines += ["The run was incomplete (interrupted, or tests failed to collect).", ""]
+    lines += _unchecked_and_waivers(report)
     operations = report.get("operations", {})
     if operations:
         lines += [
@@ -126,6 +138,39 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += _traffic(report)
     lines.append(f"Details: `{REPORT_HTML}` (open in a browser), data: `{REPORT_JSON}`.")
     return "\n".join(lines) + "\n"
+
+
+def _unchecked_and_waivers(report: Mapping[str, Any]) -> list[str]:
+    """Why the verdict is incomplete, what would let each unchecked requirement run, and what
+    the waivers did."""
+    lines: list[str] = []
+    reasons = report.get("verdict_reasons") or []
+    if reasons:
+        lines += ["Incomplete: " + md_text("; ".join(reasons)) + ".", ""]
+    rows = report.get("unchecked") or []
+    if rows:
+        lines += [f"### Unchecked requirements ({len(rows)})", ""]
+        for row in rows[:MAX_DETAILED]:
+            needs = "; ".join(row.get("unlock") or [])
+            why = f"needs {needs}" if needs else row.get("reason", "")
+            lines.append(
+                f"- **{md_text(row['id'])}** ({md_text(LABELS.get(row['status']))}): {md_text(why)}"
+            )
+        if len(rows) > MAX_DETAILED:
+            lines.append(f"- … and {len(rows) - MAX_DETAILED} more.")
+        lines.append("")
+    section = report.get("waivers") or {}
+    for title, key in (
+        ("Waived", "applied"),
+        ("Expired waivers", "expired"),
+        ("Stale waivers", "stale"),
+    ):
+        entries = section.get(key) or []
+        if entries:
+            lines += [f"### {title} ({len(entries)})", ""]
+            lines += [f"- {md_text(waiver_label(w))}: {md_text(w.get('reason'))}" for w in entries]
+            lines.append("")
+    return lines
 
 
 def _traffic(report: dict[str, Any]) -> list[str]:

@@ -16,12 +16,14 @@ from points_conformance.report.model import (
     FORMAT,
     MAX_FINDINGS,
     NOT_EXERCISED,
+    WAIVED,
     ReportFormatError,
     add_fuzz,
     combine,
     finalize,
     finding_key,
     new_record,
+    settled_status,
     validate,
 )
 
@@ -52,12 +54,18 @@ def _merge_record(into: dict[str, Any], other: dict[str, Any]) -> None:
         if _test_key(test) not in seen:
             into["tests"].append(copy.deepcopy(test))
             seen.add(_test_key(test))
+    # A waived record carries what its tests settled; finalize applies the waivers again.
+    other_waiver = other.get("waiver") or {}
+    other_cells = other.get("by_operation") or {}
+    if other.get("status") == WAIVED and other_waiver.get("was_cells") is not None:
+        other_cells = other_waiver["was_cells"]
     cells = into.setdefault("by_operation", {})
-    for op, status in (other.get("by_operation") or {}).items():
+    for op, status in other_cells.items():
         cells[op] = combine([cells.get(op, NOT_EXERCISED), status])
-    into["status"] = combine(
-        [into.get("status", NOT_EXERCISED), other.get("status", NOT_EXERCISED)]
-    )
+    into["status"] = combine([settled_status(into), settled_status(other)])
+    for key in ("missing_data", "signatures"):
+        into[key] = [*into.get(key, []), *other.get(key, [])]
+    into["needs_writes"] = bool(into.get("needs_writes") or other.get("needs_writes"))
     into["skip_reasons"] = [*into.get("skip_reasons", []), *other.get("skip_reasons", [])]
     for key in ("findings", "notes"):
         kept = into.setdefault(key, [])
@@ -75,7 +83,12 @@ def _merge_record(into: dict[str, Any], other: dict[str, Any]) -> None:
 def _record_from(other: dict[str, Any]) -> dict[str, Any]:
     record = new_record(str(other["id"]) if "id" in other else "")
     record.update(copy.deepcopy(other))
-    return record
+    waiver = record.get("waiver") or {}
+    record["status"] = settled_status(other)
+    if waiver.get("was_cells") is not None:
+        record["by_operation"] = dict(waiver["was_cells"])
+    record["waiver"] = None
+    return record  # derive_record finds no waiver left to undo
 
 
 def _merge_throttling(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -126,6 +139,9 @@ def merge_reports(reports: Sequence[dict[str, Any]], sources: Sequence[str] = ()
             else None
         ),
         "sources": [*(str(s) for s in sources)] or [f"report {i + 1}" for i in range(len(reports))],
+        # Shards each run part of the suite; together they may run all of it.
+        "selection": {"partial": False, "by": []},
+        "waivers": copy.deepcopy(first.get("waivers")),
     }
     # Shards of one run share a target, a stance and a spec; when they do not, say so rather
     # than let the merged figures pretend to describe one configuration.

@@ -3,17 +3,27 @@
 A report is a JSON object (see `conformance.json`). Its heart is `requirements`: one record per
 catalogue requirement with the verdict of every test that exercised it. Everything else that is
 computed from those records (counts, per-operation tables, the discrepancy register's findings,
-the verdict) is recomputed by `finalize`, so that collection and merging agree by construction.
+the waivers' effect, the verdict) is recomputed by `finalize`, so that collection and merging
+agree by construction.
+
+The verdict: "does not conform" when a requirement failed (and no live waiver covers it);
+"incomplete" when none failed but a requirement testable in the run's stance went unchecked
+(skipped, not exercised, or outside the run's selection), or the run was cut short; else
+"conforms", "conforms, with N waivers" when waivers turned failures or unchecked requirements
+into waived ones. A requirement is testable in a run when the catalogue says it is checkable
+from outside and, in the default stance, it is not strict-only.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from points_conformance.operations import OPERATIONS
+from points_conformance.waivers import covers
 
 FORMAT = "points-conformance-report/1"
 
@@ -21,17 +31,28 @@ PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"
 NOT_EXERCISED = "not_exercised"
+# Set by a waiver over what the tests settled (kept in the record's `waiver.was`), never by a test.
+WAIVED = "waived"
 
-# Display order, and the order in which a merge or several tests settle a requirement:
+# Display order. PRECEDENCE is the order in which a merge or several tests settle a requirement:
 # a failure anywhere wins, a pass beats a skip, and a skip says more than no test at all.
-STATUSES = (FAILED, PASSED, SKIPPED, NOT_EXERCISED)
+STATUSES = (FAILED, WAIVED, PASSED, SKIPPED, NOT_EXERCISED)
 PRECEDENCE = {FAILED: 3, PASSED: 2, SKIPPED: 1, NOT_EXERCISED: 0}
+UNCHECKED = (SKIPPED, NOT_EXERCISED)
 LABELS = {
     PASSED: "passed",
     FAILED: "failed",
+    WAIVED: "waived",
     SKIPPED: "skipped",
     NOT_EXERCISED: "not exercised",
 }
+
+CONFORMS = "conforms"
+DOES_NOT_CONFORM = "does not conform"
+INCOMPLETE = "incomplete"
+
+WRITES_UNLOCK = "--allow-writes (writes not allowed against this target)"
+KEY_PREFIX = "target-file key "
 
 UNTESTABLE_LABEL = "not checkable from outside a server"
 
@@ -121,11 +142,24 @@ def new_record(requirement_id: str, meta: Mapping[str, Any] | None = None) -> di
         "findings": [],
         "findings_total": 0,
         "notes": [],
+        # What would let an unchecked requirement run: target-file keys its skipped tests
+        # lacked, and whether writes were refused.
+        "missing_data": [],
+        "needs_writes": False,
+        # Stable signatures of every finding that failed it (see report.baseline).
+        "signatures": [],
+        "waiver": None,
     }
 
 
 def derive_record(record: dict[str, Any]) -> None:
     """Recompute a record's status, per-operation cells and one-line reason from its tests."""
+    waiver = record.get("waiver")
+    if record.get("status") == WAIVED and isinstance(waiver, Mapping):
+        # finalize applies the waivers again, to what the tests settled.
+        record["status"] = waiver.get("was", NOT_EXERCISED)
+        record["by_operation"] = dict(waiver.get("was_cells") or {})
+    record["waiver"] = None
     tests = record["tests"]
     tests.sort(key=lambda t: (str(t.get("nodeid", "")), str(t.get("verdict", ""))))
     # A status or cell already present came from a merged shard; it can only be outranked.
@@ -140,7 +174,26 @@ def derive_record(record: dict[str, Any]) -> None:
             cells.setdefault(op, []).append(verdict)
     record["by_operation"] = {op: combine(cells[op]) for op in operation_order(cells)}
     record["skip_reasons"] = sorted(set(record["skip_reasons"]))
+    record["missing_data"] = sorted(set(record.get("missing_data") or []))
+    record["needs_writes"] = bool(record.get("needs_writes"))
+    record["signatures"] = sorted(set(record.get("signatures") or []))
     record["reason"] = _reason(record)
+
+
+def settled_status(record: Mapping[str, Any]) -> str:
+    """What the tests settled for a record, under any waiver."""
+    waiver = record.get("waiver")
+    if record.get("status") == WAIVED and isinstance(waiver, Mapping):
+        return str(waiver.get("was", NOT_EXERCISED))
+    return str(record.get("status", NOT_EXERCISED))
+
+
+def unlock(record: Mapping[str, Any]) -> list[str]:
+    """What would let an unchecked requirement run: target-file keys, --allow-writes."""
+    found = [KEY_PREFIX + key for key in record.get("missing_data") or []]
+    if record.get("needs_writes"):
+        found.append(WRITES_UNLOCK)
+    return found
 
 
 def _reason(record: Mapping[str, Any]) -> str:
@@ -149,6 +202,9 @@ def _reason(record: Mapping[str, Any]) -> str:
         messages = [f["message"] for f in record["findings"] if f.get("message")]
         return one_line(messages[0]) if messages else "a test of this requirement failed"
     if status == SKIPPED:
+        needs = unlock(record)
+        if needs:
+            return one_line("needs " + "; ".join(needs))
         return one_line("; ".join(record["skip_reasons"]) or "every test was skipped")
     if status == NOT_EXERCISED:
         if not record["testable"]:
@@ -156,7 +212,7 @@ def _reason(record: Mapping[str, Any]) -> str:
             return one_line(f"{UNTESTABLE_LABEL}: {why}" if why else UNTESTABLE_LABEL)
         if not record["in_catalogue"]:
             return "not in the catalogue"
-        return "no test checks it"
+        return "no test named it and no check met an answer it applies to"
     return ""
 
 
@@ -179,6 +235,7 @@ def finalize(report: dict[str, Any]) -> dict[str, Any]:
     for record in requirements.values():
         derive_record(record)
     report["requirements"] = dict(sorted(requirements.items()))
+    apply_waivers(report)
     report["counts"] = counts(report)
     report["operations"] = _operations(report)
     report["untestable"] = [
@@ -189,8 +246,174 @@ def finalize(report: dict[str, Any]) -> dict[str, Any]:
     report["discrepancies"] = [
         _link_discrepancy(d, report) for d in report.get("discrepancies", [])
     ]
+    report["unchecked"] = [
+        {"id": r["id"], "status": r["status"], "unlock": unlock(r), "reason": r["reason"]}
+        for r in unchecked(report)
+    ]
+    report["verdict_kind"] = verdict_kind(report)
     report["verdict"] = verdict(report)
+    report["verdict_reasons"] = verdict_reasons(report)
     return report
+
+
+def apply_waivers(report: dict[str, Any]) -> None:
+    """Turn the failed and unchecked requirements the report's live waivers cover into waived
+    ones, and list the waivers that expired and those whose requirement passes (stale)."""
+    section = dict(report.get("waivers") or {})
+    entries = [e for e in section.get("entries") or [] if isinstance(e, Mapping)]
+    checked_on = str(section.get("checked_on") or datetime.date.today().isoformat())
+    today = datetime.date.fromisoformat(checked_on)
+    applied: list[dict[str, Any]] = []
+    expired: list[dict[str, Any]] = []
+    stale: list[dict[str, Any]] = []
+    requirements = report["requirements"]
+    for entry in entries:
+        expires = entry.get("expires")
+        if expires and datetime.date.fromisoformat(str(expires)) < today:
+            expired.append(dict(entry))
+            continue
+        if entry.get("requirement"):
+            covered = _requirement_waiver(requirements.get(str(entry["requirement"])), entry)
+        else:
+            covered = _data_waiver(requirements, entry)
+        (applied if covered else stale).append({**entry, "requirements": covered})
+    report["waivers"] = {
+        "file": section.get("file"),
+        "checked_on": checked_on,
+        "fail_on_stale": bool(section.get("fail_on_stale")),
+        "entries": entries,
+        "applied": applied,
+        "expired": expired,
+        "stale": stale,
+    }
+
+
+def _requirement_waiver(record: dict[str, Any] | None, entry: Mapping[str, Any]) -> list[str]:
+    if record is None or settled_status(record) == PASSED:
+        return []
+    operation = entry.get("operation")
+    if settled_status(record) == FAILED and operation:
+        failed_ops = [op for op, s in record["by_operation"].items() if s == FAILED]
+        if any(op != operation for op in failed_ops):
+            record["reason"] = one_line(
+                f"{record['reason']} (waiver {entry.get('name')} covers {operation} only)"
+            )
+            return []
+    _waive(record, entry)
+    return [record["id"]]
+
+
+def _data_waiver(requirements: Mapping[str, dict[str, Any]], entry: Mapping[str, Any]) -> list[str]:
+    declared = str(entry.get("data") or "")
+    covered = []
+    for record in requirements.values():
+        keys = record.get("missing_data") or []
+        if settled_status(record) in UNCHECKED and any(covers(declared, k) for k in keys):
+            _waive(record, entry)
+            covered.append(record["id"])
+    return covered
+
+
+def _waive(record: dict[str, Any], entry: Mapping[str, Any]) -> None:
+    if record["status"] == WAIVED:
+        return  # an earlier entry waived it already
+    record["waiver"] = {
+        **entry,
+        "was": record["status"],
+        "was_cells": dict(record["by_operation"]),
+    }
+    record["status"] = WAIVED
+    record["by_operation"] = {
+        op: WAIVED if s in (FAILED, *UNCHECKED) else s for op, s in record["by_operation"].items()
+    }
+    ticket = f" [{entry['ticket']}]" if entry.get("ticket") else ""
+    until = f" until {entry['expires']}" if entry.get("expires") else ""
+    record["reason"] = one_line(f"waived{until}{ticket}: {entry.get('reason', '')}")
+
+
+def counted(record: Mapping[str, Any], stance: str) -> bool:
+    """Whether a requirement must be checked for this stance's verdict to be "conforms"."""
+    if not record.get("in_catalogue", True) or not record.get("testable", True):
+        return False
+    return stance == "strict" or not record.get("strict_only", False)
+
+
+def unchecked(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The requirements testable in the run's stance that no test settled."""
+    stance = str(report.get("stance", ""))
+    return [
+        r
+        for r in report["requirements"].values()
+        if r["status"] in UNCHECKED and counted(r, stance)
+    ]
+
+
+def selection_note(report: Mapping[str, Any]) -> str:
+    """How the run narrowed the suite ("" when it ran all of it)."""
+    selection = report.get("selection") or {}
+    by = [str(b) for b in selection.get("by") or []]
+    return ", ".join(by) if selection.get("partial") else ""
+
+
+def verdict_kind(report: Mapping[str, Any]) -> str:
+    """CONFORMS, DOES_NOT_CONFORM or INCOMPLETE."""
+    if report["counts"][FAILED]:
+        return DOES_NOT_CONFORM
+    if report.get("incomplete") or selection_note(report) or unchecked(report):
+        return INCOMPLETE
+    if not any(counted(r, str(report.get("stance", ""))) for r in report["requirements"].values()):
+        return INCOMPLETE  # no catalogue: nothing could be checked
+    return CONFORMS
+
+
+def verdict(report: Mapping[str, Any]) -> str:
+    """The verdict as a report shows it: the kind, with the number of waivers it rests on."""
+    kind = verdict_kind(report)
+    waived = report["counts"].get(WAIVED, 0)
+    if kind == CONFORMS and waived:
+        return f"{CONFORMS}, with {waived} waiver{'s' if waived != 1 else ''}"
+    return kind
+
+
+def verdict_reasons(report: Mapping[str, Any]) -> list[str]:
+    """Why a run is incomplete, one short phrase each (empty for any other verdict)."""
+    if verdict_kind(report) != INCOMPLETE:
+        return []
+    why = []
+    if report.get("incomplete"):
+        why.append("the run did not finish every test, or some could not be collected")
+    if selection_note(report):
+        why.append(f"a selection of the suite ({selection_note(report)})")
+    left = len(unchecked(report))
+    if left:
+        why.append(f"{left} testable requirement{'s' if left != 1 else ''} unchecked")
+    return why or ["no requirement could be checked"]
+
+
+def verdict_line(report: Mapping[str, Any]) -> str:
+    """The verdict with its reasons, on one line."""
+    why = report.get("verdict_reasons") or []
+    return f"{report.get('verdict', '')}" + (f" ({'; '.join(why)})" if why else "")
+
+
+def gate_problems(report: Mapping[str, Any]) -> list[str]:
+    """Waiver problems that fail a gate whatever the verdict: expired waivers, and stale ones
+    when the run asked (`--fail-on-stale-waivers`)."""
+    section = report.get("waivers") or {}
+    problems = [f"expired waiver: {waiver_label(w)}" for w in section.get("expired") or []]
+    if section.get("fail_on_stale"):
+        problems += [f"stale waiver: {waiver_label(w)}" for w in section.get("stale") or []]
+    return problems
+
+
+def waiver_label(entry: Mapping[str, Any]) -> str:
+    """One line naming a waiver entry: what it covers, its ticket, its expiry."""
+    what = entry.get("requirement") or f"absent {entry.get('data')}"
+    if entry.get("operation"):
+        what += f" ({entry['operation']})"
+    ticket = f" [{entry['ticket']}]" if entry.get("ticket") else ""
+    until = f", expires {entry['expires']}" if entry.get("expires") else ""
+    return f"{what}{ticket}{until} ({entry.get('name', '')})"
 
 
 def _operations(report: Mapping[str, Any]) -> dict[str, dict[str, int]]:
@@ -234,17 +457,6 @@ def _link_discrepancy(entry: Mapping[str, Any], report: Mapping[str, Any]) -> di
     return linked
 
 
-def verdict(report: Mapping[str, Any]) -> str:
-    c = report["counts"]
-    if c[FAILED]:
-        return "does not conform"
-    if report.get("incomplete"):
-        return "incomplete"
-    if not c[PASSED]:
-        return "inconclusive"
-    return "conforms"
-
-
 def validate(data: Any, origin: str = "report") -> dict[str, Any]:
     """Check that `data` has the shape of a conformance report; raise ReportFormatError if not."""
     if not isinstance(data, dict):
@@ -257,7 +469,7 @@ def validate(data: Any, origin: str = "report") -> dict[str, Any]:
     if not isinstance(requirements, dict):
         raise ReportFormatError(f"{origin}: 'requirements' is missing or not an object")
     for rid, record in requirements.items():
-        if not isinstance(record, dict) or record.get("status") not in PRECEDENCE:
+        if not isinstance(record, dict) or record.get("status") not in STATUSES:
             raise ReportFormatError(f"{origin}: requirement {rid!r} has no valid status")
         for key, kind in (("tests", list), ("findings", list), ("operations", list)):
             if not isinstance(record.get(key), kind):

@@ -30,7 +30,7 @@ from points_conformance.checks.cross_member import cml_body, cml_entries
 from points_conformance.fuzz.fuzzer import Fuzzer
 from points_conformance.fuzz.outcomes import Step
 from points_conformance.model import Exchange, Finding
-from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, TargetData
 
 from .._points import customer_query, fixed_otp, otp_header_name
@@ -99,9 +99,9 @@ def test_transfer_with_issued_otp(
     header = otp_header_name(target)
     fixed = fixed_otp(target)
     if header is None and fixed is None:
-        pytest.skip("target file has no transfer.otp_header or transfer.otp_env (no OTP to use)")
+        skip_missing("transfer.otp_header", "transfer.otp_env", detail="either: no OTP to use")
     if not source.mobile or not destination.id:
-        pytest.skip("target file has no customers.transfer_from.mobile or transfer_to.id")
+        skip_missing("customers.transfer_from.mobile", "customers.transfer_to.id", detail="both")
     source_query = customer_query(target, source)
     destination_query = customer_query(target, destination)
     parties: dict[str, Any] = {
@@ -180,7 +180,7 @@ def test_reversal_then_again(
     value = target.redemptions.get("identifier_value")
     name = REDEEMER_NAMES.get(kind.lower())
     if name is None or not value:
-        pytest.skip("target file has no redemptions.identifier_type / identifier_value")
+        skip_missing("redemptions.identifier_type", "redemptions.identifier_value")
     ledger_query: dict[str, Any] = {
         "identifierName": name,
         "identifierValue": str(value),
@@ -253,7 +253,7 @@ def test_cross_member_views_agree(
     if cross.get("member_id") and str(cross["member_id"]) not in members:
         members.insert(0, str(cross["member_id"]))
     if not members:
-        pytest.skip("target file has no cross_member.member_id or member_ids")
+        skip_missing("cross_member.member_id", "cross_member.member_ids", detail="either")
     # One explicit window for every view, so that none depends on when it was asked for.
     end = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     window = {"startDate": "2000-01-01T00:00:00Z", "endDate": end}
