@@ -18,6 +18,7 @@ import threading
 import time
 import unittest
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import httpx
 
 from points_conformance import __version__
 from points_conformance.model import Exchange, RequestInfo, ResponseInfo
+from points_conformance.operations import WRITE_OPERATIONS
 from points_conformance.pacing import (
     Breaker,
     RateLimiter,
@@ -42,6 +44,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNKNOWN_OPERATION = "unknown"
+# Requests kept for `resend`: a re-check looks only at the exchanges of the test just run.
+MAX_REMEMBERED = 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -201,6 +205,9 @@ class ConformanceClient:
         self.planned: list[PlannedRequest] = []
         self.throttle_events: list[ThrottleEvent] = []
         self.redirects: list[RedirectRecord] = []
+        # id(RequestInfo) -> (that RequestInfo, the request as built, credentials included);
+        # the RequestInfo is held so that its id is not reused while remembered.
+        self._sent: OrderedDict[int, tuple[RequestInfo, httpx.Request]] = OrderedDict()
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -242,7 +249,35 @@ class ConformanceClient:
             raise DryRunSkip(planned)
         if writes and not self.settings.writes_permitted:
             raise WritesNotAllowed(method, url)
+        exchange = self._exchange(operation, request, json, content)
+        with self._lock:
+            self._sent[id(exchange.request)] = (exchange.request, request)
+            while len(self._sent) > MAX_REMEMBERED:
+                self._sent.popitem(last=False)
+        return exchange
 
+    def resend(self, exchange: Exchange) -> Exchange:
+        """Send the request of `exchange` again exactly as it was first sent (same credentials,
+        headers and body), with the same pacing, 429 waits and redirect rules.
+
+        The operations that write (`operations.WRITE_OPERATIONS`) are never sent again: a
+        transfer sent twice moves points twice. Raises KeyError for an exchange this client did
+        not send lately, ValueError for one of those operations.
+        """
+        with self._lock:
+            info, request = self._sent[id(exchange.request)]
+        if info is not exchange.request:
+            raise KeyError("this client did not send that exchange")
+        if exchange.operation in WRITE_OPERATIONS:
+            raise ValueError(f"{request.method} {request.url.path}: writes are not sent again")
+        return self._exchange(exchange.operation, request, exchange.request.body, None)
+
+    def _exchange(
+        self, operation: str, request: httpx.Request, json: Any, content: str | bytes | None
+    ) -> Exchange:
+        method = request.method
+        url = str(request.url)
+        writes = method in WRITE_METHODS
         attempt = 0
         while True:
             response, sent = self._send_following(request, operation)

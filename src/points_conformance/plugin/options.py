@@ -30,6 +30,16 @@ _OPTION_HELP: dict[str, tuple[str | None, str]] = {
     "report_dir": ("DIR", "where the conformance reports are written (default: reports)"),
     "fuzz_seed": ("N", "seed of the property-based tests (default 0)"),
     "fuzz_examples": ("N", "examples per operation in the property-based tests (default 50)"),
+    "recheck": (
+        "N",
+        "re-send each failing request N times to confirm the failure (default: 3 off "
+        "loopback, 0 on it); writes are never re-sent",
+    ),
+    "tolerate": (
+        "LABELS",
+        "let failures labelled intermittent and/or transient (comma-separated, or all) "
+        "through the verdict",
+    ),
 }
 
 _MARKER_TEXT: dict[str, str] = {

@@ -2,7 +2,8 @@
 
 The record travels in `item.user_properties`, which survive pytest-xdist. It is first written
 before setup, so that a test skipped by a fixture still names its requirements, and replaced
-after the call with everything the test did.
+after the call with everything the test did. A test that recorded findings has its failing
+exchanges re-checked first (`plugin.recheck`), when the settings ask for re-checks.
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ import pytest
 from points_conformance.client import ClientStats
 from points_conformance.model import Finding
 from points_conformance.pacing import TransportFailure
-from points_conformance.plugin.fixtures import CLIENT_KEY, FUZZ_KEY, RECORDER_KEY
+from points_conformance.plugin.fixtures import (
+    CLIENT_KEY,
+    FUZZ_KEY,
+    RECORDER_KEY,
+    FindingsRecorder,
+)
+from points_conformance.plugin.recheck import recheck
 from points_conformance.plugin.requirements import item_requirements, operations_of
 from points_conformance.plugin.session import get_settings
-from points_conformance.records import RECORD_PROPERTY, FuzzFigures, TestRecord
+from points_conformance.records import RECORD_PROPERTY, FuzzFigures, Recheck, TestRecord
 from points_conformance.settings import Settings
 
 _BASELINE_KEY = pytest.StashKey[ClientStats]()
@@ -48,6 +55,12 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     except TransportFailure as exc:
         failure = exc.message
     if failure is not None:
+        record = TestRecord(
+            requirements=tuple(ids),
+            operations=tuple(operations_of(ids)),
+            transport_failure=failure,
+        )
+        _store(item, record)
         pytest.fail(failure, pytrace=False)
 
 
@@ -57,23 +70,43 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
     recorder = item.stash.get(RECORDER_KEY, None)
     failure: str | None = None
+    interrupted = False
     with crediting() as credited:
         try:
             yield
         except TransportFailure as exc:
             failure = exc.message
-        except BaseException:
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt | SystemExit | pytest.exit.Exception)
             if recorder is not None and recorder.findings:
                 item.add_report_section("call", "findings", recorder.failure_message())
             raise
         finally:
             # Rules the checks evaluated on this test's exchanges, named or not by its markers.
             exercised = {rid: tuple(sorted(ops)) for rid, ops in credited.operations.items()}
-            _store(item, _final_record(item, exercised))
+            rechecks = () if interrupted else _recheck(item, recorder)
+            record = _final_record(item, exercised)
+            _store(
+                item,
+                dataclasses.replace(record, rechecks=rechecks, transport_failure=failure or ""),
+            )
     if failure is not None:
         pytest.fail(failure, pytrace=False)
     if recorder is not None and recorder.findings:
         pytest.fail(recorder.failure_message(), pytrace=False)
+
+
+def _recheck(item: pytest.Item, recorder: FindingsRecorder | None) -> tuple[Recheck, ...]:
+    """The test's failing exchanges sent again, as many times as the settings ask."""
+    settings = get_settings(item.config)
+    client = item.config.stash.get(CLIENT_KEY, None)
+    if recorder is None or not recorder.findings or settings is None or client is None:
+        return ()
+    try:
+        return recheck(client, recorder.context(), recorder.findings, settings.rechecks)
+    except TransportFailure:
+        # The target stopped answering altogether (see pacing.Breaker): nothing was re-judged.
+        return ()
 
 
 def _final_record(item: pytest.Item, exercised: dict[str, tuple[str, ...]]) -> TestRecord:

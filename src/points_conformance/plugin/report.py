@@ -173,6 +173,10 @@ class ReportPlugin:
             "throttled": throttled,
             **self.collector.run_events(bool(getattr(self.settings, "dry_run", False))),
             "sources": [],
+            "confirmation": {
+                "rechecks": int(getattr(self.settings, "rechecks", 0) or 0),
+                "tolerate": list(getattr(self.settings, "tolerate", ()) or ()),
+            },
         }
         report = json.loads(json.dumps(report, default=str))
         finalize(report)

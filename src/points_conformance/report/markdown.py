@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from points_conformance.locations import DRY_RUN_FILE, REPORT_HTML, REPORT_JSON
+from points_conformance.report.confirmation import summary_line
 from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, PASSED, SKIPPED, STATUSES
 
 # Beyond this, a comment stops being short; the rest are named on one line.
@@ -72,6 +73,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         + f" | {counts.get('total', 0)} |",
         "",
     ]
+    confirmed = summary_line(report)
+    if confirmed:
+        lines += [md_text(confirmed, 400), ""]
     if report.get("incomplete"):
         lines += ["The run was incomplete (interrupted, or tests failed to collect).", ""]
     operations = report.get("operations", {})
@@ -92,7 +96,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             failed_ops = [op for op, s in record.get("by_operation", {}).items() if s == FAILED]
             ops = ", ".join(failed_ops or record.get("operations", []))
             where = f" ({md_text(ops)})" if ops else ""
-            lines.append(f"- **{md_text(record['id'])}**{where}: {md_text(record.get('reason'))}")
+            label = f" \\[{record['confirmation']}\\]" if record.get("confirmation") else ""
+            lines.append(
+                f"- **{md_text(record['id'])}**{where}{label}: {md_text(record.get('reason'))}"
+            )
             curl = _first_curl(record)
             if curl:
                 lines += ["", "  " + code_block(curl, "sh").replace("\n", "\n  "), ""]

@@ -125,6 +125,8 @@ def merge_reports(reports: Sequence[dict[str, Any]], sources: Sequence[str] = ()
             if any(r.get("dry_run") is not None for r in reports)
             else None
         ),
+        # What the first shard was asked (re-checks, tolerated labels); finalize recounts.
+        "confirmation": copy.deepcopy(first.get("confirmation") or {}),
         "sources": [*(str(s) for s in sources)] or [f"report {i + 1}" for i in range(len(reports))],
     }
     # Shards of one run share a target, a stance and a spec; when they do not, say so rather
