@@ -321,8 +321,17 @@ def check_base_url(url: Any, source: str) -> str:
     return text.rstrip("/")
 
 
-def _labels(raw: Any, source: str) -> tuple[str, ...]:
+def _recheck(options: Mapping[str, Any], environ: Mapping[str, str]) -> int | None:
+    picked = _pick("recheck", options, environ)
+    return _int(picked[0], picked[1], minimum=0) if picked else None
+
+
+def _tolerate(options: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, ...]:
     """Comma-separated confirmation labels, in TOLERABLE's order; "all" names every one."""
+    picked = _pick("tolerate", options, environ)
+    if not picked:
+        return ()
+    raw, source = picked
     given = [part.strip().lower() for part in str(raw).split(",") if part.strip()]
     if given == ["all"]:
         return TOLERABLE
@@ -404,11 +413,6 @@ def resolve_settings(
         else DEFAULT_FUZZ_EXAMPLES
     )
 
-    picked_recheck = _pick("recheck", opts, env)
-    recheck = _int(picked_recheck[0], picked_recheck[1], minimum=0) if picked_recheck else None
-    picked_tolerate = _pick("tolerate", opts, env)
-    tolerate = _labels(picked_tolerate[0], picked_tolerate[1]) if picked_tolerate else ()
-
     settings = Settings(
         base_url=base_url,
         username=username,
@@ -424,8 +428,8 @@ def resolve_settings(
         report_dir=report_dir,
         fuzz_seed=fuzz_seed,
         fuzz_examples=fuzz_examples,
-        recheck=recheck,
-        tolerate=tolerate,
+        recheck=_recheck(opts, env),
+        tolerate=_tolerate(opts, env),
         rate_limit_explicit=picked_rate is not None,
     )
     return _with_overrides(settings, overrides)

@@ -327,7 +327,7 @@ def test_the_reports_show_the_labels_and_what_was_let_through() -> None:
     assert "1 confirmed, 1 intermittent" in summary and "1 let through" in summary
     junit = render_junit(report)
     assert 'type="nonconformance-intermittent"' in junit
-    assert 'message="[confirmed]' in junit
+    assert '<property name="confirmation" value="confirmed"' in junit
     assert '<property name="let_through" value="1"' in junit
     page = render_html(report)
     assert 'class="badge c-intermittent"' in page and "a re-check came out differently" in page

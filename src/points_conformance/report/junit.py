@@ -115,15 +115,15 @@ def render_junit(report: dict[str, Any]) -> str:
         status = record["status"]
         if status == FAILED:
             label = record.get("confirmation")
+            if label:
+                # The label in a property too, where CI systems that read properties show it.
+                properties = ET.SubElement(case, "properties")
+                ET.SubElement(properties, "property", {"name": "confirmation", "value": label})
             failure = ET.SubElement(
                 case,
                 "failure",
                 {
-                    "message": xml_text(
-                        f"[{label}] {record.get('reason', '')}"
-                        if label
-                        else record.get("reason", "")
-                    ),
+                    "message": xml_text(record.get("reason", "")),
                     "type": f"nonconformance-{label}" if label else "nonconformance",
                 },
             )

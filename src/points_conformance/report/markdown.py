@@ -98,7 +98,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             where = f" ({md_text(ops)})" if ops else ""
             label = f" \\[{record['confirmation']}\\]" if record.get("confirmation") else ""
             lines.append(
-                f"- **{md_text(record['id'])}**{where}{label}: {md_text(record.get('reason'))}"
+                f"- **{md_text(record['id'])}**{where}: {md_text(record.get('reason'))}{label}"
             )
             curl = _first_curl(record)
             if curl:
