@@ -44,8 +44,9 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNKNOWN_OPERATION = "unknown"
-# Requests kept for `resend`: a re-check looks only at the exchanges of the test just run.
-MAX_REMEMBERED = 1024
+# Requests kept for `resend` when the settings ask for re-checks: a re-check looks only at the
+# exchanges of the test just run.
+MAX_REMEMBERED = 4096
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -250,10 +251,11 @@ class ConformanceClient:
         if writes and not self.settings.writes_permitted:
             raise WritesNotAllowed(method, url)
         exchange = self._exchange(operation, request, json, content)
-        with self._lock:
-            self._sent[id(exchange.request)] = (exchange.request, request)
-            while len(self._sent) > MAX_REMEMBERED:
-                self._sent.popitem(last=False)
+        if self.settings.rechecks:
+            with self._lock:
+                self._sent[id(exchange.request)] = (exchange.request, request)
+                while len(self._sent) > MAX_REMEMBERED:
+                    self._sent.popitem(last=False)
         return exchange
 
     def resend(self, exchange: Exchange) -> Exchange:

@@ -55,7 +55,9 @@ def _client(answers: Iterator[httpx.Response | Exception]) -> tuple[ConformanceC
             raise answer
         return answer
 
-    settings = resolve_settings({"base_url": "http://127.0.0.1:9", "auth": "alice:pw"}, {})
+    settings = resolve_settings(
+        {"base_url": "http://127.0.0.1:9", "auth": "alice:pw", "recheck": "3"}, {}
+    )
     client = ConformanceClient(
         settings,
         operation_resolver=lambda method, path: None,
@@ -165,7 +167,9 @@ def test_the_client_resends_only_what_it_sent_with_its_credentials() -> None:
         seen.append(request.headers.get("authorization"))
         return good()
 
-    settings = resolve_settings({"base_url": "http://127.0.0.1:9", "auth": "alice:pw"}, {})
+    settings = resolve_settings(
+        {"base_url": "http://127.0.0.1:9", "auth": "alice:pw", "recheck": "1"}, {}
+    )
     client = ConformanceClient(settings, transport=httpx.MockTransport(handler))
     exchange = client.get("getPointsTransfers", HISTORY, params=PARAMS, auth=("bob", "wrong"))
     again = client.resend(exchange)
@@ -173,6 +177,12 @@ def test_the_client_resends_only_what_it_sent_with_its_credentials() -> None:
     stranger = dataclasses.replace(exchange, request=dataclasses.replace(exchange.request))
     with pytest.raises(KeyError):
         client.resend(stranger)
+    # Without re-checks the client keeps nothing to send again.
+    quiet = ConformanceClient(
+        dataclasses.replace(settings, recheck=0), transport=httpx.MockTransport(handler)
+    )
+    with pytest.raises(KeyError):
+        quiet.resend(quiet.get("getPointsTransfers", HISTORY, params=PARAMS))
 
 
 # -- labels ------------------------------------------------------------------------------------
