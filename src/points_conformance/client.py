@@ -209,6 +209,8 @@ class ConformanceClient:
         # id(RequestInfo) -> (that RequestInfo, the request as built, credentials included);
         # the RequestInfo is held so that its id is not reused while remembered.
         self._sent: OrderedDict[int, tuple[RequestInfo, httpx.Request]] = OrderedDict()
+        # id(failure) -> (that failure, its operation, its request), for `resend_failed`.
+        self._failed: OrderedDict[int, tuple[TransportFailure, str, httpx.Request]] = OrderedDict()
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -250,13 +252,31 @@ class ConformanceClient:
             raise DryRunSkip(planned)
         if writes and not self.settings.writes_permitted:
             raise WritesNotAllowed(method, url)
-        exchange = self._exchange(operation, request, json, content)
+        try:
+            exchange = self._exchange(operation, request, json, content)
+        except TransportFailure as exc:
+            if self.settings.rechecks and operation not in WRITE_OPERATIONS:
+                with self._lock:
+                    self._failed[id(exc)] = (exc, operation, request)
+                    while len(self._failed) > MAX_REMEMBERED:
+                        self._failed.popitem(last=False)
+            raise
         if self.settings.rechecks:
             with self._lock:
                 self._sent[id(exchange.request)] = (exchange.request, request)
                 while len(self._sent) > MAX_REMEMBERED:
                     self._sent.popitem(last=False)
         return exchange
+
+    def resend_failed(self, failure: TransportFailure) -> Exchange:
+        """Send again the request that ended in `failure` (a timeout, a broken connection, a
+        429 given up), exactly as it was first sent; KeyError when this client did not raise
+        it lately or the request writes."""
+        with self._lock:
+            kept, operation, request = self._failed[id(failure)]
+        if kept is not failure:
+            raise KeyError("this client did not raise that failure")
+        return self._exchange(operation, request, None, None)
 
     def resend(self, exchange: Exchange) -> Exchange:
         """Send the request of `exchange` again exactly as it was first sent (same credentials,

@@ -198,8 +198,10 @@ class TestRecord:
     dry_run: tuple[PlannedRequest, ...] = ()
     fuzz: tuple[FuzzFigures, ...] = ()
     rechecks: tuple[Recheck, ...] = ()
-    # The one-line message of a timeout, broken connection or 429 that ended the test.
+    # The one-line message of a timeout, broken connection or 429 that ended the test, and how
+    # sending its request again came out.
     transport_failure: str = ""
+    transport_recheck: Recheck | None = None
 
     def user_property(self) -> tuple[str, dict[str, Any]]:
         """The `user_properties` entry carrying this record."""
@@ -220,6 +222,9 @@ class TestRecord:
             "fuzz": [f.to_dict() for f in self.fuzz],
             "rechecks": [r.to_dict() for r in self.rechecks],
             "transport_failure": self.transport_failure,
+            "transport_recheck": (
+                self.transport_recheck.to_dict() if self.transport_recheck is not None else None
+            ),
         }
 
     @classmethod
@@ -244,6 +249,11 @@ class TestRecord:
             fuzz=tuple(FuzzFigures.from_dict(f) for f in _mappings(data, "fuzz")),
             rechecks=tuple(Recheck.from_dict(r) for r in _mappings(data, "rechecks")),
             transport_failure=str(data.get("transport_failure") or ""),
+            transport_recheck=(
+                Recheck.from_dict(_mapping(data, "transport_recheck"))
+                if data.get("transport_recheck") is not None
+                else None
+            ),
         )
 
 

@@ -46,8 +46,11 @@ MODES: dict[str, str] = {
     "echo-credentials": "HTTP 400 whose body repeats the Authorization header, decoded too",
     "flaky": "the upstream's answer, its body cut short (not JSON) one request in three at random",
     "flaky-502": "HTTP 502 one request in three at random, else the upstream's answer",
+    "flaky-midbody": "closes the connection mid-body one request in three at random, else proxies",
 }
-NEEDS_UPSTREAM = frozenset({"proxy", "wrong-content-type", "throttle-once", "flaky", "flaky-502"})
+NEEDS_UPSTREAM = frozenset(
+    {"proxy", "wrong-content-type", "throttle-once", "flaky", "flaky-502", "flaky-midbody"}
+)
 # The flaky modes draw from a seeded generator, so that a serial run meets the same failures
 # every time; `seed=` picks another sequence.
 FLAKY_SEED = 0
@@ -300,6 +303,12 @@ class MisbehavingServer(Listener):
         if self._flakes():
             body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
             _send(connection, _Answer(502, {"Content-Type": "text/html"}, body))
+        else:
+            _send(connection, self._forward(request))
+
+    def _flaky_midbody(self, request: Seen, connection: socket.socket) -> None:
+        if self._flakes():
+            self._midbody(request, connection)
         else:
             _send(connection, self._forward(request))
 

@@ -17,7 +17,14 @@ import pytest
 from points_conformance.checks import CheckContext, run_checks
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
-from points_conformance.plugin.recheck import BY_ANSWER, BY_CHECKS, recheck, resendable
+from points_conformance.pacing import TransportFailure
+from points_conformance.plugin.recheck import (
+    BY_ANSWER,
+    BY_CHECKS,
+    recheck,
+    recheck_failure,
+    resendable,
+)
 from points_conformance.records import (
     CONFIRMED,
     INTERMITTENT,
@@ -129,6 +136,34 @@ def test_a_502_that_comes_again_reproduces_a_502() -> None:
     finding = Finding("COMMON-SERVER-ERROR", "HTTP 502", exchange=first)
     (outcome,) = recheck(client, CONTEXT, [finding], 2)
     assert (outcome.reproduced, outcome.inconclusive) == (1, 0)
+
+
+def _failure(client: ConformanceClient, operation: str, method: str, path: str) -> TransportFailure:
+    with pytest.raises(TransportFailure) as caught:
+        client.request(operation, method, path, json={} if method == "POST" else None)
+    return caught.value
+
+
+def test_a_request_a_timeout_ended_is_sent_again() -> None:
+    timeout = httpx.ReadTimeout("timed out")
+    client, sent = _client(iter([timeout, timeout, good(), timeout, timeout, timeout]))
+    failure = _failure(client, "getPointsTransfers", "GET", HISTORY)
+    outcome = recheck_failure(client, failure, 2)
+    assert outcome is not None and (outcome.sent, outcome.reproduced) == (2, 1)
+    assert outcome.answers[1] == "HTTP 200"
+    error = {"requirement": "R", "error": True, "transport": True, "recheck": outcome.to_dict()}
+    assert label(_failed(error)) == TRANSIENT
+    again = recheck_failure(client, _failure(client, "getPointsTransfers", "GET", HISTORY), 2)
+    assert again is not None and (again.sent, again.reproduced) == (2, 2)
+    error["recheck"] = again.to_dict()
+    assert label(_failed(error)) == CONFIRMED
+    assert sent == ["GET"] * 6
+
+
+def test_a_write_a_timeout_ended_is_not_sent_again() -> None:
+    client, sent = _client(iter([httpx.ReadTimeout("timed out")]))
+    failure = _failure(client, "transferPoints", "POST", "/v2/points/transfer")
+    assert recheck_failure(client, failure, 3) is None and sent == ["POST"]
 
 
 def test_writes_and_otp_requests_are_never_sent_again() -> None:
@@ -353,6 +388,7 @@ def test_the_test_record_carries_rechecks_and_transport_failures_across_workers(
         findings=({"requirement": "R", "message": "m"},),
         rechecks=(Recheck(0, 3, 1, BY_ANSWER, ("HTTP 200", "HTTP 502", "HTTP 200")),),
         transport_failure="GET /x: no response within 1.0 s",
+        transport_recheck=Recheck(0, 2, 2, BY_ANSWER, ("GET /x: no response", "HTTP 502")),
     )
     assert TestRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
 
@@ -377,6 +413,9 @@ def test_a_test_ended_by_a_transport_failure_is_transient() -> None:
     (error,) = verdicts(_result(record), {})["R"][2]
     assert error["transport"] is True
     assert label(_failed(error)) == TRANSIENT
+    held = dataclasses.replace(record, transport_recheck=Recheck(0, 1, 1, BY_ANSWER, ("x",)))
+    (error,) = verdicts(_result(held), {})["R"][2]
+    assert error["recheck"]["reproduced"] == 1 and label(_failed(error)) == CONFIRMED
     (plain,) = verdicts(_result(TestRecord(requirements=("R",))), {})["R"][2]
     assert "transport" not in plain and label(_failed(plain)) == UNCHECKED
 

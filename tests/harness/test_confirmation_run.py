@@ -50,8 +50,10 @@ CASES = (
     Case("wrong-content-type", CONFIRMED, "2", "all", 1),
     # A 502 one request in three: gone when re-sent, and never tolerated unless asked.
     Case("flaky-502", TRANSIENT, "3", "intermittent", 1),
-    # Every connection cut mid-body: no answer to judge, and no pass to vouch for the target.
-    Case("midbody", TRANSIENT, "2", "transient", 1),
+    # A connection cut mid-body one request in three: the request is sent again, and answered.
+    Case("flaky-midbody", TRANSIENT, "3", "transient", 0),
+    # Every connection cut mid-body: cut again on every re-send, so confirmed, and no pass.
+    Case("midbody", CONFIRMED, "2", "all", 1),
 )
 
 
@@ -100,12 +102,9 @@ def test_failures_are_labelled_and_gated(
     if case.code == 0:
         assert report["verdict"] == "conforms"
         assert f"{len(failed)} failed requirements let through" in run.out
-    if case.label != TRANSIENT or case.mode != "midbody":
-        # The re-checks went out: every failing read was sent again as often as asked.
-        rechecked = [
-            f["recheck"] for r in failed.values() for f in r["findings"] if f.get("recheck")
-        ]
-        assert rechecked and all(r["sent"] == int(case.recheck) for r in rechecked)
+    # The re-checks went out: every failing read was sent again as often as asked.
+    rechecked = [f["recheck"] for r in failed.values() for f in r["findings"] if f.get("recheck")]
+    assert rechecked and all(r["sent"] == int(case.recheck) for r in rechecked)
 
 
 FAULT = "history-email-unsupported"

@@ -82,6 +82,27 @@ def recheck(
     return tuple(sorted(outcomes, key=lambda r: r.finding))
 
 
+def recheck_failure(
+    client: ConformanceClient, failure: TransportFailure, times: int
+) -> Recheck | None:
+    """Send the request a transport failure ended `times` more times: it fails again the same
+    way when each re-send also gets no proper answer (a timeout, a broken connection, a 429
+    given up). None when nothing was sent (a write, or a request the client did not keep)."""
+    answers: list[str] = []
+    reproduced = 0
+    for _ in range(max(0, times)):
+        try:
+            fresh = client.resend_failed(failure)
+        except TransportFailure as exc:
+            answers.append(exc.message)
+            reproduced += 1
+            continue
+        except KeyError:
+            break
+        answers.append(f"HTTP {fresh.response.status}")
+    return Recheck(0, len(answers), reproduced, BY_ANSWER, tuple(answers)) if answers else None
+
+
 def _chosen(findings: Sequence[Finding]) -> list[tuple[Exchange, list[int]]]:
     """The exchanges to send again, each with the indexes of the findings it carries."""
     by_exchange: dict[int, tuple[Exchange, list[int]]] = {}

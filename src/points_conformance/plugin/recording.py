@@ -23,7 +23,7 @@ from points_conformance.plugin.fixtures import (
     RECORDER_KEY,
     FindingsRecorder,
 )
-from points_conformance.plugin.recheck import recheck
+from points_conformance.plugin.recheck import recheck, recheck_failure
 from points_conformance.plugin.requirements import item_requirements, operations_of
 from points_conformance.plugin.session import get_settings
 from points_conformance.records import RECORD_PROPERTY, FuzzFigures, Recheck, TestRecord
@@ -49,19 +49,20 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     ids = item_requirements(item)
     _store(item, TestRecord(requirements=tuple(ids), operations=tuple(operations_of(ids))))
     item.stash[_BASELINE_KEY] = _stats(item.config)
-    failure: str | None = None
+    failure: TransportFailure | None = None
     try:
         yield
     except TransportFailure as exc:
-        failure = exc.message
+        failure = exc
     if failure is not None:
         record = TestRecord(
             requirements=tuple(ids),
             operations=tuple(operations_of(ids)),
-            transport_failure=failure,
+            transport_failure=failure.message,
+            transport_recheck=_recheck_failure(item, failure),
         )
         _store(item, record)
-        pytest.fail(failure, pytrace=False)
+        pytest.fail(failure.message, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -69,13 +70,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     from points_conformance.checks.registry import crediting  # late: checks load the specs
 
     recorder = item.stash.get(RECORDER_KEY, None)
-    failure: str | None = None
+    failure: TransportFailure | None = None
     interrupted = False
     with crediting() as credited:
         try:
             yield
         except TransportFailure as exc:
-            failure = exc.message
+            failure = exc
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt | SystemExit | pytest.exit.Exception)
             if recorder is not None and recorder.findings:
@@ -86,12 +87,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             exercised = {rid: tuple(sorted(ops)) for rid, ops in credited.operations.items()}
             rechecks = () if interrupted else _recheck(item, recorder)
             record = _final_record(item, exercised)
-            _store(
-                item,
-                dataclasses.replace(record, rechecks=rechecks, transport_failure=failure or ""),
-            )
+            if failure is not None:
+                record = dataclasses.replace(
+                    record,
+                    transport_failure=failure.message,
+                    transport_recheck=_recheck_failure(item, failure),
+                )
+            _store(item, dataclasses.replace(record, rechecks=rechecks))
     if failure is not None:
-        pytest.fail(failure, pytrace=False)
+        pytest.fail(failure.message, pytrace=False)
     if recorder is not None and recorder.findings:
         pytest.fail(recorder.failure_message(), pytrace=False)
 
@@ -102,11 +106,16 @@ def _recheck(item: pytest.Item, recorder: FindingsRecorder | None) -> tuple[Rech
     client = item.config.stash.get(CLIENT_KEY, None)
     if recorder is None or not recorder.findings or settings is None or client is None:
         return ()
-    try:
-        return recheck(client, recorder.context(), recorder.findings, settings.rechecks)
-    except TransportFailure:
-        # The target stopped answering altogether (see pacing.Breaker): nothing was re-judged.
-        return ()
+    return recheck(client, recorder.context(), recorder.findings, settings.rechecks)
+
+
+def _recheck_failure(item: pytest.Item, failure: TransportFailure) -> Recheck | None:
+    """The request a timeout, broken connection or 429 ended, sent again as often."""
+    settings = get_settings(item.config)
+    client = item.config.stash.get(CLIENT_KEY, None)
+    if settings is None or client is None:
+        return None
+    return recheck_failure(client, failure, settings.rechecks)
 
 
 def _final_record(item: pytest.Item, exercised: dict[str, tuple[str, ...]]) -> TestRecord:

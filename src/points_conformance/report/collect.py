@@ -188,6 +188,8 @@ def _error_finding(rid: str, result: TestResult) -> dict[str, Any]:
     if result.record.transport_failure:
         # A timeout, broken connection or 429 ended the test: report.confirmation's "transient".
         error["transport"] = True
+        if result.record.transport_recheck is not None:
+            error["recheck"] = result.record.transport_recheck.to_dict()
     return error
 
 

@@ -6,7 +6,8 @@ Every failing finding gets a label:
   answered by a timeout, 5xx or 429 where the failure had a proper answer is inconclusive and
   left out);
 - `transient`: otherwise, when it came with a timeout, a broken connection, a 5xx or a 429
-  (a 502 storm, a rate limit, a gateway timeout);
+  (a 502 storm, a rate limit, a gateway timeout); a request a transport failure ended is sent
+  again too, and holds when no re-send gets a proper answer;
 - `intermittent`: otherwise, when a re-check came out differently (the server fails some
   requests, not all);
 - `unchecked`: nothing judged it again (re-checks off, a write, a test that failed without an
