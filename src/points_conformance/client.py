@@ -44,8 +44,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNKNOWN_OPERATION = "unknown"
-# Requests kept for `resend` when the settings ask for re-checks: a re-check looks only at the
-# exchanges of the test just run.
+# Requests kept for `resend`: a re-check looks only at those of the test just run.
 MAX_REMEMBERED = 4096
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -206,11 +205,10 @@ class ConformanceClient:
         self.planned: list[PlannedRequest] = []
         self.throttle_events: list[ThrottleEvent] = []
         self.redirects: list[RedirectRecord] = []
-        # id(RequestInfo) -> (that RequestInfo, the request as built, credentials included);
-        # the RequestInfo is held so that its id is not reused while remembered.
-        self._sent: OrderedDict[int, tuple[RequestInfo, httpx.Request]] = OrderedDict()
-        # id(failure) -> (that failure, its operation, its request), for `resend_failed`.
-        self._failed: OrderedDict[int, tuple[TransportFailure, str, httpx.Request]] = OrderedDict()
+        # For `resend`: id(an exchange's RequestInfo, or a TransportFailure) -> (it, the
+        # operation, the request as built with its credentials, json, content); the key object
+        # is held so that its id is not reused while kept.
+        self._kept: OrderedDict[int, tuple[object, str, httpx.Request, Any, Any]] = OrderedDict()
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -255,44 +253,31 @@ class ConformanceClient:
         try:
             exchange = self._exchange(operation, request, json, content)
         except TransportFailure as exc:
-            if self.settings.rechecks and operation not in WRITE_OPERATIONS:
-                with self._lock:
-                    self._failed[id(exc)] = (exc, operation, request)
-                    while len(self._failed) > MAX_REMEMBERED:
-                        self._failed.popitem(last=False)
+            self._keep(exc, operation, request, json, content)
             raise
-        if self.settings.rechecks:
-            with self._lock:
-                self._sent[id(exchange.request)] = (exchange.request, request)
-                while len(self._sent) > MAX_REMEMBERED:
-                    self._sent.popitem(last=False)
+        self._keep(exchange.request, operation, request, json, content)
         return exchange
 
-    def resend_failed(self, failure: TransportFailure) -> Exchange:
-        """Send again the request that ended in `failure` (a timeout, a broken connection, a
-        429 given up), exactly as it was first sent; KeyError when this client did not raise
-        it lately or the request writes."""
-        with self._lock:
-            kept, operation, request = self._failed[id(failure)]
-        if kept is not failure:
-            raise KeyError("this client did not raise that failure")
-        return self._exchange(operation, request, None, None)
+    def resend(self, sent: Exchange | TransportFailure) -> Exchange:
+        """Send again, exactly as first sent (credentials, headers, body, pacing, 429 waits,
+        redirect rules), the request of an exchange or the one a transport failure ended.
 
-    def resend(self, exchange: Exchange) -> Exchange:
-        """Send the request of `exchange` again exactly as it was first sent (same credentials,
-        headers and body), with the same pacing, 429 waits and redirect rules.
-
-        The operations that write (`operations.WRITE_OPERATIONS`) are never sent again: a
-        transfer sent twice moves points twice. Raises KeyError for an exchange this client did
-        not send lately, ValueError for one of those operations.
+        Kept only while re-checks are on, and never for an operation that writes (a transfer
+        sent twice moves points twice): KeyError for a request this client did not keep.
         """
+        key = sent.request if isinstance(sent, Exchange) else sent
         with self._lock:
-            info, request = self._sent[id(exchange.request)]
-        if info is not exchange.request:
-            raise KeyError("this client did not send that exchange")
-        if exchange.operation in WRITE_OPERATIONS:
-            raise ValueError(f"{request.method} {request.url.path}: writes are not sent again")
-        return self._exchange(exchange.operation, request, exchange.request.body, None)
+            kept, operation, request, json, content = self._kept[id(key)]
+        if kept is not key:
+            raise KeyError("this client did not send that request")
+        return self._exchange(operation, request, json, content)
+
+    def _keep(self, key: object, operation: str, request: httpx.Request, *body: Any) -> None:
+        if self.settings.rechecks and operation not in WRITE_OPERATIONS:
+            with self._lock:
+                self._kept[id(key)] = (key, operation, request, *body)
+                while len(self._kept) > MAX_REMEMBERED:
+                    self._kept.popitem(last=False)
 
     def _exchange(
         self, operation: str, request: httpx.Request, json: Any, content: str | bytes | None

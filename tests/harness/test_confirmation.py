@@ -172,7 +172,7 @@ def test_writes_and_otp_requests_are_never_sent_again() -> None:
     otp = client.post("isTransferrable", "/v2/points/isTransferrable", json={"issueOtp": True})
     check = client.post("isTransferrable", "/v2/points/isTransferrable", json={"issueOtp": False})
     assert not resendable(transfer) and not resendable(otp) and resendable(check)
-    with pytest.raises(ValueError):
+    with pytest.raises(KeyError):
         client.resend(transfer)
     findings = [
         Finding("XFER-X", "bad", exchange=transfer),
