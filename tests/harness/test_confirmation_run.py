@@ -81,8 +81,11 @@ def test_failures_are_labelled_and_gated(
             entry="run",
             env=env,
         )
+        seen = server.seen()
     assert sorted(p.name for p in run.report_dir.iterdir()) == list(REPORT_FILES), run.text
     report = run.report
+    # Every re-send is traffic the report owns up to.
+    assert report["requests"] == len(seen)
     failed = {rid: r for rid, r in report["requirements"].items() if r["status"] == "failed"}
     assert failed, run.text
     assert {rid: r["confirmation"] for rid, r in failed.items()} == dict.fromkeys(

@@ -86,14 +86,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             # Rules the checks evaluated on this test's exchanges, named or not by its markers.
             exercised = {rid: tuple(sorted(ops)) for rid, ops in credited.operations.items()}
             rechecks = () if interrupted else _recheck(item, recorder)
-            record = _final_record(item, exercised)
-            if failure is not None:
-                record = dataclasses.replace(
-                    record,
-                    transport_failure=failure.message,
-                    transport_recheck=_recheck_failure(item, failure),
-                )
-            _store(item, dataclasses.replace(record, rechecks=rechecks))
+            # Before the record is made, so that its request count has the re-sends.
+            again = _recheck_failure(item, failure) if failure is not None else None
+            record = dataclasses.replace(
+                _final_record(item, exercised),
+                rechecks=rechecks,
+                transport_failure=failure.message if failure is not None else "",
+                transport_recheck=again,
+            )
+            _store(item, record)
     if failure is not None:
         pytest.fail(failure.message, pytrace=False)
     if recorder is not None and recorder.findings:
