@@ -18,6 +18,7 @@ import threading
 import time
 import unittest
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import httpx
 
 from points_conformance import __version__
 from points_conformance.model import Exchange, RequestInfo, ResponseInfo
+from points_conformance.operations import WRITE_OPERATIONS
 from points_conformance.pacing import (
     Breaker,
     RateLimiter,
@@ -42,6 +44,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNKNOWN_OPERATION = "unknown"
+# Requests kept for `resend`: a re-check looks only at those of the test just run.
+MAX_REMEMBERED = 4096
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -203,6 +207,10 @@ class ConformanceClient:
         self.redirects: list[RedirectRecord] = []
         # Called with every exchange the client returns (a run's HAR recording listens here).
         self.listeners: list[Callable[[Exchange], None]] = []
+        # For `resend`: id(an exchange's RequestInfo, or a TransportFailure) -> (it, the
+        # operation, the request as built with its credentials, json, content); the key object
+        # is held so that its id is not reused while kept.
+        self._kept: OrderedDict[int, tuple[object, str, httpx.Request, Any, Any]] = OrderedDict()
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -244,7 +252,41 @@ class ConformanceClient:
             raise DryRunSkip(planned)
         if writes and not self.settings.writes_permitted:
             raise WritesNotAllowed(method, url)
+        try:
+            exchange = self._exchange(operation, request, json, content)
+        except TransportFailure as exc:
+            self._keep(exc, operation, request, json, content)
+            raise
+        self._keep(exchange.request, operation, request, json, content)
+        return exchange
 
+    def resend(self, sent: Exchange | TransportFailure) -> Exchange:
+        """Send again, exactly as first sent (credentials, headers, body, pacing, 429 waits,
+        redirect rules), the request of an exchange or the one a transport failure ended.
+
+        Kept only while re-checks are on, and never for an operation that writes (a transfer
+        sent twice moves points twice): KeyError for a request this client did not keep.
+        """
+        key = sent.request if isinstance(sent, Exchange) else sent
+        with self._lock:
+            kept, operation, request, json, content = self._kept[id(key)]
+        if kept is not key:
+            raise KeyError("this client did not send that request")
+        return self._exchange(operation, request, json, content)
+
+    def _keep(self, key: object, operation: str, request: httpx.Request, *body: Any) -> None:
+        if self.settings.rechecks and operation not in WRITE_OPERATIONS:
+            with self._lock:
+                self._kept[id(key)] = (key, operation, request, *body)
+                while len(self._kept) > MAX_REMEMBERED:
+                    self._kept.popitem(last=False)
+
+    def _exchange(
+        self, operation: str, request: httpx.Request, json: Any, content: str | bytes | None
+    ) -> Exchange:
+        method = request.method
+        url = str(request.url)
+        writes = method in WRITE_METHODS
         attempt = 0
         while True:
             response, sent = self._send_following(request, operation)

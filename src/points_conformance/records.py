@@ -90,6 +90,58 @@ class RedirectRecord:
         }
 
 
+# How a failed requirement stood up to being re-checked (see `plugin.recheck` and
+# `report.confirmation`): it failed again the same way; a re-check came out differently; it came
+# only with timeouts, 5xx or 429; it was not re-checked (re-checks off, or only writes failed).
+CONFIRMED = "confirmed"
+INTERMITTENT = "intermittent"
+TRANSIENT = "transient"
+UNCHECKED = "unchecked"
+CONFIRMATIONS = (CONFIRMED, INTERMITTENT, TRANSIENT, UNCHECKED)
+# The labels a run may be told to let through its verdict.
+TOLERABLE = (INTERMITTENT, TRANSIENT)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """One failing exchange of a test sent again: how many re-sends failed the same way.
+
+    `finding` indexes the test's findings; `judged_by` is "checks" when the same checks judged
+    the fresh answer, "answer" when it was compared with the failing one (a finding that rests
+    on several exchanges); `answers` says in a few words what each re-send got. `inconclusive`
+    re-sends got a timeout, 5xx or 429 where the failure had a proper answer: they say nothing
+    about the failure either way, and count neither for it nor against it.
+    """
+
+    finding: int
+    sent: int
+    reproduced: int
+    judged_by: str
+    answers: tuple[str, ...] = ()
+    inconclusive: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "finding": self.finding,
+            "sent": self.sent,
+            "reproduced": self.reproduced,
+            "judged_by": self.judged_by,
+            "answers": list(self.answers),
+            "inconclusive": self.inconclusive,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recheck:
+        return cls(
+            finding=_count(data.get("finding"), "rechecks.finding"),
+            sent=_count(data.get("sent"), "rechecks.sent"),
+            reproduced=_count(data.get("reproduced"), "rechecks.reproduced"),
+            judged_by=_str(data, "judged_by"),
+            answers=_strings(data, "answers"),
+            inconclusive=_int(data, "inconclusive"),
+        )
+
+
 # The one `user_properties` key the plugin writes.
 RECORD_PROPERTY = "points_conformance"
 
@@ -149,6 +201,11 @@ class TestRecord:
     # whether writes were refused (no --allow-writes off loopback).
     missing_data: tuple[str, ...] = ()
     writes_refused: bool = False
+    rechecks: tuple[Recheck, ...] = ()
+    # The one-line message of a timeout, broken connection or 429 that ended the test, and how
+    # sending its request again came out.
+    transport_failure: str = ""
+    transport_recheck: Recheck | None = None
 
     def user_property(self) -> tuple[str, dict[str, Any]]:
         """The `user_properties` entry carrying this record."""
@@ -169,6 +226,11 @@ class TestRecord:
             "fuzz": [f.to_dict() for f in self.fuzz],
             "missing_data": list(self.missing_data),
             "writes_refused": self.writes_refused,
+            "rechecks": [r.to_dict() for r in self.rechecks],
+            "transport_failure": self.transport_failure,
+            "transport_recheck": (
+                self.transport_recheck.to_dict() if self.transport_recheck is not None else None
+            ),
         }
 
     @classmethod
@@ -193,6 +255,13 @@ class TestRecord:
             fuzz=tuple(FuzzFigures.from_dict(f) for f in _mappings(data, "fuzz")),
             missing_data=_strings(data, "missing_data"),
             writes_refused=_flag(data, "writes_refused"),
+            rechecks=tuple(Recheck.from_dict(r) for r in _mappings(data, "rechecks")),
+            transport_failure=str(data.get("transport_failure") or ""),
+            transport_recheck=(
+                Recheck.from_dict(_mapping(data, "transport_recheck"))
+                if data.get("transport_recheck") is not None
+                else None
+            ),
         )
 
 

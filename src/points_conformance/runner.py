@@ -32,6 +32,7 @@ from points_conformance.report.model import (
     DOES_NOT_CONFORM,
     ReportFormatError,
     gate_problems,
+    let_through,
     load_report,
     verdict_line,
 )
@@ -233,7 +234,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     unexplained = code == 1 and not failed and not waived
     if unexplained:
         stream.write("\ntests failed without a failed requirement: see the pytest output above\n")
-    return _judge(report, failed > 0 or unexplained, baseline, stream)
+    # Failed requirements the run tolerates (--tolerate) do not fail the verdict.
+    tolerated = let_through(report)
+    if tolerated:
+        stream.write(f"\n{tolerated} failed requirements let through (--tolerate)\n")
+    return _judge(report, failed > tolerated or unexplained, baseline, stream)
 
 
 def _judge(

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from points_conformance import locations, variables
+from points_conformance.records import TOLERABLE
 from points_conformance.redaction import leak_forms, redact
 from points_conformance.target import TargetData, TargetFileError, load_target
 from points_conformance.waivers import Waiver, WaiverFileError, load_waivers
@@ -42,6 +43,8 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "fuzz_examples": ("--fuzz-examples", variables.FUZZ_EXAMPLES_ENV),
     "waivers": ("--waivers", variables.WAIVERS_ENV),
     "fail_on_stale_waivers": ("--fail-on-stale-waivers", variables.FAIL_ON_STALE_WAIVERS_ENV),
+    "recheck": ("--recheck", variables.RECHECK_ENV),
+    "tolerate": ("--tolerate", variables.TOLERATE_ENV),
 }
 
 # A shared server must not be hammered by a suite run that nobody asked to be gentle.
@@ -51,6 +54,9 @@ DEFAULT_FUZZ_SEED = 0
 DEFAULT_FUZZ_EXAMPLES = 50
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_AFTER_CAP = 30.0
+# Re-sends of each failing exchange off loopback: a failure that comes one request in three
+# comes three times running once in 27.
+REMOTE_RECHECKS = 3
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -142,11 +148,22 @@ class Settings:
     waivers_file: Path | None = None
     fail_on_stale_waivers: bool = False
     embedded: bool = False
+    # None: the default for the target (REMOTE_RECHECKS off loopback, none on it).
+    recheck: int | None = None
+    # Confirmation labels (records.TOLERABLE) whose failures the verdict lets through.
+    tolerate: tuple[str, ...] = ()
     rate_limit_explicit: bool = field(default=False, repr=False)
 
     @property
     def loopback(self) -> bool:
         return is_loopback(self.base_url)
+
+    @property
+    def rechecks(self) -> int:
+        """How many times each failing exchange is sent again before the verdict."""
+        if self.recheck is not None:
+            return self.recheck
+        return 0 if self.loopback else REMOTE_RECHECKS
 
     @property
     def writes_permitted(self) -> bool:
@@ -212,6 +229,10 @@ class Settings:
         ]
         if self.dry_run:
             parts.append("dry run")
+        if self.rechecks:
+            parts.append(f"{self.rechecks} re-checks")
+        if self.tolerate:
+            parts.append(f"lets {' and '.join(self.tolerate)} failures through")
         return ", ".join(parts)
 
 
@@ -306,6 +327,28 @@ def check_base_url(url: Any, source: str) -> str:
     return text.rstrip("/")
 
 
+def _recheck(options: Mapping[str, Any], environ: Mapping[str, str]) -> int | None:
+    picked = _pick("recheck", options, environ)
+    return _int(picked[0], picked[1], minimum=0) if picked else None
+
+
+def _tolerate(options: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Comma-separated confirmation labels, in TOLERABLE's order; "all" names every one."""
+    picked = _pick("tolerate", options, environ)
+    if not picked:
+        return ()
+    raw, source = picked
+    given = [part.strip().lower() for part in str(raw).split(",") if part.strip()]
+    if given == ["all"]:
+        return TOLERABLE
+    unknown = [label for label in given if label not in TOLERABLE]
+    if unknown or not given:
+        raise SettingsError(
+            f"{source} takes {', '.join(TOLERABLE)} or all (comma-separated), not {raw!r}"
+        )
+    return tuple(label for label in TOLERABLE if label in given)
+
+
 def _auth_pair(raw: Any, source: str) -> tuple[str, str]:
     text = str(raw)
     if ":" not in text:
@@ -393,6 +436,8 @@ def resolve_settings(
         fuzz_examples=fuzz_examples,
         **_read_waivers(opts, env),
         fail_on_stale_waivers=flag("fail_on_stale_waivers"),
+        recheck=_recheck(opts, env),
+        tolerate=_tolerate(opts, env),
         rate_limit_explicit=picked_rate is not None,
     )
     return _with_overrides(settings, overrides)

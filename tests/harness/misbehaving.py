@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import shutil
 import socket
 import socketserver
@@ -43,8 +44,17 @@ MODES: dict[str, str] = {
     "redirect": "HTTP 307 to the same path on another host",
     "login-page": "HTTP 200 with an HTML login page",
     "echo-credentials": "HTTP 400 whose body repeats the Authorization header, decoded too",
+    "flaky": "the upstream's answer, its body cut short (not JSON) one request in three at random",
+    "flaky-502": "HTTP 502 one request in three at random, else the upstream's answer",
+    "flaky-midbody": "closes the connection mid-body one request in three at random, else proxies",
 }
-NEEDS_UPSTREAM = frozenset({"proxy", "wrong-content-type", "throttle-once"})
+NEEDS_UPSTREAM = frozenset(
+    {"proxy", "wrong-content-type", "throttle-once", "flaky", "flaky-502", "flaky-midbody"}
+)
+# The flaky modes draw from a seeded generator, so that a serial run meets the same failures
+# every time; `seed=` picks another sequence.
+FLAKY_SEED = 0
+FLAKY_SHARE = 1 / 3
 
 SLOW_SECONDS = 3.0
 DRIP_INTERVAL = 0.3
@@ -166,6 +176,7 @@ class MisbehavingServer(Listener):
         upstream: str | None = None,
         redirect_to: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        seed: int = FLAKY_SEED,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
@@ -178,6 +189,8 @@ class MisbehavingServer(Listener):
         self.upstream = upstream
         self.redirect_to = redirect_to
         self._count = 0
+        self._random = random.Random(seed)
+        self.flaked = 0  # requests the flaky modes broke
 
     def respond(self, request: Seen, connection: socket.socket) -> None:
         handler: Callable[[Seen, socket.socket], None] = getattr(
@@ -273,6 +286,31 @@ class MisbehavingServer(Listener):
             }
         ).encode()
         _send(connection, _Answer(400, {"Content-Type": "application/json"}, body))
+
+    def _flakes(self) -> bool:
+        with self._lock:
+            broken = self._random.random() < FLAKY_SHARE
+            self.flaked += broken
+        return broken
+
+    def _flaky(self, request: Seen, connection: socket.socket) -> None:
+        answer = self._forward(request)
+        if self._flakes():
+            answer.body = answer.body[: len(answer.body) // 2] or b"{"
+        _send(connection, answer)
+
+    def _flaky_502(self, request: Seen, connection: socket.socket) -> None:
+        if self._flakes():
+            body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            _send(connection, _Answer(502, {"Content-Type": "text/html"}, body))
+        else:
+            _send(connection, self._forward(request))
+
+    def _flaky_midbody(self, request: Seen, connection: socket.socket) -> None:
+        if self._flakes():
+            self._midbody(request, connection)
+        else:
+            _send(connection, self._forward(request))
 
     # -- forwarding -------------------------------------------------------------------------------
 

@@ -135,6 +135,10 @@ class FindingsRecorder:
         self.add(found)
         return found
 
+    def context(self) -> CheckContext:
+        """The context the test's checks ran with; re-checks judge fresh answers with it."""
+        return self._context()
+
     def __len__(self) -> int:
         return len(self.findings)
 

@@ -32,6 +32,16 @@ _OPTION_HELP: dict[str, tuple[str | None, str]] = {
     "fuzz_examples": ("N", "examples per operation in the property-based tests (default 50)"),
     "waivers": ("FILE", "waiver file (TOML): accepted failures and absent target data"),
     "fail_on_stale_waivers": (None, "fail the gate on a waiver whose requirement now passes"),
+    "recheck": (
+        "N",
+        "re-send each failing request N times to confirm the failure (default: 3 off "
+        "loopback, 0 on it); writes are never re-sent",
+    ),
+    "tolerate": (
+        "LABELS",
+        "let failures labelled intermittent and/or transient (comma-separated, or all) "
+        "through the verdict",
+    ),
 }
 
 RECORD_HAR_FLAG = "--record-har"

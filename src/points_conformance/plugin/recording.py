@@ -3,7 +3,9 @@
 The record travels in `item.user_properties`, which survive pytest-xdist. It is first written
 before setup, so that a test skipped by a fixture still names its requirements, and replaced
 after the call with everything the test did. A typed skip (`TargetDataMissing`,
-`WritesRefused`, the client's `WritesNotAllowed`) adds what it carries to the record.
+`WritesRefused`, the client's `WritesNotAllowed`) adds what it carries to the record. A test
+that recorded findings has its failing exchanges re-checked first (`plugin.recheck`), when the
+settings ask for re-checks.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from points_conformance.plugin.fixtures import (
     CLIENT_KEY,
     FUZZ_KEY,
     RECORDER_KEY,
+    FindingsRecorder,
     TargetDataMissing,
     WritesRefused,
 )
+from points_conformance.plugin.recheck import recheck, recheck_failure
 from points_conformance.plugin.requirements import item_requirements, operations_of
 from points_conformance.plugin.session import get_settings
-from points_conformance.records import RECORD_PROPERTY, FuzzFigures, TestRecord
+from points_conformance.records import RECORD_PROPERTY, FuzzFigures, Recheck, TestRecord
 from points_conformance.settings import Settings
 
 _BASELINE_KEY = pytest.StashKey[ClientStats]()
@@ -60,16 +64,23 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     record = TestRecord(requirements=tuple(ids), operations=tuple(operations_of(ids)))
     _store(item, record)
     item.stash[_BASELINE_KEY] = _stats(item.config)
-    failure: str | None = None
+    failure: TransportFailure | None = None
     try:
         yield
     except TransportFailure as exc:
-        failure = exc.message
+        failure = exc
     except unittest.SkipTest as exc:
         _store(item, dataclasses.replace(record, **_skip_facts(exc)))
         raise
     if failure is not None:
-        pytest.fail(failure, pytrace=False)
+        record = TestRecord(
+            requirements=tuple(ids),
+            operations=tuple(operations_of(ids)),
+            transport_failure=failure.message,
+            transport_recheck=_recheck_failure(item, failure),
+        )
+        _store(item, record)
+        pytest.fail(failure.message, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -77,28 +88,58 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     from points_conformance.checks.registry import crediting  # late: checks load the specs
 
     recorder = item.stash.get(RECORDER_KEY, None)
-    failure: str | None = None
+    failure: TransportFailure | None = None
     skip: BaseException | None = None
+    interrupted = False
     with crediting() as credited:
         try:
             yield
         except TransportFailure as exc:
-            failure = exc.message
+            failure = exc
         except unittest.SkipTest as exc:
             skip = exc
             raise
-        except BaseException:
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt | SystemExit | pytest.exit.Exception)
             if recorder is not None and recorder.findings:
                 item.add_report_section("call", "findings", recorder.failure_message())
             raise
         finally:
             # Rules the checks evaluated on this test's exchanges, named or not by its markers.
             exercised = {rid: tuple(sorted(ops)) for rid, ops in credited.operations.items()}
-            _store(item, dataclasses.replace(_final_record(item, exercised), **_skip_facts(skip)))
+            rechecks = () if interrupted else _recheck(item, recorder)
+            # Before the record is made, so that its request count has the re-sends.
+            again = _recheck_failure(item, failure) if failure is not None else None
+            record = dataclasses.replace(
+                _final_record(item, exercised),
+                rechecks=rechecks,
+                transport_failure=failure.message if failure is not None else "",
+                transport_recheck=again,
+                **_skip_facts(skip),
+            )
+            _store(item, record)
     if failure is not None:
-        pytest.fail(failure, pytrace=False)
+        pytest.fail(failure.message, pytrace=False)
     if recorder is not None and recorder.findings:
         pytest.fail(recorder.failure_message(), pytrace=False)
+
+
+def _recheck(item: pytest.Item, recorder: FindingsRecorder | None) -> tuple[Recheck, ...]:
+    """The test's failing exchanges sent again, as many times as the settings ask."""
+    settings = get_settings(item.config)
+    client = item.config.stash.get(CLIENT_KEY, None)
+    if recorder is None or not recorder.findings or settings is None or client is None:
+        return ()
+    return recheck(client, recorder.context(), recorder.findings, settings.rechecks)
+
+
+def _recheck_failure(item: pytest.Item, failure: TransportFailure) -> Recheck | None:
+    """The request a timeout, broken connection or 429 ended, sent again as often."""
+    settings = get_settings(item.config)
+    client = item.config.stash.get(CLIENT_KEY, None)
+    if settings is None or client is None:
+        return None
+    return recheck_failure(client, failure, settings.rechecks)
 
 
 def _final_record(item: pytest.Item, exercised: dict[str, tuple[str, ...]]) -> TestRecord:

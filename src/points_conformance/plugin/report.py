@@ -145,7 +145,13 @@ class ReportPlugin:
             catalogue=self.catalogue,
             collection_errors=self.collection_errors,
             tools={"pytest": pytest.__version__},
-            sections={"selection": self.selection()},
+            sections={
+                "selection": self.selection(),
+                "confirmation": {
+                    "rechecks": int(getattr(self.settings, "rechecks", 0) or 0),
+                    "tolerate": list(getattr(self.settings, "tolerate", ()) or ()),
+                },
+            },
         )
 
     def selection(self) -> dict[str, Any]:

@@ -114,10 +114,14 @@ def verdicts(
     """requirement ID -> (verdict, {operation: verdict}, findings) for one finished test."""
     props = result.record
     by_requirement: dict[str, list[dict[str, Any]]] = {}
-    for finding in props.findings:
+    rechecks = {r.finding: r.to_dict() for r in props.rechecks}
+    for index, finding in enumerate(props.findings):
         rid = str(finding.get("requirement") or "")
         if rid:
-            by_requirement.setdefault(rid, []).append(_finding(finding, result.nodeid))
+            kept = _finding(finding, result.nodeid)
+            if index in rechecks:
+                kept["recheck"] = rechecks[index]
+            by_requirement.setdefault(rid, []).append(kept)
     names = list(dict.fromkeys([*props.requirements, *by_requirement, *props.exercised]))
     named = set(props.requirements)
     failed = result.outcome in ("failed", "error")
@@ -172,7 +176,7 @@ def _finding(raw: Mapping[str, Any], nodeid: str) -> dict[str, Any]:
 
 
 def _error_finding(rid: str, result: TestResult) -> dict[str, Any]:
-    return {
+    error: dict[str, Any] = {
         "requirement": rid,
         "message": result.message,
         "expected": "",
@@ -182,6 +186,12 @@ def _error_finding(rid: str, result: TestResult) -> dict[str, Any]:
         "test": result.nodeid,
         "error": True,
     }
+    if result.record.transport_failure:
+        # A timeout, broken connection or 429 ended the test: report.confirmation's "transient".
+        error["transport"] = True
+        if result.record.transport_recheck is not None:
+            error["recheck"] = result.record.transport_recheck.to_dict()
+    return error
 
 
 class Collector:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from points_conformance.locations import REPORT_JSON
+from points_conformance.report.confirmation import LABEL_TEXT, summary_line
 from points_conformance.report.html_page import CSP, CSS, JS
 from points_conformance.report.model import (
     FAILED,
@@ -113,6 +114,7 @@ def _header(report: Mapping[str, Any]) -> str:
 
 def _summary(report: Mapping[str, Any]) -> str:
     counts = report["counts"]
+    confirmed = summary_line(report)
     total = counts.get("total", 0) or 0
     parts = []
     bar = []
@@ -131,7 +133,8 @@ def _summary(report: Mapping[str, Any]) -> str:
         '<section id="summary"><h2>Summary</h2>'
         f'<div class="counts">{"".join(parts)}<span class="count"><b>{total}</b>requirements</span></div>'
         f'<div class="bar" role="img" aria-label="requirement statuses">{"".join(bar)}</div>'
-        "</section>"
+        + (f'<p class="confirmation">{e(confirmed)}</p>' if confirmed else "")
+        + "</section>"
     )
 
 
@@ -218,10 +221,22 @@ def _finding(finding: Mapping[str, Any], note: bool = False) -> str:
             if response.get("json_error"):
                 out.append(f'<p class="small">{e(response["json_error"])}</p>')
             out.append(f'<pre class="body">{e(response.get("body_excerpt", ""))}</pre>')
+    recheck = finding.get("recheck") or {}
+    if recheck.get("sent"):
+        out.append(
+            f'<p class="small">Sent again {e(recheck["sent"])} times: failed the same way '
+            f"{e(recheck.get('reproduced', 0))} times (judged by {e(recheck.get('judged_by', ''))}"
+            f"; answers: {e(', '.join(recheck.get('answers') or []))})</p>"
+        )
     if finding.get("test"):
         out.append(f'<p class="small">Test <code>{e(finding["test"])}</code></p>')
     out.append("</div>")
     return "".join(out)
+
+
+def _confirmation_badge(record: Mapping[str, Any]) -> str:
+    label = record.get("confirmation")
+    return f' <span class="badge c-{e(label)}">{e(label)}</span>' if label else ""
 
 
 def _requirement(record: Mapping[str, Any]) -> str:
@@ -256,6 +271,11 @@ def _requirement(record: Mapping[str, Any]) -> str:
         )
     elif unlock(record) and record["status"] in (SKIPPED, NOT_EXERCISED):
         body.append(f"<p><b>Would run with:</b> {e('; '.join(unlock(record)))}</p>")
+    if record.get("confirmation"):
+        body.append(
+            f'<p class="confirmation"><b>Re-check:</b> '
+            f"{e(LABEL_TEXT.get(record['confirmation'], record['confirmation']))}</p>"
+        )
     findings = record.get("findings", [])
     if findings:
         total = record.get("findings_total", len(findings))
@@ -282,7 +302,7 @@ def _requirement(record: Mapping[str, Any]) -> str:
         body.append(f'<h3>Tests ({len(tests)})</h3><ul class="tests plain">{items}{more}</ul>')
     return (
         f'<details class="req" id="req-{e(rid)}" {_item_attrs(record, ops)}>'
-        f"<summary>{_badge(record['status'])} <code>{e(rid)}</code> "
+        f"<summary>{_badge(record['status'])}{_confirmation_badge(record)} <code>{e(rid)}</code> "
         f'<span class="stmt">{e(short)}</span></summary>'
         f'<div class="body">{"".join(body)}</div></details>'
     )

@@ -41,6 +41,7 @@ pre { background: var(--soft); border: 1px solid var(--line); border-radius: 4px
 .s-passed { --c: var(--passed); } .s-failed { --c: var(--failed); }
 .s-skipped { --c: var(--skipped); } .s-not_exercised { --c: var(--not_exercised); }
 .s-waived { --c: var(--waived); }
+.c-confirmed { --c: #6b1f1f; } .c-intermittent, .c-transient, .c-unchecked { --c: #6b6b6b; }
 .bar span, .badge, td.cell { background: var(--c); }
 .count.s-passed b, .count.s-failed b, .count.s-skipped b, .count.s-not_exercised b,
 .count.s-waived b { color: var(--c); }

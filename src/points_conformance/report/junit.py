@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from points_conformance.operations import OPERATIONS
+from points_conformance.report.confirmation import LABEL_TEXT
 from points_conformance.report.model import FAILED, LABELS, NOT_EXERCISED, SKIPPED, WAIVED
 
 # Characters XML 1.0 forbids; response bodies may contain any of them.
@@ -36,6 +37,8 @@ def classname(record: Mapping[str, Any]) -> str:
 def _failure_text(record: Mapping[str, Any]) -> str:
     source = record.get("source") or {}
     lines = [f"{record['id']}: {record.get('statement', '')}".rstrip()]
+    if record.get("confirmation"):
+        lines.append(f"re-check: {LABEL_TEXT.get(record['confirmation'], record['confirmation'])}")
     if source.get("page") or source.get("heading"):
         lines.append(f"source: {source.get('page', '')} § {source.get('heading', '')}")
     lines.append("")
@@ -53,6 +56,12 @@ def _failure_text(record: Mapping[str, Any]) -> str:
         curl = (exchange.get("request") or {}).get("curl")
         if curl:
             lines.append(f"  repro: {curl}")
+        recheck = finding.get("recheck") or {}
+        if recheck.get("sent"):
+            lines.append(
+                f"  sent again {recheck['sent']} times, failed the same way "
+                f"{recheck.get('reproduced', 0)} times: {', '.join(recheck.get('answers') or [])}"
+            )
         if finding.get("test"):
             lines.append(f"  test: {finding['test']}")
         lines.append("")
@@ -88,6 +97,7 @@ def render_junit(report: dict[str, Any]) -> str:
         ("stance", report.get("stance", "")),
         ("verdict", report.get("verdict", "")),
         ("verdict_reasons", "; ".join(report.get("verdict_reasons") or [])),
+        ("let_through", (report.get("confirmation") or {}).get("let_through", 0)),
         ("harness", versions.get("harness", "")),
         ("spec", versions.get("spec", "")),
     ):
@@ -105,10 +115,18 @@ def render_junit(report: dict[str, Any]) -> str:
         )
         status = record["status"]
         if status == FAILED:
+            label = record.get("confirmation")
+            if label:
+                # The label in a property too, where CI systems that read properties show it.
+                properties = ET.SubElement(case, "properties")
+                ET.SubElement(properties, "property", {"name": "confirmation", "value": label})
             failure = ET.SubElement(
                 case,
                 "failure",
-                {"message": xml_text(record.get("reason", "")), "type": "nonconformance"},
+                {
+                    "message": xml_text(record.get("reason", "")),
+                    "type": f"nonconformance-{label}" if label else "nonconformance",
+                },
             )
             failure.text = xml_text(_failure_text(record))
         elif status in (SKIPPED, NOT_EXERCISED, WAIVED):

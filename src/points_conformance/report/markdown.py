@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from points_conformance.locations import DRY_RUN_FILE, REPORT_HTML, REPORT_JSON
+from points_conformance.report.confirmation import summary_line
 from points_conformance.report.model import (
     CONFORMS,
     DOES_NOT_CONFORM,
@@ -83,6 +84,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         + f" | {counts.get('total', 0)} |",
         "",
     ]
+    confirmed = summary_line(report)
+    if confirmed:
+        lines += [md_text(confirmed, 400), ""]
     if report.get("incomplete"):
         lines += ["The run was incomplete (interrupted, or tests failed to collect).", ""]
     lines += _unchecked_and_waivers(report)
@@ -104,7 +108,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             failed_ops = [op for op, s in record.get("by_operation", {}).items() if s == FAILED]
             ops = ", ".join(failed_ops or record.get("operations", []))
             where = f" ({md_text(ops)})" if ops else ""
-            lines.append(f"- **{md_text(record['id'])}**{where}: {md_text(record.get('reason'))}")
+            label = f" \\[{record['confirmation']}\\]" if record.get("confirmation") else ""
+            lines.append(
+                f"- **{md_text(record['id'])}**{where}: {md_text(record.get('reason'))}{label}"
+            )
             curl = _first_curl(record)
             if curl:
                 lines += ["", "  " + code_block(curl, "sh").replace("\n", "\n  "), ""]

@@ -138,6 +138,8 @@ def merge_reports(reports: Sequence[dict[str, Any]], sources: Sequence[str] = ()
             if any(r.get("dry_run") is not None for r in reports)
             else None
         ),
+        # What the first shard was asked (re-checks, tolerated labels); finalize recounts.
+        "confirmation": copy.deepcopy(first.get("confirmation") or {}),
         "sources": [*(str(s) for s in sources)] or [f"report {i + 1}" for i in range(len(reports))],
         # Shards each run part of the suite; together they may run all of it.
         "selection": {"partial": False, "by": []},

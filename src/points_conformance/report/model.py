@@ -237,6 +237,10 @@ def finalize(report: dict[str, Any]) -> dict[str, Any]:
     report["requirements"] = dict(sorted(requirements.items()))
     apply_waivers(report)
     report["counts"] = counts(report)
+    # Late: confirmation reads this module's statuses.
+    from points_conformance.report.confirmation import confirm
+
+    confirm(report)
     report["operations"] = _operations(report)
     report["untestable"] = [
         {"id": rid, "reason": r["untestable_reason"] or r["check"] or ""}
@@ -357,7 +361,7 @@ def selection_note(report: Mapping[str, Any]) -> str:
 
 def verdict_kind(report: Mapping[str, Any]) -> str:
     """CONFORMS, DOES_NOT_CONFORM or INCOMPLETE."""
-    if report["counts"][FAILED]:
+    if report["counts"][FAILED] > let_through(report):
         return DOES_NOT_CONFORM
     if report.get("incomplete") or selection_note(report) or unchecked(report):
         return INCOMPLETE
@@ -366,13 +370,22 @@ def verdict_kind(report: Mapping[str, Any]) -> str:
     return CONFORMS
 
 
+def let_through(report: Mapping[str, Any]) -> int:
+    """Failed requirements whose confirmation label the run tolerates (--tolerate)."""
+    return int((report.get("confirmation") or {}).get("let_through") or 0)
+
+
 def verdict(report: Mapping[str, Any]) -> str:
-    """The verdict as a report shows it: the kind, with the number of waivers it rests on."""
+    """The verdict as a report shows it: the kind, with the waivers and tolerated failures it
+    rests on."""
     kind = verdict_kind(report)
     waived = report["counts"].get(WAIVED, 0)
-    if kind == CONFORMS and waived:
-        return f"{CONFORMS}, with {waived} waiver{'s' if waived != 1 else ''}"
-    return kind
+    tolerated = let_through(report) if kind != DOES_NOT_CONFORM else 0
+    rests_on = [
+        *([f"{waived} waiver{'s' if waived != 1 else ''}"] if waived else []),
+        *([f"{tolerated} tolerated failure{'s' if tolerated != 1 else ''}"] if tolerated else []),
+    ]
+    return f"{kind}, with {' and '.join(rests_on)}" if rests_on else kind
 
 
 def verdict_reasons(report: Mapping[str, Any]) -> list[str]:
