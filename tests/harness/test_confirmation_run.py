@@ -43,15 +43,19 @@ class Case:
     code: int
 
 
+# What `run` exits with once tolerated failures are let through: the run is a selection of the
+# suite, so the verdict is incomplete at best.
+LET_THROUGH = 3
+
 CASES = (
     # One answer in three cut short: re-sent, the same request mostly comes back whole.
-    Case("flaky", INTERMITTENT, "3", "intermittent", 0),
+    Case("flaky", INTERMITTENT, "3", "intermittent", LET_THROUGH),
     # The same defect on every answer: failed again the same way on each re-check.
     Case("wrong-content-type", CONFIRMED, "2", "all", 1),
     # A 502 one request in three: gone when re-sent, and never tolerated unless asked.
     Case("flaky-502", TRANSIENT, "3", "intermittent", 1),
     # A connection cut mid-body one request in three: the request is sent again, and answered.
-    Case("flaky-midbody", TRANSIENT, "3", "transient", 0),
+    Case("flaky-midbody", TRANSIENT, "3", "transient", LET_THROUGH),
     # Every connection cut mid-body: cut again on every re-send, so confirmed, and no pass.
     Case("midbody", CONFIRMED, "2", "all", 1),
 )
@@ -102,8 +106,8 @@ def test_failures_are_labelled_and_gated(
     junit = (run.report_dir / "junit.xml").read_text()
     assert f'type="nonconformance-{case.label}"' in junit
     assert f'class="badge c-{case.label}"' in (run.report_dir / "conformance.html").read_text()
-    if case.code == 0:
-        assert report["verdict"] == "conforms"
+    if case.code == LET_THROUGH:
+        assert report["verdict_kind"] == "incomplete", report["verdict"]
         assert f"{len(failed)} failed requirements let through" in run.out
     # The re-checks went out: every failing read was sent again as often as asked.
     rechecked = [f["recheck"] for r in failed.values() for f in r["findings"] if f.get("recheck")]
