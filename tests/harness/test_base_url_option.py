@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from points_conformance.settings import SettingsError, default_base_url, resolve_settings
 
 WITH = "pytest-base-url"
 WITHOUT = "-p no:base_url"
@@ -132,3 +135,24 @@ def test_xdist_workers_see_the_embedded_server_in_the_fixture(
 def test_the_stance_has_its_own_switch(pytester: pytest.Pytester, plugins: str) -> None:
     seen = run(pytester, plugins, "--base-url=http://127.0.0.1:9", "--conformance-strict")
     assert seen["strict"] is True
+
+
+def test_settings_take_the_ini_key_after_flag_and_environment(tmp_path: Path) -> None:
+    target = tmp_path / "target.toml"
+    target.write_text('[target]\nbase_url = "http://localhost:8010"\n')
+    ini = "http://localhost:8011/"
+    env = {"POINTS_CONFORMANCE_BASE_URL": "http://localhost:8012"}
+    flag = {"base_url": "http://localhost:8013"}
+    file = {"target": str(target)}
+    assert resolve_settings(file, {}).base_url == "http://localhost:8010"
+    assert resolve_settings(file, {}, ini_base_url=ini).base_url == "http://localhost:8011"
+    assert resolve_settings(file, env, ini_base_url=ini).base_url == "http://localhost:8012"
+    assert resolve_settings(flag | file, env, ini_base_url=ini).base_url == "http://localhost:8013"
+    with pytest.raises(SettingsError, match="base_url in the pytest configuration file"):
+        resolve_settings({}, {}, ini_base_url="ftp://localhost")
+
+
+def test_pytest_base_url_variable_is_read_by_settings() -> None:
+    assert default_base_url({"PYTEST_BASE_URL": "http://localhost:8014"}) == "http://localhost:8014"
+    assert default_base_url({"PYTEST_BASE_URL": ""}) is None
+    assert default_base_url({}) is None
