@@ -53,7 +53,7 @@ def add_base_url_option(
         dest=DEST,
         metavar="URL",
         default=default_base_url(),
-        help=f"{help_text}; default $PYTEST_BASE_URL",
+        help=help_text,
     )
     parser.addini(INI, help="base URL of the server under test (as --base-url, below it)")
 

@@ -18,7 +18,8 @@ DESTS: dict[str, str] = {name: "pc_" + name for name in OPTIONS} | {"base_url": 
 _OPTION_HELP: dict[str, tuple[str | None, str]] = {
     "base_url": (
         "URL",
-        "base URL of the server under test (default: the embedded reference server)",
+        "base URL of the server under test (default $PYTEST_BASE_URL, else the embedded "
+        "reference server)",
     ),
     "auth": ("USER:PASSWORD", "Basic credentials"),
     "bearer": ("TOKEN", "bearer token instead of Basic credentials"),
@@ -53,7 +54,12 @@ MARKER_HELP: dict[str, str] = {
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
-    group = parser.getgroup("points-conformance", "conformance target (points-conformance)")
+    # pytest-base-url's help for --base-url, when it defines the option, says nothing of ours.
+    group = parser.getgroup(
+        "points-conformance",
+        "conformance target (points-conformance); --base-url [env POINTS_CONFORMANCE_BASE_URL, "
+        "ini base_url] names the server under test, else the embedded reference server runs",
+    )
     for name, (metavar, text) in _OPTION_HELP.items():
         flag, variable = OPTIONS[name]
         text = f"{text} [env {variable}]"
