@@ -2,7 +2,8 @@
 
 Every engine (matrix tests, fuzzing, reports, the `run` command) reads the same frozen object,
 resolved once with the precedence CLI flags > environment (`POINTS_CONFORMANCE_*`) > target
-file > defaults. Problems are reported as a one-line `SettingsError` that names the flag,
+file > defaults (the base URL also from the pytest configuration's `base_url` key, between the
+environment and the target file). Problems are reported as a one-line `SettingsError` that names the flag,
 variable or key at fault and never echoes a credential.
 
 This is the only module that reads the environment (the variables' names are in `variables`);
