@@ -3,8 +3,8 @@
 Every engine (matrix tests, fuzzing, reports, the `run` command) reads the same frozen object,
 resolved once with the precedence CLI flags > environment (`POINTS_CONFORMANCE_*`) > target
 file > defaults (the base URL also from the pytest configuration's `base_url` key, between the
-environment and the target file). Problems are reported as a one-line `SettingsError` that names the flag,
-variable or key at fault and never echoes a credential.
+environment and the target file). Problems are reported as a one-line `SettingsError` that
+names the flag, variable or key at fault and never echoes a credential.
 
 This is the only module that reads the environment (the variables' names are in `variables`);
 the small functions below (`environment`, `specs_dir`, `default_report_dir`, `progress_mode`,
