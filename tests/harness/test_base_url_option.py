@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from points_conformance.runner import resolve_run_settings
 from points_conformance.settings import SettingsError, default_base_url, resolve_settings
 
 WITH = "pytest-base-url"
@@ -156,3 +157,9 @@ def test_pytest_base_url_variable_is_read_by_settings() -> None:
     assert default_base_url({"PYTEST_BASE_URL": "http://localhost:8014"}) == "http://localhost:8014"
     assert default_base_url({"PYTEST_BASE_URL": ""}) is None
     assert default_base_url({}) is None
+
+
+def test_the_run_command_reads_the_stance_switch_not_pytests_strict() -> None:
+    assert resolve_run_settings(["--conformance-strict"]) == resolve_settings({"strict": True})
+    strict = resolve_run_settings(["--strict", "--base-url", "http://127.0.0.1:9"])
+    assert strict is not None and strict.strict is False
