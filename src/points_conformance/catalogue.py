@@ -3,7 +3,7 @@
 
 Every finding names a requirement ID from here, and reports print the requirement's statement
 and source; the register says, for each place where the pages contradict each other, what the
-default run and `--strict` enforce. A malformed file stops the run with a one-line
+default run and `--conformance-strict` enforce. A malformed file stops the run with a one-line
 `CatalogueError` naming the entry and the field.
 """
 
@@ -132,7 +132,7 @@ class Reading:
 
 @dataclass(frozen=True)
 class Discrepancy:
-    """A place where the pages disagree, and what the default run and --strict enforce."""
+    """A place where the pages disagree, and what the default run and --conformance-strict enforce."""
 
     id: str
     title: str

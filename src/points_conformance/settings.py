@@ -2,12 +2,14 @@
 
 Every engine (matrix tests, fuzzing, reports, the `run` command) reads the same frozen object,
 resolved once with the precedence CLI flags > environment (`POINTS_CONFORMANCE_*`) > target
-file > defaults. Problems are reported as a one-line `SettingsError` that names the flag,
-variable or key at fault and never echoes a credential.
+file > defaults (the base URL also from the pytest configuration's `base_url` key, between the
+environment and the target file). Problems are reported as a one-line `SettingsError` that
+names the flag, variable or key at fault and never echoes a credential.
 
 This is the only module that reads the environment (the variables' names are in `variables`);
 the small functions below (`environment`, `specs_dir`, `default_report_dir`, `progress_mode`,
-`in_ci`) answer the questions other modules would otherwise ask `os.environ` themselves.
+`in_ci`, `default_base_url`) answer the questions other modules would otherwise ask
+`os.environ` themselves.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "target": ("--target", variables.TARGET_ENV),
     "auth": ("--auth", variables.AUTH_ENV),
     "bearer": ("--bearer", variables.BEARER_ENV),
-    "strict": ("--strict", variables.STRICT_ENV),
+    "strict": ("--conformance-strict", variables.STRICT_ENV),
     "allow_writes": ("--allow-writes", variables.ALLOW_WRITES_ENV),
     "rate_limit": ("--rate-limit", variables.RATE_LIMIT_ENV),
     "timeout": ("--timeout", variables.TIMEOUT_ENV),
@@ -118,6 +120,11 @@ def progress_mode(environ: Mapping[str, str] | None = None) -> str:
 def in_ci(environ: Mapping[str, str] | None = None) -> bool:
     """True when `$CI` is set to anything but an empty or false value."""
     return _env(environ).get(variables.CI_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def default_base_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """`$PYTEST_BASE_URL`, the default of `--base-url` (as pytest-base-url has it), or None."""
+    return _env(environ).get(variables.PYTEST_BASE_URL_ENV) or None
 
 
 @dataclass(frozen=True)
@@ -362,11 +369,15 @@ def _auth_pair(raw: Any, source: str) -> tuple[str, str]:
 def resolve_settings(
     options: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    ini_base_url: str | None = None,
     **overrides: Any,
 ) -> Settings:
     """Resolve every option: CLI flags (`options`) > environment > target file > defaults.
 
     `options` maps the names of `OPTIONS` to raw flag values (None or absent: not given).
+    `ini_base_url` is the `base_url` key of the pytest configuration file, which comes after
+    the flag and the environment and before the target file.
     `overrides` set fields that have no flag (`max_retries`, `retry_after_cap`).
     """
     opts: Mapping[str, Any] = options or {}
@@ -379,12 +390,7 @@ def resolve_settings(
     if target_file is not None and not credentials_given:
         username, password, bearer = _target_credentials(target_data, target_file)
 
-    base_url: str | None = None
-    picked_url = _pick("base_url", opts, env)
-    if picked_url:
-        base_url = check_base_url(picked_url[0], picked_url[1])
-    elif target_data.base_url:
-        base_url = check_base_url(target_data.base_url, f"target.base_url in {target_file}")
+    base_url = _base_url(opts, env, ini_base_url, target_data, target_file)
 
     picked_rate = _pick("rate_limit", opts, env)
     rate_limit: float | None
@@ -441,6 +447,24 @@ def resolve_settings(
         rate_limit_explicit=picked_rate is not None,
     )
     return _with_overrides(settings, overrides)
+
+
+def _base_url(
+    options: Mapping[str, Any],
+    environ: Mapping[str, str],
+    ini_base_url: str | None,
+    target_data: TargetData,
+    target_file: Path | None,
+) -> str | None:
+    """The flag or environment's URL, else the pytest configuration's, else the target file's."""
+    picked = _pick("base_url", options, environ)
+    if picked:
+        return check_base_url(picked[0], picked[1])
+    if not _blank(ini_base_url):
+        return check_base_url(ini_base_url, "base_url in the pytest configuration file")
+    if target_data.base_url:
+        return check_base_url(target_data.base_url, f"target.base_url in {target_file}")
+    return None
 
 
 def _given_credentials(

@@ -2,7 +2,7 @@
 
 The file as shipped is the default reading, for any OpenAPI tool (mock servers, fuzzers, client
 generators); `--strict` prints the document with every `x-strict` overlay merged in, which is
-what the suite validates against under `--strict`.
+what the suite validates against under `--conformance-strict`.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ TOLERATE_ENV = ENV_PREFIX + "TOLERATE"
 SPECS_DIR_ENV = ENV_PREFIX + "SPECS_DIR"
 PROGRESS_ENV = ENV_PREFIX + "PROGRESS"
 CI_ENV = "CI"
+# pytest-base-url's variable: the default of `--base-url`, whichever plugin defines it.
+PYTEST_BASE_URL_ENV = "PYTEST_BASE_URL"
 # The credentials curl repros refer to; a reader exports them to repeat a request.
 USER_ENV = ENV_PREFIX + "USER"
 PASSWORD_ENV = ENV_PREFIX + "PASSWORD"

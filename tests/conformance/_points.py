@@ -145,7 +145,7 @@ def _judged(
     answered = not ctx.strict and "ok_or_error" in lenient and not warned
     if "error" in raw and (lenient.get("error") or raw.get("warning")) and not answered:
         # Codes the pages name besides the strict one (or as a warning of a 2xx answer):
-        # accepted unless --strict, and a strict finding names the register entry.
+        # accepted unless --conformance-strict, and a strict finding names the register entry.
         return list(
             expect_error(
                 ctx,

@@ -502,7 +502,7 @@ def test_walk(
         pages.append(ex)
     findings.add(walk_pages(check_context, pages, operation=CML))
     # 002 states no outcome for a page past the last (1003 covers pageNumber < 1): an empty 200
-    # or a refusal in the default run, the empty 200 under --strict (D-090).
+    # or a refusal in the default run, the empty 200 under --conformance-strict (D-090).
     past_case = dataclasses.replace(
         _page(resolved, size, max(page.page_count, 1) + 1),
         expect={"ok": True, "rows": "none", "lenient": {"ok_or_error": [], "rows": "none"}},

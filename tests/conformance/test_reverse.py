@@ -133,7 +133,7 @@ def test_reverse_whole_remainder_then_again(
 
     003 gives an omitted pointsToBeReversed no meaning (D-091): the default run also takes a
     refusal, holds an answer to the points it says it reversed, and leaves the second reversal
-    to --strict, since what is left after the first is then unknown.
+    to --conformance-strict, since what is left after the first is then unknown.
     """
     redemption = redemption_pool.take()
     query = customer_query(target, redeemer)

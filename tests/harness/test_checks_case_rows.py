@@ -1,7 +1,7 @@
 """How the points and cross-member case rows are judged in each stance, on crafted answers.
 
 Rows whose outcome no page states accept every reasonable answer in the default run and one in
---strict; rows whose outcome a page states fail a violating answer in both.
+--conformance-strict; rows whose outcome a page states fail a violating answer in both.
 """
 
 from __future__ import annotations

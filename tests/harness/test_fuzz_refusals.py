@@ -1,7 +1,7 @@
 """Negative fuzzing in each stance: which accepted invalid requests are failures.
 
 The default run fails an accepted invalid request only where a page says it is refused (a
-parameter of `STATED_REFUSALS`, a required parameter left out, the body); `--strict` fails every
+parameter of `STATED_REFUSALS`, a required parameter left out, the body); `--conformance-strict` fails every
 request the strict description forbids. The fuzz document itself is the default reading.
 """
 

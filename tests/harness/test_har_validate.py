@@ -326,8 +326,8 @@ def test_findings_exit_1_and_none_exit_0_through_the_command(
     bad = _har(tmp_path / "bad.har", page_count_floor)
     report = ["--report-dir", str(tmp_path / "report")]
     assert main([str(good), *report]) == 0
-    assert main([str(good), "--strict", *report]) == 0
-    assert main([str(good), str(bad), "--strict", *report]) == 1
+    assert main([str(good), "--conformance-strict", *report]) == 0
+    assert main([str(good), str(bad), "--conformance-strict", *report]) == 1
     assert "verdict: the recorded traffic does NOT conform" in capsys.readouterr().out
 
 

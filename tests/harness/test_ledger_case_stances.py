@@ -1,7 +1,7 @@
 """The ledger case tables judged against answers of servers that took another reading.
 
 Each row sends a crafted answer through the table's own expectation (`_ledger.judge`): where the
-pages leave the outcome open, the default run accepts it and --strict, which picks one reading,
+pages leave the outcome open, the default run accepts it and --conformance-strict, which picks one reading,
 does not; where a page states the outcome, both runs fail a server that does otherwise.
 """
 

@@ -196,7 +196,7 @@ def test_options_reach_the_settings_fixture(pytester: pytest.Pytester) -> None:
         NO_REPORT,
         "--base-url=http://127.0.0.1:9/",
         f"--auth=alice:{PASSWORD}",
-        "--strict",
+        "--conformance-strict",
         "--allow-writes",
         "--rate-limit=3",
         "--timeout=2.5",
@@ -689,7 +689,9 @@ def test_check_context_comes_from_settings(pytester: pytest.Pytester) -> None:
             assert tuple(check_context.connected_org_ids) == (50405,)
         """
     )
-    pytester.runpytest(NO_REPORT, f"--target={target}", "--strict").assert_outcomes(passed=1)
+    pytester.runpytest(NO_REPORT, f"--target={target}", "--conformance-strict").assert_outcomes(
+        passed=1
+    )
 
 
 # -- embedded server -----------------------------------------------------------------------------

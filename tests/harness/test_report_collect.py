@@ -349,8 +349,10 @@ def test_run_figures(built: tuple[dict[str, Any], dict[str, Path]]) -> None:
     assert report["requests"] == 3 + 1 + 1 + 1 + 1 + 1 + 1
     assert report["writes"] == [
         {
+            "operation": "transferPoints",
             "method": "POST",
             "url": "http://127.0.0.1:8765/v2/points/transfer",
+            "status": 200,
             "test": "t/test_xfer.py::test_804",
         }
     ]

@@ -39,7 +39,7 @@ def _run_both(base: Path) -> set[str]:
         out = base / stance
         command = [sys.executable, "-m", "pytest", str(ROOT / "tests" / "conformance"), "-q",
                    "-p", "no:cacheprovider", "-n", "0", "--report-dir", str(out),
-                   *(["--strict"] if stance == "strict" else [])]  # fmt: skip
+                   *(["--conformance-strict"] if stance == "strict" else [])]  # fmt: skip
         runs[stance] = (
             out,
             subprocess.Popen(

@@ -448,7 +448,7 @@ def test_the_rate_limit_holds_at_the_server_and_every_write_is_reported(
     assert sent and listed == sent
     assert {"/v2/points/transfer", "/v2/points/reverse"} <= {path for _, path in sent}
     assert (
-        f"Writes sent (state-changing requests): {len(sent)}."
+        f"Writes sent (state-changing requests): {len(sent)}, by operation:"
         in (run.report_dir / "summary.md").read_text()
     )
 

@@ -66,7 +66,7 @@ def reversal_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 
     002 gives reversedAmount no sign (its example is positive against negative points), and
     ties neither status to the amounts except by example (D-094): the default run compares
-    magnitudes and leaves the statuses to --strict.
+    magnitudes and leaves the statuses to --conformance-strict.
     """
     bounds: list[str] = []
     sign_only = True

@@ -143,7 +143,7 @@ class Fuzzer:
 
     def judge(self, case: Case[Any], response: schemathesis.Response) -> list[Finding]:
         """Findings of every check, built-in and the suite's, but ignored_auth (see `run`) and,
-        outside --strict, schemathesis' media-type check (no page states one, D-096)."""
+        outside --conformance-strict, schemathesis' media-type check (no page states one, D-096)."""
         excluded = [schemathesis.checks.ignored_auth]
         if not self.settings.strict:
             excluded.append(schemathesis.checks.content_type_conformance)

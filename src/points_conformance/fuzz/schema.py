@@ -91,7 +91,7 @@ def schemathesis_config(settings: Settings, ctx: CheckContext) -> schemathesis.C
             "negative_data_rejection": {"expected-statuses": rejected},
             CHECK_NAME: check_context_kwargs(ctx),
             # No page states a response media type (D-096): the suite's own COMMON-CONTENT-TYPE
-            # check judges it in both stances; schemathesis' stricter one runs under --strict.
+            # check judges it in both stances; schemathesis' stricter one runs under --conformance-strict.
             "content_type_conformance": {"enabled": strict},
         },
     }

@@ -2,6 +2,8 @@
 
 One module per job, each registered below so that pytest sees their hooks and fixtures:
 
+- `base_url`: `--base-url`, its ini key and the `base_url` fixture, pytest-base-url's when it
+  is installed;
 - `options`: the command-line options and the markers the suite may use;
 - `session`: resolves the options into the single `Settings`, hands them (and the embedded
   reference server) to pytest-xdist workers, and says whether the run writes a report;
@@ -20,6 +22,7 @@ from __future__ import annotations
 # In import order: a module comes after those it imports, so that pytest registers (and
 # rewrites the asserts of) each before another module imports it.
 pytest_plugins = [
+    "points_conformance.plugin.base_url",
     "points_conformance.plugin.options",
     "points_conformance.plugin.lock",
     "points_conformance.plugin.requirements",

@@ -7,22 +7,24 @@ from typing import Any
 import pytest
 
 from points_conformance.operations import TABLE
+from points_conformance.plugin import base_url
 from points_conformance.settings import OPTIONS
 
-# Option name (as settings.OPTIONS knows it) -> pytest dest. pytest itself owns `--strict` (its
-# strict mode: strict markers, config, xfail and parametrization ids, all harmless to the
-# suite), so that flag is read rather than registered, and also selects the strict reading.
-DESTS: dict[str, str] = {name: "pc_" + name for name in OPTIONS} | {"strict": "strict"}
+# Option name (as settings.OPTIONS knows it) -> pytest dest. `--base-url` has pytest-base-url's
+# dest whichever plugin defines it (see `base_url`).
+DESTS: dict[str, str] = {name: "pc_" + name for name in OPTIONS} | {"base_url": base_url.DEST}
 
 # Option name -> (metavar, or None for a switch; help). Flags come from settings.OPTIONS.
 _OPTION_HELP: dict[str, tuple[str | None, str]] = {
     "base_url": (
         "URL",
-        "base URL of the server under test (default: the embedded reference server)",
+        "base URL of the server under test (default $PYTEST_BASE_URL, else the embedded "
+        "reference server)",
     ),
     "auth": ("USER:PASSWORD", "Basic credentials"),
     "bearer": ("TOKEN", "bearer token instead of Basic credentials"),
     "target": ("FILE", "target file (TOML) describing the server and its test data"),
+    "strict": (None, "enforce the strict reading where the pages disagree (discrepancies.yaml)"),
     "allow_writes": (None, "allow transfers and reversals against a non-loopback target"),
     "rate_limit": ("N", "at most N requests/s (default: 10 off loopback, none on it; 0: none)"),
     "timeout": ("S", "seconds to wait for each response (default 10)"),
@@ -66,16 +68,19 @@ MARKER_HELP: dict[str, str] = {
 }
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # pytest-base-url's help for --base-url, when it defines the option, says nothing of ours.
     group = parser.getgroup(
         "points-conformance",
-        "conformance target (points-conformance); pytest's --strict [env "
-        "POINTS_CONFORMANCE_STRICT] also enforces the strict reading where the pages disagree",
+        "conformance target (points-conformance); --base-url [env POINTS_CONFORMANCE_BASE_URL, "
+        "ini base_url] names the server under test, else the embedded reference server runs",
     )
     for name, (metavar, text) in _OPTION_HELP.items():
         flag, variable = OPTIONS[name]
         text = f"{text} [env {variable}]"
-        if metavar is None:
+        if name == "base_url":
+            base_url.add_base_url_option(group, parser, pluginmanager, text)
+        elif metavar is None:
             group.addoption(flag, dest=DESTS[name], action="store_true", default=None, help=text)
         else:
             group.addoption(flag, dest=DESTS[name], metavar=metavar, default=None, help=text)

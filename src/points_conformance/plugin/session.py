@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from points_conformance.plugin import lock, preflight
+from points_conformance.plugin import base_url, lock, preflight
 from points_conformance.plugin.options import option_values, report_dir_given
 from points_conformance.plugin.report import ReportPlugin
 from points_conformance.plugin.requirements import usage_exit
@@ -80,13 +80,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     workerinput = _worker_input(config)
     try:
-        settings = resolve_settings(option_values(config))
+        settings = resolve_settings(
+            option_values(config), ini_base_url=base_url.ini_base_url(config)
+        )
         if workerinput is not None:
             settings = _worker_settings(settings, workerinput)
     except SettingsError as exc:
         usage_exit(str(exc))
     state = State(settings=settings, worker=workerinput is not None)
     config.stash[STATE_KEY] = state
+    base_url.publish(config, settings.base_url)
     if workerinput is not None:
         lock.join_lock(config, workerinput)
         return
@@ -146,6 +149,7 @@ def start_server(config: pytest.Config) -> Settings:
         target_data=server.target_data,
         target_file=server.target_file,
     )
+    base_url.publish(config, state.settings.base_url)
     report = report_plugin(config)
     if report is not None:
         report.settings = state.settings

@@ -7,7 +7,7 @@ reading, one that the register entry's `stance` explicitly allows and nothing mo
 built like faults (faults.py: a changed `Behaviour`, hooks run after the existing ones, or both)
 and compose with each other and with faults.
 
-The default run of the suite must pass against every reading; `--strict` should notice those
+The default run of the suite must pass against every reading; `--conformance-strict` should notice those
 whose entry is `enforced_by_strict`. `points-conformance selftest --readings` checks both. A
 reading's operations and requirements are those of its entry's `affects`, which the harness
 reads from the register.

@@ -157,8 +157,26 @@ def verdicts(
             out[rid] = (SKIPPED, dict.fromkeys(test_ops, SKIPPED), [])
         else:
             # Findings of a test that passed are notes (a lenient reading let it through).
-            out[rid] = (PASSED, dict.fromkeys(test_ops, PASSED), findings)
+            notes = [passing_exchange(f) for f in findings]
+            out[rid] = (PASSED, dict.fromkeys(test_ops, PASSED), notes)
     return out
+
+
+def passing_exchange(finding: Mapping[str, Any]) -> dict[str, Any]:
+    """A note with its exchange cut to what says which request it was: the operation, method,
+    URL, status and time. Only failures need the headers, bodies and curl repro, and a run
+    against a lenient-reading server could otherwise fill its report with passing bodies."""
+    exchange = finding.get("exchange")
+    if not isinstance(exchange, Mapping):
+        return dict(finding)
+    request = exchange.get("request") or {}
+    response = exchange.get("response") or {}
+    compact = {
+        "operation": exchange.get("operation"),
+        "request": {"method": request.get("method"), "url": request.get("url")},
+        "response": {"status": response.get("status"), "elapsed": response.get("elapsed")},
+    }
+    return {**finding, "exchange": compact}
 
 
 def _finding(raw: Mapping[str, Any], nodeid: str) -> dict[str, Any]:
@@ -298,7 +316,16 @@ class Collector:
             props = self.results[nodeid].record
             requests += props.requests
             throttled += props.throttled
-            writes += [{"method": w.method, "url": w.url, "test": nodeid} for w in props.writes]
+            writes += [
+                {
+                    "operation": w.operation,
+                    "method": w.method,
+                    "url": w.url,
+                    "status": w.status,
+                    "test": nodeid,
+                }
+                for w in props.writes
+            ]
             for figures in props.fuzz:
                 add_fuzz(
                     fuzz,

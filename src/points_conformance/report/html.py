@@ -29,6 +29,7 @@ from points_conformance.report.model import (
     unlock,
     waiver_label,
 )
+from points_conformance.report.traffic import statuses_text, write_groups
 
 # A requirement every test touches would otherwise list hundreds of tests.
 MAX_TESTS_SHOWN = 30
@@ -57,7 +58,11 @@ def _search_text(record: Mapping[str, Any]) -> str:
         _source(record),
         record.get("reason", ""),
         " ".join(record.get("operations", [])),
-        " ".join(str(t.get("nodeid", "")) for t in record.get("tests", [])),
+        # Each test once without its parameters: every test of a rule that all answers are
+        # checked against, listed in two places per rule, made most of the page.
+        " ".join(
+            dict.fromkeys(str(t.get("nodeid", "")).split("[")[0] for t in record.get("tests", []))
+        ),
     ]
     return " ".join(" ".join(str(p) for p in parts).split()).lower()
 
@@ -220,7 +225,8 @@ def _finding(finding: Mapping[str, Any], note: bool = False) -> str:
             )
             if response.get("json_error"):
                 out.append(f'<p class="small">{e(response["json_error"])}</p>')
-            out.append(f'<pre class="body">{e(response.get("body_excerpt", ""))}</pre>')
+            if response.get("body_excerpt"):
+                out.append(f'<pre class="body">{e(response["body_excerpt"])}</pre>')
     recheck = finding.get("recheck") or {}
     if recheck.get("sent"):
         out.append(
@@ -413,14 +419,16 @@ def _traffic(report: Mapping[str, Any]) -> list[str]:
     """What the run did to the target: writes, throttling, redirects, a dry run's plan."""
     parts: list[str] = []
     writes = report.get("writes", [])
-    items = "".join(
-        f"<li><code>{e(w.get('method', ''))} {e(w.get('url', ''))}</code> "
-        f'<span class="small">{e(w.get("test", ""))}</span></li>'
-        for w in writes
+    rows = "".join(
+        f"<tr><td>{e(g['operation'])}</td><td><code>{e(g['method'])} {e(g['path'])}</code></td>"
+        f"<td>{e(g['count'])}</td><td>{e(statuses_text(g))}</td></tr>"
+        for g in write_groups(writes)
     )
     parts.append(
         f"<details><summary>{len(writes)} state-changing requests sent</summary>"
-        f"<ol>{items}</ol></details>"
+        "<table><thead><tr><th>Operation</th><th>Request</th><th>Sent</th><th>Statuses</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+        f'<p class="small">Each write, with its test: {e(REPORT_JSON)}.</p></details>'
     )
     throttling = report.get("throttling") or {}
     events = throttling.get("events") or []

@@ -24,6 +24,7 @@ from points_conformance.report.model import (
     STATUSES,
     waiver_label,
 )
+from points_conformance.report.traffic import statuses_text, write_groups
 
 # Beyond this, a comment stops being short; the rest are named on one line.
 MAX_DETAILED = 20
@@ -194,12 +195,22 @@ def _traffic(report: dict[str, Any]) -> list[str]:
         )
     else:
         lines.append("- Throttled: never (no HTTP 429).")
-    lines.append(f"- Writes sent (state-changing requests): {len(writes)}.")
-    for write in writes[:MAX_DETAILED]:
-        request = f"{write.get('method', '')} {write.get('url', '')}"
-        lines.append(f"  - {code_span(request)}")
-    if len(writes) > MAX_DETAILED:
-        lines.append(f"  - … and {len(writes) - MAX_DETAILED} more (see `{REPORT_JSON}`).")
+    groups = write_groups(writes)
+    lines.append(
+        f"- Writes sent (state-changing requests): {len(writes)}"
+        + (", by operation:" if groups else ".")
+    )
+    for group in groups[:MAX_DETAILED]:
+        request = f"{group['method']} {group['path']}"
+        statuses = statuses_text(group)
+        lines.append(
+            f"  - {md_text(group['operation'] or '(operation not recorded)')} "
+            f"{code_span(request)}: {group['count']}"
+            + (f" (status {md_text(statuses)})" if statuses else "")
+        )
+    if len(groups) > MAX_DETAILED:
+        rest = sum(g["count"] for g in groups[MAX_DETAILED:])
+        lines.append(f"  - … and {rest} more (see `{REPORT_JSON}`).")
     redirects = report.get("redirects") or []
     if redirects:
         lines.append(

@@ -15,7 +15,7 @@ and leaves the property-based tests out; `-m` and `-k` replace or narrow that se
 With --readings it runs the reading variants of `points_conformance.reference.readings`
 instead: servers that took another documented reading of a contradiction, one the register
 entry's stance allows. Each is run in the default stance, where any failed requirement is a
-false alarm, and, when the entry is enforced by --strict, in the strict stance, which should
+false alarm, and, when the entry is enforced by --conformance-strict, in the strict stance, which should
 fail a requirement the entry affects ("not distinguished" otherwise: a warning, since some
 readings only show on data the seed may not have). Each run selects the tests of the
 operations the entry's requirements concern.
@@ -219,7 +219,7 @@ def _main_readings(args: argparse.Namespace, out: TextIO) -> int:
     out.write(
         f"selftest: {len(names)} readings in {len(plans)} runs, {args.jobs} at a time. Each "
         "reading runs in the default stance (any failure is a false alarm) and, when its "
-        "register entry is enforced by --strict, in the strict stance (it should fail a "
+        "register entry is enforced by --conformance-strict, in the strict stance (it should fail a "
         f"requirement the entry affects). Every run selects {selection}.\n"
     )
     out.flush()

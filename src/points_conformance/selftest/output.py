@@ -214,7 +214,7 @@ def print_reading_summary(facts: Mapping[str, Any], out: TextIO) -> None:
     total = facts["readings"]
     out.write(
         f"\nreadings: {len(facts['passed'])}/{total} pass in the default stance; "
-        f"{len(facts['distinguished'])} told apart by --strict\n"
+        f"{len(facts['distinguished'])} told apart by --conformance-strict\n"
     )
     alarms = facts["false_alarm_requirements"]
     out.write(f"false alarms in the default stance: {facts['false_alarms']}")
@@ -222,7 +222,7 @@ def print_reading_summary(facts: Mapping[str, Any], out: TextIO) -> None:
     out.write(f" ({'; '.join(listed)})\n" if listed else "\n")
     for name in facts["not_distinguished"]:
         out.write(
-            f"warning: --strict did not distinguish {name} (no failed requirement of its "
+            f"warning: --conformance-strict did not distinguish {name} (no failed requirement of its "
             "entry; the seed may hold no data that shows it)\n"
         )
     if facts["errors"]:

@@ -97,7 +97,7 @@ def run_plan(
             server.url,
             "--target",
             str(server.target_file),
-            *(["--strict"] if plan.strict else []),
+            *(["--conformance-strict"] if plan.strict else []),
             "--report-dir",
             str(report_dir),
             "-p",

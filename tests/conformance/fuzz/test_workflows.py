@@ -196,7 +196,7 @@ def test_reversal_then_again(
     if first.status != 200 and not check_context.strict:
         # 003 gives pointsToBeReversed no default: a server may refuse a reversal without it.
         pytest.skip(
-            "a reversal without pointsToBeReversed was refused (open outside --strict, D-091)"
+            "a reversal without pointsToBeReversed was refused (open outside --conformance-strict, D-091)"
         )
     if first.status != 200:
         findings.add(refused("REV-STATE-LEDGER", f"the reversal of {redemption}", first))
