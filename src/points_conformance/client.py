@@ -4,20 +4,16 @@ It adds the credentials, keeps the request rate under the configured limit (acro
 waits out HTTP 429 within bounds, follows redirects only within the target's origin so that
 credentials never reach another host, caps response bodies, and turns every transport problem
 into a one-line `TransportFailure` that contains no credential. Each call returns a
-`model.Exchange` tagged with its operationId, so checks never see httpx objects. `probe` checks,
-before a run, that the target accepts connections at all.
+`model.Exchange` tagged with its operationId, so checks never see httpx objects.
 """
 
 from __future__ import annotations
 
 import base64
 import json as jsonlib
-import socket
-import ssl
 import threading
 import time
 import unittest
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +25,7 @@ from points_conformance import __version__
 from points_conformance.model import Exchange, RequestInfo, ResponseInfo
 from points_conformance.operations import WRITE_OPERATIONS
 from points_conformance.pacing import (
+    DEFAULT_PORTS,
     Breaker,
     RateLimiter,
     TargetUnreachable,
@@ -47,7 +44,6 @@ UNKNOWN_OPERATION = "unknown"
 # Requests kept for `resend`: a re-check looks only at those of the test just run.
 MAX_REMEMBERED = 4096
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Auth = bool | tuple[str, str] | str
 OperationResolver = Callable[[str, str], str | None]
@@ -85,60 +81,8 @@ class ClientStats:
     redirects: int = 0
 
 
-def probe(settings: Settings) -> None:
-    """Open one connection to the target (and do the TLS handshake), sending no request.
-
-    Raises `TargetUnreachable` with a one-line message when nothing accepts the connection, the
-    host name does not resolve, or the TLS handshake fails: a run against such a target could
-    only fail every test with the same message. Does nothing when the connection would go
-    through a proxy from the environment, which only the proxy can vouch for.
-    """
-    if not settings.base_url:
-        raise SettingsError(
-            "no base URL: give --base-url, POINTS_CONFORMANCE_BASE_URL or a target file"
-        )
-    url = httpx.URL(settings.base_url)
-    host = url.host
-    port = url.port or _DEFAULT_PORTS.get(url.scheme, 80)
-    origin = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
-    if url.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
-        return
-    timeout = settings.timeout
-    try:
-        connection = socket.create_connection((host, port), timeout=timeout)
-    except socket.gaierror:
-        raise TargetUnreachable(f"host {host} not found") from None
-    except TimeoutError:
-        raise TargetUnreachable(f"no connection to {origin} within {float(timeout)} s") from None
-    except ConnectionRefusedError:
-        raise TargetUnreachable(
-            f"connection refused by {origin} (is a server listening there?)"
-        ) from None
-    except OSError as exc:
-        raise TargetUnreachable(f"cannot connect to {origin}: {exc.strerror or exc}") from None
-    try:
-        if url.scheme == "https":
-            # The same verification the client's requests get, so that the probe and the
-            # tests never disagree about a certificate.
-            context = httpx.create_ssl_context()
-            try:
-                with context.wrap_socket(connection, server_hostname=host):
-                    pass
-            except ssl.SSLCertVerificationError as exc:
-                detail = exc.verify_message or exc.reason or ""
-                raise TargetUnreachable(
-                    f"TLS certificate verify failed for {origin}"
-                    + (f" ({detail})" if detail else "")
-                ) from None
-            except (ssl.SSLError, OSError) as exc:
-                reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
-                raise TargetUnreachable(f"TLS handshake with {origin} failed: {reason}") from None
-    finally:
-        connection.close()
-
-
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
+    return (url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme))
 
 
 def _spec_resolver() -> OperationResolver:

@@ -6,10 +6,17 @@ one-line transport failures the client raises.
 from __future__ import annotations
 
 import email.utils
+import socket
+import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+import httpx
+
+from points_conformance.settings import Settings, SettingsError
 
 
 class TransportFailure(Exception):
@@ -132,3 +139,60 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if seconds != seconds:
         return None
     return max(0.0, seconds)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+# In this module rather than the client's: it talks to the target before any client exists,
+# and fails with the same one-line transport failures.
+def probe(settings: Settings) -> None:
+    """Open one connection to the target (and do the TLS handshake), sending no request.
+
+    Raises `TargetUnreachable` with a one-line message when nothing accepts the connection, the
+    host name does not resolve, or the TLS handshake fails: a run against such a target could
+    only fail every test with the same message. Does nothing when the connection would go
+    through a proxy from the environment, which only the proxy can vouch for.
+    """
+    if not settings.base_url:
+        raise SettingsError(
+            "no base URL: give --base-url, POINTS_CONFORMANCE_BASE_URL or a target file"
+        )
+    url = httpx.URL(settings.base_url)
+    host = url.host
+    port = url.port or DEFAULT_PORTS.get(url.scheme, 80)
+    origin = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+    if url.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+        return
+    timeout = settings.timeout
+    try:
+        connection = socket.create_connection((host, port), timeout=timeout)
+    except socket.gaierror:
+        raise TargetUnreachable(f"host {host} not found") from None
+    except TimeoutError:
+        raise TargetUnreachable(f"no connection to {origin} within {float(timeout)} s") from None
+    except ConnectionRefusedError:
+        raise TargetUnreachable(
+            f"connection refused by {origin} (is a server listening there?)"
+        ) from None
+    except OSError as exc:
+        raise TargetUnreachable(f"cannot connect to {origin}: {exc.strerror or exc}") from None
+    try:
+        if url.scheme == "https":
+            # The same verification the client's requests get, so that the probe and the
+            # tests never disagree about a certificate.
+            context = httpx.create_ssl_context()
+            try:
+                with context.wrap_socket(connection, server_hostname=host):
+                    pass
+            except ssl.SSLCertVerificationError as exc:
+                detail = exc.verify_message or exc.reason or ""
+                raise TargetUnreachable(
+                    f"TLS certificate verify failed for {origin}"
+                    + (f" ({detail})" if detail else "")
+                ) from None
+            except (ssl.SSLError, OSError) as exc:
+                reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+                raise TargetUnreachable(f"TLS handshake with {origin} failed: {reason}") from None
+    finally:
+        connection.close()

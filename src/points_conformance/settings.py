@@ -416,15 +416,7 @@ def resolve_settings(
     report_dir = (
         Path(str(picked_dir[0])).expanduser() if picked_dir else locations.DEFAULT_REPORT_DIR
     )
-    picked_seed = _pick("fuzz_seed", opts, env)
-    fuzz_seed = _int(picked_seed[0], picked_seed[1]) if picked_seed else DEFAULT_FUZZ_SEED
-    picked_examples = _pick("fuzz_examples", opts, env)
-    fuzz_examples = (
-        _int(picked_examples[0], picked_examples[1], minimum=1)
-        if picked_examples
-        else DEFAULT_FUZZ_EXAMPLES
-    )
-
+    fuzz_seed, fuzz_examples = _fuzz_budget(opts, env)
     settings = Settings(
         base_url=base_url,
         username=username,
@@ -447,6 +439,16 @@ def resolve_settings(
         rate_limit_explicit=picked_rate is not None,
     )
     return _with_overrides(settings, overrides)
+
+
+def _fuzz_budget(opts: Mapping[str, Any], env: Mapping[str, str]) -> tuple[int, int]:
+    """The fuzzing seed and the examples per operation."""
+    picked_seed = _pick("fuzz_seed", opts, env)
+    picked_examples = _pick("fuzz_examples", opts, env)
+    seed = _int(picked_seed[0], picked_seed[1]) if picked_seed else DEFAULT_FUZZ_SEED
+    if not picked_examples:
+        return seed, DEFAULT_FUZZ_EXAMPLES
+    return seed, _int(picked_examples[0], picked_examples[1], minimum=1)
 
 
 def _base_url(

@@ -86,5 +86,6 @@ def test_the_installed_suite_runs_against_a_server(tmp_path: Path) -> None:
         )
     assert "base-url" in run.stdout.partition("plugins:")[2].splitlines()[0], run.stdout
     assert f"site/{SUITE_PACKAGE}/test_ledger_balance.py" in run.stdout, run.stdout
-    assert re.search(r"\b\d+ passed\b", run.stdout) and "conforms" in run.stdout, run.stdout
+    # One module of the suite is a selection of it: the verdict says so.
+    assert re.search(r"\b\d+ passed\b", run.stdout) and "incomplete" in run.stdout, run.stdout
     assert (tmp_path / "report" / "conformance.json").is_file()

@@ -39,9 +39,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from points_conformance.client import ConformanceClient, WritesNotAllowed, probe
+from points_conformance.client import ConformanceClient, WritesNotAllowed
 from points_conformance.embedded import EmbeddedServer, start_embedded
-from points_conformance.pacing import DOWN_AFTER, TargetUnreachable
+from points_conformance.pacing import DOWN_AFTER, TargetUnreachable, probe
 from points_conformance.report import merge_reports
 from points_conformance.report.model import FORMAT
 from points_conformance.settings import resolve_settings

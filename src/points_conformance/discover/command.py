@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from points_conformance.client import probe
 from points_conformance.discover.inputs import (
     CustomerInput,
     GroupInput,
@@ -28,7 +27,7 @@ from points_conformance.discover.needs import Needs, dry_run
 from points_conformance.discover.probe import CredentialsRefused, CustomerFacts, GroupFacts, Prober
 from points_conformance.discover.readonly import ReadOnlyClient
 from points_conformance.discover.roles import Discovery, assign
-from points_conformance.pacing import TransportFailure
+from points_conformance.pacing import TransportFailure, probe
 from points_conformance.settings import OPTIONS, Settings, SettingsError, resolve_settings
 from points_conformance.target import CUSTOMER_ROLES, GROUP_ROLES, write_target
 

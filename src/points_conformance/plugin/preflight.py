@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from points_conformance.client import probe
-from points_conformance.pacing import TargetUnreachable
+from points_conformance.pacing import TargetUnreachable, probe
 from points_conformance.plugin.requirements import (
     catalogue_problem,
     known_requirements,

@@ -103,25 +103,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             )
         lines.append("")
     failed = [r for r in report["requirements"].values() if r["status"] == FAILED]
-    if failed:
-        lines += [f"### Failed requirements ({len(failed)})", ""]
-        for record in failed[:MAX_DETAILED]:
-            failed_ops = [op for op, s in record.get("by_operation", {}).items() if s == FAILED]
-            ops = ", ".join(failed_ops or record.get("operations", []))
-            where = f" ({md_text(ops)})" if ops else ""
-            label = f" \\[{record['confirmation']}\\]" if record.get("confirmation") else ""
-            lines.append(
-                f"- **{md_text(record['id'])}**{where}: {md_text(record.get('reason'))}{label}"
-            )
-            curl = _first_curl(record)
-            if curl:
-                lines += ["", "  " + code_block(curl, "sh").replace("\n", "\n  "), ""]
-        rest = failed[MAX_DETAILED:]
-        if rest:
-            named = ", ".join(md_text(r["id"]) for r in rest[:MAX_NAMED])
-            more = f" and {len(rest) - MAX_NAMED} more" if len(rest) > MAX_NAMED else ""
-            lines += ["", f"Also failed: {named}{more}."]
-        lines.append("")
+    lines += _failed_lines(failed)
     disc = report.get("discrepancies", [])
     depending = [d for d in disc if d.get("findings") or d.get("failed_requirements")]
     stance_line = (
@@ -146,6 +128,31 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += _traffic(report)
     lines.append(f"Details: `{REPORT_HTML}` (open in a browser), data: `{REPORT_JSON}`.")
     return "\n".join(lines) + "\n"
+
+
+def _failed_lines(failed: list[dict[str, Any]]) -> list[str]:
+    """The failed requirements, the first few with a reason and a curl repro."""
+    lines: list[str] = []
+    if failed:
+        lines += [f"### Failed requirements ({len(failed)})", ""]
+        for record in failed[:MAX_DETAILED]:
+            failed_ops = [op for op, s in record.get("by_operation", {}).items() if s == FAILED]
+            ops = ", ".join(failed_ops or record.get("operations", []))
+            where = f" ({md_text(ops)})" if ops else ""
+            label = f" \\[{record['confirmation']}\\]" if record.get("confirmation") else ""
+            lines.append(
+                f"- **{md_text(record['id'])}**{where}: {md_text(record.get('reason'))}{label}"
+            )
+            curl = _first_curl(record)
+            if curl:
+                lines += ["", "  " + code_block(curl, "sh").replace("\n", "\n  "), ""]
+        rest = failed[MAX_DETAILED:]
+        if rest:
+            named = ", ".join(md_text(r["id"]) for r in rest[:MAX_NAMED])
+            more = f" and {len(rest) - MAX_NAMED} more" if len(rest) > MAX_NAMED else ""
+            lines += ["", f"Also failed: {named}{more}."]
+        lines.append("")
+    return lines
 
 
 def _unchecked_and_waivers(report: Mapping[str, Any]) -> list[str]:
