@@ -161,6 +161,8 @@ class Behaviour:
     reverse_whole_remainder_by_default: bool = True
     # HTTP statuses
     error_status: int = 400
+    # The Content-Type of a refusal's JSON body; None sends none. No page states one (D-096).
+    error_media_type: str | None = "application/json"
     auth_status: int = 401
     not_found_status: int = 404
     method_status: int = 405

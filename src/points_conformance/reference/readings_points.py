@@ -58,6 +58,20 @@ def _warnings_absent(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success(OPERATIONS, drop))
 
 
+reading(
+    "errors-without-content-type",
+    discrepancy="D-096",
+    description="refusals carry their JSON body without a Content-Type header",
+)(switch(error_media_type=None))
+
+
+reading(
+    "errors-problem-json",
+    discrepancy="D-096",
+    description="refusals carry their JSON body as application/problem+json",
+)(switch(error_media_type="application/problem+json"))
+
+
 # -- transfers ---------------------------------------------------------------------------------
 
 
