@@ -249,3 +249,27 @@ def _alternate_nets_partial(b: Behaviour, h: Hooks) -> FaultResult:
             del entry["netAlternateCurrenciesOnEvent"]
 
     return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, partial))
+
+
+reading(
+    "ledger-filters-keep-other-rows",
+    discrepancy="D-067",
+    description="ledgerEntryType, pointCategoryType and programId select events: a selected event "
+    "shows all its rows, matching or not",
+)(switch(ledger_filters_drop_rows=False))
+
+
+reading(
+    "ledger-program-by-source-program",
+    discrepancy="D-068",
+    description="programId also selects the events whose sourceProgramId it names, with every "
+    "row they have",
+)(switch(ledger_program_matches_source=True))
+
+
+reading(
+    "ledger-total-before-row-filters",
+    discrepancy="D-070",
+    description="with a row filter, totalEntries and pageCount count the unfiltered ledger while "
+    "the pages hold the filtered events (the last pages empty)",
+)(switch(ledger_total_counts_filtered=False))
