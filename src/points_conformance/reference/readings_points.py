@@ -175,7 +175,9 @@ def _reverse_unlisted_type(b: Behaviour, h: Hooks) -> FaultResult:
         if error_codes(body) != [b.err_reverse_identifier] or not isinstance(sent, dict):
             return status, body
         ident = sent.get("identifier")
-        kind = ident.get("type") if isinstance(ident, dict) else None
+        if not isinstance(ident, dict):
+            return status, body
+        kind = ident.get("type")
         if not isinstance(kind, str) or kind.strip().lower() in listed:
             return status, body
         store = request.app.state.store
@@ -183,7 +185,7 @@ def _reverse_unlisted_type(b: Behaviour, h: Hooks) -> FaultResult:
         if redemption is None:
             return status, body
         customer = int(redemption["customer_id"])
-        value = str(ident.get("value")) if isinstance(ident, dict) else ""
+        value = str(ident.get("value"))
         found = next((t for t in listed.values() if store.identifier(customer, t) == value), None)
         if found is None:
             return status, body
