@@ -294,6 +294,11 @@ AGREEING_FIELDS = (
     "status",
     "entryDetails",
 )
+# D-092: 002 gives scope=user "only entries where the customer was the transacting member or had
+# points drawn from their wallet" and the net as the "Signed net change across the group": a
+# user view's rows may be the caller's only and its net the caller's share. Only --strict holds
+# them to the group view's; the default run asks that each row shown is one of the group's.
+USER_SHARE_FIELDS = ("netPointsOnEvent", "entryDetails")
 
 
 def _members(target: TargetData) -> list[str]:
@@ -358,7 +363,9 @@ def test_user_views_agree_with_group_view(
                     )
                 ]
             )
-        findings.add(_agreement(member, ex, by_id, group_view, cml_sample))
+        findings.add(
+            _agreement(member, ex, by_id, group_view, cml_sample, strict=check_context.strict)
+        )
 
 
 def _agreement(
@@ -367,6 +374,8 @@ def _agreement(
     by_id: dict[str, list[dict[str, Any]]],
     group_view: list[dict[str, Any]],
     sample: Sample,
+    *,
+    strict: bool,
 ) -> list[Finding]:
     user_view = cml_entries(ex)
     absent: list[str] = []
@@ -380,7 +389,7 @@ def _agreement(
         if not twins:
             absent.append(_label(entry))
             continue
-        fields = [f for f in AGREEING_FIELDS if _canon(entry.get(f)) != _canon(twins[0].get(f))]
+        fields = _differing(entry, twins[0], strict=strict)
         if fields:
             differ.append(f"{_label(entry)}: {', '.join(fields)}")
     found: list[Finding] = []
@@ -390,8 +399,9 @@ def _agreement(
                 "CML-SCOPE-USER",
                 f"member {member}'s view shows events differently from the group view",
                 expected="the same "
-                + ", ".join(AGREEING_FIELDS)
-                + " under scope=user and scope=group",
+                + ", ".join(_compared(strict))
+                + " under scope=user and scope=group"
+                + ("" if strict else ", and rows the group view shows"),
                 actual="; ".join(differ[:5])
                 + (f"; … {len(differ) - 5} more" if len(differ) > 5 else ""),
                 exchange=ex,
@@ -427,6 +437,30 @@ def _agreement(
                 )
             )
     return found
+
+
+def _differing(entry: dict[str, Any], twin: dict[str, Any], *, strict: bool) -> list[str]:
+    """The fields a user view's entry shows otherwise than the group view's `twin`."""
+    fields = [f for f in _compared(strict) if _canon(entry.get(f)) != _canon(twin.get(f))]
+    if not strict and not _rows_within(entry, twin):
+        fields.append("entryDetails")
+    return fields
+
+
+def _compared(strict: bool) -> tuple[str, ...]:
+    return (
+        AGREEING_FIELDS
+        if strict
+        else tuple(f for f in AGREEING_FIELDS if f not in USER_SHARE_FIELDS)
+    )
+
+
+def _rows_within(entry: dict[str, Any], twin: dict[str, Any]) -> bool:
+    rows, group_rows = entry.get("entryDetails"), twin.get("entryDetails")
+    if not isinstance(rows, list) or not isinstance(group_rows, list):
+        return _canon(rows) == _canon(group_rows)
+    pool = [_canon(r) for r in group_rows]
+    return all(_canon(r) in pool for r in rows)
 
 
 def _involves(entry: dict[str, Any], member: str) -> bool:

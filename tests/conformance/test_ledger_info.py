@@ -156,3 +156,40 @@ def test_one_date_windows(
                 )
             )
     findings.add(found)
+
+
+@pytest.mark.requirement("LEDGER-FILTER-PROGRAM")
+def test_program_filter_over_the_whole_history(
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+) -> None:
+    """Every page of the rich customer's whole history for its first program.
+
+    The cases read one page. Which rows of a selected event stay, and whether an event's
+    sourceProgramId selects it, is open in the default run (D-067, D-068); strict holds every
+    row of the whole history, the oldest events too, to the program asked for.
+    """
+    if not check_context.strict:
+        pytest.skip("every row of the program's history is held to it in strict only (D-068)")
+    case = Case(
+        id="program-whole-history",
+        requirements=("LEDGER-FILTER-PROGRAM",),
+        operation=LEDGER_INFO,
+        path=PATHS[LEDGER_INFO],
+        params={
+            "identifierName": "mobile",
+            "identifierValue": "{customers.rich.mobile}",
+            "source": "{target.source}",
+            "accountId": "{target.account_id?}",
+            "isFilterBasedOnDate": False,
+            "programId": "{customers.rich.program_ids.0}",
+        },
+        expect={"ok": True, "rows": "some"},
+        table="test_ledger_info",
+    ).resolve(target)
+    _, found = read_all(
+        case, client=client, ctx=check_context, size=HISTORY_PAGE, max_pages=HISTORY_MAX_PAGES
+    )
+    findings.add(found)

@@ -7,6 +7,7 @@ transfers (`same_as`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,11 +16,21 @@ from points_conformance.checks import CheckContext
 from points_conformance.checks.readers import as_dict, same_id
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import PATHS
 from points_conformance.plugin.fixtures import FindingsRecorder
-from points_conformance.target import TargetData
+from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case, load_cases, load_table
-from ._points import STATE_GROUP, data_items, judge, serialising_fixture
+from ._points import (
+    HISTORY,
+    STATE_GROUP,
+    TRANSFER_GROUP,
+    customer_query,
+    data_items,
+    judge,
+    ok,
+    serialising_fixture,
+)
 
 # transfer_from's history grows while the transfer tests run; reading it on their worker keeps
 # two reads of one test from straddling a transfer.
@@ -102,4 +113,49 @@ def test_history(
                     exchange=ex,
                 )
             ]
+        )
+
+
+@pytest.mark.requirement("XFERHIST-PARAM-IDENTIFIER")
+def test_history_of_a_receiving_customer(
+    client: ConformanceClient,
+    target: TargetData,
+    check_context: CheckContext,
+    findings: FindingsRecorder,
+    require_customer: Callable[[str], Customer],
+    require_group: Callable[[str], Group],
+    writes_allowed: bool,
+) -> None:
+    """After a group transfer to transfer_to, its history lists none of the transfers to it.
+
+    003: "Retrieves the history of points transferred from a group or customer." The default
+    run also takes the transfers to the party (D-097), so only strict reads this history.
+    """
+    if not check_context.strict:
+        pytest.skip("whether a history leaves out the transfers to the party is strict's (D-097)")
+    group, destination = require_group("usergroup2"), require_customer("transfer_to")
+    if not destination.mobile or not destination.id:
+        pytest.skip("target file has no customers.transfer_to.mobile and id")
+    actor = {"identifierType": "mobile", "identifierValue": destination.mobile}
+    entity = {**actor, "type": "CUSTOMER", "source": target.source}
+    if target.account_id:
+        entity["accountId"] = target.account_id
+    body = {
+        "pointsTobeTransferred": 1,
+        "notes": "points-conformance transfer to a history's party",
+        "transferredBy": {**actor, "source": target.source},
+        "fromEntity": {"type": "USERGROUP2", "identifierType": "id", "identifierValue": group.id},
+        "toEntity": entity,
+    }
+    ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
+    if ex.response.status != 200:
+        pytest.skip(f"the group transfer to transfer_to was refused (HTTP {ex.response.status})")
+    history = client.request(
+        HISTORY, "GET", PATHS[HISTORY], params=customer_query(target, destination)
+    )
+    found = ok(check_context, "XFERHIST-PARAM-IDENTIFIER", "transfer_to's history", history)
+    findings.add(found)
+    if not found:
+        findings.add(
+            _strangers(check_context, "XFERHIST-PARAM-IDENTIFIER", destination.id, history)
         )

@@ -563,6 +563,7 @@ CITED = {
     "D_CML_REVERSALS": "reversedAmount",
     "D_WARNINGS": "warnings",
     "D_CONTENT_TYPE": "media type",
+    "D_REVERSE_ID_TYPE": "identifier type outside the listed ones",
 }
 
 

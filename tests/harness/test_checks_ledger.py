@@ -825,6 +825,20 @@ def test_alternate_currency_behaviour_table(
     assert got == ({f"{prefix}-{slug}"} if slug else set())
 
 
+def test_row1_lets_a_matching_event_keep_its_other_rows() -> None:
+    # 001: "Only points and alternate currencies entries with the provided category types are
+    # displayed." An event with a row of the category may keep its other rows (D-067).
+    promised = row("CREDIT", "4", category="DelayedAccrualPointCategory")
+    params = {"includeAlternateCurrencies": "true", "pointCategoryType": "PROMISED"}
+    ex = ledger(two_row_event(promised, CUR_ROW), **params)
+    assert findings(LENIENT, ex, "LEDGER-FILTER-ALTCUR-ROW1") == []
+    (found,) = findings(STRICT, ex, "LEDGER-FILTER-ALTCUR-ROW1")
+    assert found.discrepancy == discrepancies.D_ROW_FILTERING
+    alone = ledger(two_row_event(CUR_ROW, OTHER_CUR_ROW), **params)
+    (found,) = findings(LENIENT, alone, "LEDGER-FILTER-ALTCUR-ROW1")
+    assert found.discrepancy is None
+
+
 def test_absent_include_reads_as_false_only_in_strict() -> None:
     ex = ledger(rows_page(CUR_ROW))
     assert findings(LENIENT, ex, "LEDGER-FILTER-ALTCUR-ROW5") == []

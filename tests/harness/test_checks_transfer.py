@@ -23,6 +23,8 @@ from points_conformance.model import Exchange
 
 from .test_checks_support import (
     LENIENT,
+    REAL_LENIENT,
+    REAL_STRICT,
     STRICT,
     entry,
     findings,
@@ -204,6 +206,38 @@ def test_reverse_answer(shown: dict[str, Any], lenient: set[str], strict: set[st
         assert {
             f.requirement for f in findings(ctx, ex) if f.requirement.startswith("REV-")
         } == wanted
+
+
+UNLISTED = {**SENT, "identifier": {"type": "cardnumber", "value": "919740000000"}}
+
+
+@pytest.mark.parametrize(
+    ("shown_type", "strict"),
+    [("cardnumber", {"REV-SCHEMA-RESPONSE"}), ("mobile", {"REV-FORMAT-ECHO"})],
+    ids=["echoed as sent", "the type matched"],
+)
+def test_reversal_answered_for_an_unlisted_identifier_type(
+    shown_type: str, strict: set[str]
+) -> None:
+    # 003: "Supported values: mobile, email, externalId." and no refusal stated (D-098): the
+    # default run takes an answer that echoes the type sent or names the type matched (the
+    # real schema, whose identifier.type enum is strict's).
+    identifier = {"type": shown_type, "value": "919740000000"}
+    ex = reverse({**UNLISTED, "identifier": identifier, "pointsReversed": 10}, UNLISTED)
+    assert [f for f in findings(REAL_LENIENT, ex) if f.requirement.startswith("REV-")] == []
+    found = [f for f in findings(REAL_STRICT, ex) if f.requirement.startswith("REV-")]
+    assert {f.requirement for f in found} == strict
+
+
+def test_unlisted_identifier_type_echo_names_its_entry() -> None:
+    identifier = {"type": "mobile", "value": "919740000000"}
+    ex = reverse({**UNLISTED, "identifier": identifier, "pointsReversed": 10}, UNLISTED)
+    (found,) = findings(STRICT, ex, "REV-FORMAT-ECHO")
+    assert found.discrepancy == "D-098"
+    wrong_value = {"type": "mobile", "value": "919740000001"}
+    ex = reverse({**UNLISTED, "identifier": wrong_value, "pointsReversed": 10}, UNLISTED)
+    (found,) = findings(LENIENT, ex, "REV-FORMAT-ECHO")
+    assert found.discrepancy is None and "identifier.value" in found.actual
 
 
 def test_partial_reversal_is_a_stated_rule_not_a_reading() -> None:

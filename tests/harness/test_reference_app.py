@@ -421,6 +421,17 @@ def test_behaviour_fields_drive_the_routes(shared_store: Store) -> None:
     }
 
 
+@pytest.mark.parametrize("media_type", [None, "application/problem+json"])
+def test_error_media_type_labels_refusals_only(shared_store: Store, media_type: str | None) -> None:
+    # No page states a response media type (D-096): refusals may carry another JSON type, or none.
+    c = app_client(shared_store, behaviour=Behaviour(error_media_type=media_type))
+    refused = [c.get(LEDGER, params={**RICH, "limit": 101}), c.get("/v2/no/such/path")]
+    for r in refused:
+        assert r.status_code >= 400 and r.json()["errors"]
+        assert r.headers.get("content-type") == media_type
+    assert c.get(LEDGER, params=RICH).headers["content-type"] == "application/json"
+
+
 def test_hooks_see_every_operation(shared_store: Store) -> None:
     seen_params: list[str] = []
     seen_responses: list[tuple[str, int]] = []

@@ -49,3 +49,6 @@ D_CML_MEMBERS = "D-093"  # members may list inactive ones: memberCount ≤ len (
 D_CML_REVERSALS = "D-094"  # reversal status and sign: example-only (lenient), derived (strict)
 D_WARNINGS = "D-095"  # warnings: typed on the ledger pages only; a list everywhere (strict)
 D_CONTENT_TYPE = "D-096"  # response media type: not stated; application/json (strict)
+D_REVERSE_ID_TYPE = (
+    "D-098"  # reverse: an unlisted identifier type may be answered; refused (strict)
+)

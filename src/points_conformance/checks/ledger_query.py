@@ -190,14 +190,38 @@ def filter_category(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     )
     # 001's behaviour table is the v2 page's; 000 (v2.1) has none.
     if params.include and ex.operation == V2:
-        found += problems_finding(
+        row1 = problems_finding(
             ex,
             f"{prefix}-FILTER-ALTCUR-ROW1",
             "alternate-currency rows of other categories came back for "
             f"includeAlternateCurrencies=true&pointCategoryType={params.category}",
-            f"points and alternate-currency rows only with pointsCategory {names}",
-            _row_violations(ex, wrong(True)),
+            f"points and alternate-currency rows only with pointsCategory {names}"
+            + ("" if ctx.strict else " (or events with at least one row of it)"),
+            _currency_rows_outside(ex, mapped, per_event=not ctx.strict),
         )
+        if row1 and not _currency_rows_outside(ex, mapped, per_event=True):
+            row1 = [dataclasses.replace(f, discrepancy=D_ROW_FILTERING) for f in row1]
+        found += row1
+    return found
+
+
+def _currency_rows_outside(ex: Exchange, mapped: Collection[str], *, per_event: bool) -> list[str]:
+    """Alternate-currency rows whose pointsCategory is not in `mapped`.
+
+    001's table shows "Only points and alternate currencies entries with the provided category
+    types": with `per_event`, an event with a row (of either kind) in `mapped` keeps its other
+    rows, as for the other row filters (D-067).
+    """
+    found: list[str] = []
+    for index, entry in enumerate(entries(ex)):
+        rows = dicts(entry.get("entryDetails"))
+        if per_event and any(row.get("pointsCategory") in mapped for row in rows):
+            continue
+        found += [
+            f"{entry_label(entry, index)}: pointsCategory {row.get('pointsCategory')!r}"
+            for row in rows
+            if is_currency_row(row) and row.get("pointsCategory") not in mapped
+        ]
     return found
 
 

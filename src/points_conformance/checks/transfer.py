@@ -11,7 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.discrepancies import D_ECHO_GROUP, D_ECHO_TRANSFER
+from points_conformance.checks.discrepancies import (
+    D_ECHO_GROUP,
+    D_ECHO_TRANSFER,
+    D_REVERSE_ID_TYPE,
+)
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.readers import (
     as_dict,
@@ -182,6 +186,16 @@ def transfer_amount(ex: Exchange) -> Decimal | None:
     return None
 
 
+# 003: "Supported values: mobile, email, externalId." It states no refusal of another type, so
+# the default run takes an answer naming the type the server matched the value by (D-098).
+REVERSE_ID_TYPES = frozenset({"mobile", "email", "externalid"})
+
+
+def _unlisted_type(sent: dict[str, Any]) -> bool:
+    kind = sent.get("type")
+    return isinstance(kind, str) and kind.casefold() not in REVERSE_ID_TYPES
+
+
 @check(
     "transfer.reverse_echo",
     requirements=("REV-FORMAT-ECHO",),
@@ -201,8 +215,10 @@ def reverse_echo(ctx: CheckContext, ex: Exchange) -> list[Finding]:
         echo.append(f"redemptionId {shown_id!r} for {sent_id!r}")
     sent_identifier = as_dict(sent.get("identifier"))
     shown_identifier = as_dict(data.get("identifier"))
+    open_type = False
     if sent_identifier is not None and shown_identifier is not None:
-        for key in ("type", "value"):
+        open_type = _unlisted_type(sent_identifier)
+        for key in ("value",) if open_type and not ctx.strict else ("type", "value"):
             a, b = sent_identifier.get(key), shown_identifier.get(key)
             if isinstance(a, str) and isinstance(b, str) and a.casefold() != b.casefold():
                 echo.append(f"identifier.{key} {b!r} for {a!r}")
@@ -215,6 +231,9 @@ def reverse_echo(ctx: CheckContext, ex: Exchange) -> list[Finding]:
             expected="redemptionId and identifier as sent",
             actual="; ".join(echo),
             exchange=ex,
+            discrepancy=D_REVERSE_ID_TYPE
+            if open_type and all(e.startswith("identifier.type") for e in echo)
+            else None,
         )
     ]
 

@@ -164,7 +164,9 @@ class _Server:
                 content = dumps(
                     error_body(operation_id, rules.err_internal, "Internal server error")
                 )
-            media_type = "application/json" if content else None
+            media_type = None
+            if content:
+                media_type = rules.error_media_type if status >= 400 else "application/json"
             return Response(content, status_code=status, headers=headers, media_type=media_type)
 
         return handle
@@ -180,13 +182,15 @@ class _Server:
             code = rules.method_status
         else:
             body = error_body("", code, "Request failed")
-        return Response(dumps(body), status_code=code, media_type="application/json")
+        return Response(dumps(body), status_code=code, media_type=rules.error_media_type)
 
     async def crash(self, request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
         body = error_body("", self.rules.err_internal, "Internal server error")
         return Response(
-            dumps(body), status_code=self.rules.internal_status, media_type="application/json"
+            dumps(body),
+            status_code=self.rules.internal_status,
+            media_type=self.rules.error_media_type,
         )
 
 

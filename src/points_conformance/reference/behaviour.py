@@ -77,6 +77,14 @@ class Behaviour:
     ledger_category_needs_summary: bool = True
     # pointCategoryType=PROMISED also lets trigger-based rows through (000/003 call both promised)
     ledger_promised_includes_trigger_based: bool = False
+    # 001 "Specify the type of ledger entries to fetch." may name events: False keeps an event's
+    # rows that ledgerEntryType, pointCategoryType or programId do not select (D-067).
+    ledger_filters_drop_rows: bool = True
+    # programId also selects an event whose sourceProgramId it names, with its rows (D-068)
+    ledger_program_matches_source: bool = False
+    # False: with a row filter, totalEntries and pageCount count the unfiltered ledger; the
+    # pages hold the filtered events, so the last ones are empty (D-070).
+    ledger_total_counts_filtered: bool = True
     ledger_identifier_names: tuple[str, ...] = (
         "id",
         "mobile",
@@ -161,6 +169,8 @@ class Behaviour:
     reverse_whole_remainder_by_default: bool = True
     # HTTP statuses
     error_status: int = 400
+    # The Content-Type of a refusal's JSON body; None sends none. No page states one (D-096).
+    error_media_type: str | None = "application/json"
     auth_status: int = 401
     not_found_status: int = 404
     method_status: int = 405

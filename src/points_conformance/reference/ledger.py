@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -305,7 +305,7 @@ def _entry_json(
 ) -> dict[str, Any]:
     decimals = ctx.behaviour.points_decimals
     till_id = ev["till_id"]
-    shown = [r for r in rows if q.row_passes(r, till_id)]
+    shown = [r for r in rows if q.row_passes(r, till_id, ev["source_program_id"])]
     details: list[dict[str, Any]] = []
     net = 0
     currencies: dict[str, int] = {}
@@ -494,6 +494,15 @@ def _ledger_query(
             store.concept_till_ids(program_id) if f.till_concept and program_id is not None else ()
         ),
         currency_names=(None if f.include_currencies or not currency_allowed else f.currency_names),
+        program_or_source=b.ledger_program_matches_source,
+    )
+
+
+def _narrowed(f: _Filters) -> bool:
+    """Whether a parameter that removes rows is given (what D-070 leaves totalEntries open for)."""
+    given = (f.entry_type, f.category_type, f.program_id, f.currency_names)
+    return any(v is not None and v != () for v in given) or (
+        f.exclude_points or f.include_currencies or f.till_concept
     )
 
 
@@ -513,12 +522,19 @@ def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
     if owner.group_id is not None and role is not None and role.strip():
         member_ids = store.member_ids_with_role(owner.group_id, role.strip())
     lq = _ledger_query(ctx, f, owner, till_ids, member_ids)
+    shown_q = lq
+    if not b.ledger_filters_drop_rows:
+        unfiltered = replace(f, entry_type=None, category_type=None, program_id=None)
+        shown_q = _ledger_query(ctx, unfiltered, owner, till_ids, member_ids)
     no_rows = (
         (member_ids is not None and not member_ids)
         or (till_ids is not None and not till_ids)
         or lq.mask == 0
     )
     total = 0 if no_rows else store.ledger_count(lq)
+    if total and not b.ledger_total_counts_filtered and _narrowed(f):
+        whole = LedgerQuery(owner.kind, owner.ids, f.start, f.end, till_ids, member_ids)
+        total = store.ledger_count(whole)
     page_count = math.ceil(total / limit)
     page_index = offset - b.ledger_offset_base
     no_entries = "There are no ledger entries present for the given parameters. Try removing parameters to widen the search"
@@ -539,7 +555,7 @@ def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
     tills = store.till_details(int(e["till_id"]) for e in events if e["till_id"] is not None)
     members = _member_details(ctx, owner.group_id) if owner.group_id is not None else None
     entries = [
-        _entry_json(ctx, e, rows[int(e["event_log_id"])], lq, programs, tills, members)
+        _entry_json(ctx, e, rows[int(e["event_log_id"])], shown_q, programs, tills, members)
         for e in events
     ]
     ledger_details: dict[str, Any] = {

@@ -587,6 +587,7 @@ def _cml_unknown_3301(b: Behaviour, h: Hooks) -> FaultResult:
 # Imported last, so that the readings of later register entries are listed after these.
 from points_conformance.reference import (  # noqa: E402, F401
     readings_balance_schema,
+    readings_cross_member,
     readings_ledger,
     readings_points,
 )

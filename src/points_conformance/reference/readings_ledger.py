@@ -7,6 +7,7 @@ after the readings of readings.py, with the same helpers.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -249,3 +250,51 @@ def _alternate_nets_partial(b: Behaviour, h: Hooks) -> FaultResult:
             del entry["netAlternateCurrenciesOnEvent"]
 
     return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, partial))
+
+
+reading(
+    "ledger-filters-keep-other-rows",
+    discrepancy="D-067",
+    description="ledgerEntryType, pointCategoryType and programId select events: a selected event "
+    "shows all its rows, matching or not",
+)(switch(ledger_filters_drop_rows=False))
+
+
+reading(
+    "ledger-program-by-source-program",
+    discrepancy="D-068",
+    description="programId also selects the events whose sourceProgramId it names, with every "
+    "row they have",
+)(switch(ledger_program_matches_source=True))
+
+
+reading(
+    "ledger-total-before-row-filters",
+    discrepancy="D-070",
+    description="with a row filter, totalEntries and pageCount count the unfiltered ledger while "
+    "the pages hold the filtered events (the last pages empty)",
+)(switch(ledger_total_counts_filtered=False))
+
+
+@reading(
+    "ledger-dates-twelve-hours-ahead",
+    discrepancy="D-069",
+    description="startDate and endDate are read on a clock 12 hours ahead of "
+    "ledgerCreatedDate's (UTC+12 beside UTC)",
+)
+def _ledger_dates_shifted(b: Behaviour, h: Hooks) -> FaultResult:
+    def earlier(value: str) -> str:
+        try:
+            moment = datetime.strptime(value, b.ledger_date_format)
+        except ValueError:
+            return value
+        if moment.strftime(b.ledger_date_format) != value:
+            return value
+        return (moment - timedelta(hours=12)).strftime(b.ledger_date_format)
+
+    def shift(params: dict[str, Any]) -> dict[str, Any]:
+        dates = ("startDate", "endDate")
+        pairs = query_pairs(params)
+        return with_query(params, [(k, earlier(v) if k in dates else v) for k, v in pairs])
+
+    return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, shift))

@@ -13,13 +13,24 @@ from starlette.requests import Request
 
 from points_conformance.operations import OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
-from points_conformance.reference.fault_registry import HISTORY, FaultResult
+from points_conformance.reference.fault_registry import (
+    CHECK,
+    CHECK_GROUP,
+    HISTORY,
+    REVERSE,
+    TRANSFER,
+    FaultResult,
+)
+from points_conformance.reference.formatting import error_body
+from points_conformance.reference.params import canonical_names
 from points_conformance.reference.readings import reading
 from points_conformance.reference.transfers import ok_data
 from points_conformance.reference.variants import (
     error_codes,
     on_success,
+    rerun,
     respond,
+    seen_params,
     switch,
 )
 
@@ -58,6 +69,20 @@ def _warnings_absent(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_success(OPERATIONS, drop))
 
 
+reading(
+    "errors-without-content-type",
+    discrepancy="D-096",
+    description="refusals carry their JSON body without a Content-Type header",
+)(switch(error_media_type=None))
+
+
+reading(
+    "errors-problem-json",
+    discrepancy="D-096",
+    description="refusals carry their JSON body as application/problem+json",
+)(switch(error_media_type="application/problem+json"))
+
+
 # -- transfers ---------------------------------------------------------------------------------
 
 
@@ -69,6 +94,54 @@ reading(
 )(switch(refuse_same_customer=False))
 
 
+@reading(
+    "check-nonpositive-not-transferrable",
+    discrepancy="D-086",
+    description="a check of zero or negative points is answered with transferrable false "
+    "instead of refused with 801",
+)
+def _check_nonpositive(b: Behaviour, h: Hooks) -> FaultResult:
+    def not_transferrable(
+        operation_id: str, request: Request, status: int, body: Any
+    ) -> tuple[int, Any]:
+        params = seen_params()
+        sent = params.get("body") if params is not None else None
+        if error_codes(body) != [b.err_points_invalid] or not isinstance(sent, dict):
+            return status, body
+        points = sent.get("pointsTobeTransferred")
+        if not isinstance(points, int | float) or isinstance(points, bool) or points > 0:
+            return status, body
+        # The same check of one point gives the answer's shape (or another refusal).
+        one = {**(params or {}), "body": {**sent, "pointsTobeTransferred": 1}}
+        again_status, again = rerun(operation_id, request, one)
+        items = again.get("data") if isinstance(again, dict) else None
+        if again_status != 200 or not isinstance(items, list) or not items:
+            return status, body
+        items[0].update(pointsTobeTransferred=points, transferrable=False)
+        return again_status, again
+
+    return h.then(response_hook=respond((CHECK, CHECK_GROUP), not_transferrable))
+
+
+@reading(
+    "transfer-without-code-400",
+    discrepancy="D-087",
+    description="a transfer with a missing or empty OTP code is refused with a generic 400 "
+    "instead of 808",
+)
+def _transfer_without_code(b: Behaviour, h: Hooks) -> FaultResult:
+    def generic(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        sent = params.get("body") if params is not None else None
+        if error_codes(body) != [b.err_otp] or not isinstance(sent, dict):
+            return status, body
+        if sent.get("code") not in (None, ""):
+            return status, body
+        return status, error_body(operation_id, b.err_validation, "code is required.")
+
+    return h.then(response_hook=respond((TRANSFER,), generic))
+
+
 # -- reversePoints -----------------------------------------------------------------------------
 
 
@@ -77,6 +150,52 @@ reading(
     discrepancy="D-088",
     description="reversing more than is left of a redemption is refused with 810 instead of 901",
 )(switch(err_over_reversal=810))
+
+
+reading(
+    "reverse-points-required",
+    discrepancy="D-091",
+    description="a reversal without pointsToBeReversed is refused with 901 instead of reversing "
+    "what is left of the redemption",
+)(switch(reverse_whole_remainder_by_default=False))
+
+
+@reading(
+    "reverse-unlisted-type-by-value",
+    discrepancy="D-098",
+    description="an identifier type outside mobile, email and externalId is looked up by its "
+    "value among the redemption customer's identifiers, and echoed as sent",
+)
+def _reverse_unlisted_type(b: Behaviour, h: Hooks) -> FaultResult:
+    listed = canonical_names(b.reverse_identifier_types)
+
+    def by_value(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        sent = params.get("body") if params is not None else None
+        if error_codes(body) != [b.err_reverse_identifier] or not isinstance(sent, dict):
+            return status, body
+        ident = sent.get("identifier")
+        if not isinstance(ident, dict):
+            return status, body
+        kind = ident.get("type")
+        if not isinstance(kind, str) or kind.strip().lower() in listed:
+            return status, body
+        store = request.app.state.store
+        redemption = store.redemption(str(sent.get("redemptionId")))
+        if redemption is None:
+            return status, body
+        customer = int(redemption["customer_id"])
+        value = str(ident.get("value"))
+        found = next((t for t in listed.values() if store.identifier(customer, t) == value), None)
+        if found is None:
+            return status, body
+        looked_up = {**sent, "identifier": {**ident, "type": found}}
+        again_status, again = rerun(operation_id, request, {**(params or {}), "body": looked_up})
+        if again_status == 200 and isinstance(again, dict):
+            again["identifier"] = {"type": kind, "value": ident.get("value")}
+        return again_status, again
+
+    return h.then(response_hook=respond((REVERSE,), by_value))
 
 
 # -- getPointsTransfers ------------------------------------------------------------------------

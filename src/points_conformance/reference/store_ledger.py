@@ -149,6 +149,9 @@ class LedgerQueries(StoreConnection):
                     f" AND e.till_id IN ({','.join('?' * len(q.concept_till_ids))}))"
                 )
                 args.extend(q.concept_till_ids)
+            if q.program_or_source:
+                sql += " OR e.source_program_id = ?"
+                args.append(q.program_id)
             sql += ")"
         if q.currency_names is not None:
             names = q.currency_names or ("",)

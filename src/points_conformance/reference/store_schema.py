@@ -176,13 +176,21 @@ class LedgerQuery:
     program_id: int | None = None
     concept_till_ids: tuple[int, ...] = ()  # DEBIT rows at these tills pass the program filter
     currency_names: tuple[str, ...] | None = None  # None: every currency the mask allows
+    program_or_source: bool = False  # program_id also passes every row of its source's events
 
-    def row_passes(self, row: sqlite3.Row | dict[str, Any], event_till_id: int | None) -> bool:
+    def row_passes(
+        self,
+        row: sqlite3.Row | dict[str, Any],
+        event_till_id: int | None,
+        event_source_program: int | None = None,
+    ) -> bool:
         """The same predicate as the SQL of `_row_filter_sql`, for rows already fetched."""
         if not (self.mask >> int(row["bit"])) & 1:
             return False
         if self.program_id is not None and row["program_id"] != self.program_id:
-            if not (row["entry_type"] == "DEBIT" and event_till_id in self.concept_till_ids):
+            by_source = self.program_or_source and event_source_program == self.program_id
+            concept = row["entry_type"] == "DEBIT" and event_till_id in self.concept_till_ids
+            if not (by_source or concept):
                 return False
         currency = row["currency"]
         return not (
