@@ -40,6 +40,8 @@ with a reason that names the missing key)::
     primary_user_id = "1001"
     type = "USERGROUP2"                  # or FLEET
     member_ids = ["1001", "1002"]
+    transferred_by = "919000000002"      # mobile of a user permitted to transfer the group's
+                                         # points (003 names no such user; optional)
 
     [connected_orgs]
     own_org_id = 50406
@@ -128,6 +130,9 @@ class Group:
     primary_user_id: str | None = None
     type: str = "USERGROUP2"
     member_ids: tuple[str, ...] = ()
+    # 003: transferredBy "should have permission to transfer points"; who has it is the
+    # target's fact, not the pages'.
+    transferred_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,7 @@ def parse_target(data: dict[str, Any], environ: dict[str, str]) -> TargetData:
             member_ids=tuple(
                 str(m) for m in _tuple(table.get("member_ids"), f"{prefix}.member_ids", object)
             ),
+            transferred_by=_str(table.get("transferred_by"), f"{prefix}.transferred_by"),
         )
     for section in ("connected_orgs", "cross_member", "redemptions", "stores", "transfer"):
         if not isinstance(data.get(section, {}), dict):

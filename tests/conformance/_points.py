@@ -102,6 +102,34 @@ def cml_path(member_id: str) -> str:
     return PATHS[CML].format(id=member_id)
 
 
+GROUP_ACTOR_KEY = "groups.usergroup2.transferred_by"
+
+
+def group_actor(target: TargetData) -> dict[str, str]:
+    """The `{actor.*}` of a group transfer: the target's permitted user, else transfer_to."""
+    group = target.group("usergroup2")
+    named = group.transferred_by if group is not None else None
+    destination = target.customer("transfer_to")
+    mobile = named or (destination.mobile if destination is not None else None)
+    return {"mobile": mobile} if mobile else {}
+
+
+def unless_permitted(target: TargetData, ex: Exchange) -> None:
+    """Skip, naming the key, when a group transfer by an unnamed user was refused.
+
+    003 requires only that "The user should have permission to transfer points"; without a
+    user the target names as permitted, a refusal may be that permission, so it is no finding.
+    """
+    group = target.group("usergroup2")
+    if group is not None and group.transferred_by:
+        return
+    if not is_success(ex) or refused_in_body(ex, strict=False):
+        skip_missing(
+            GROUP_ACTOR_KEY,
+            detail="the group transfer by transfer_to was refused; name a permitted user",
+        )
+
+
 def expectation(case: Case, *, strict: bool) -> dict[str, Any]:
     """The case's `expect` as a mapping, with lenient overrides applied when not strict."""
     raw = case.expect if case.expect is not None else "ok"

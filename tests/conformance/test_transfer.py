@@ -41,6 +41,7 @@ from ._points import (
     TRANSFER,
     TRANSFER_GROUP,
     customer_query,
+    group_actor,
     group_query,
     judge,
     obtain_otp,
@@ -50,6 +51,7 @@ from ._points import (
     read_group_balance,
     read_ledger,
     serialising_fixture,
+    unless_permitted,
     without,
 )
 
@@ -386,8 +388,13 @@ def test_group_transfer_end_to_end(
     group, destination = require_group("usergroup2"), require_customer("transfer_to")
     if not destination.mobile:
         skip_missing("customers.transfer_to.mobile")
-    actor = {"identifierType": "mobile", "identifierValue": destination.mobile}
-    entity = {**actor, "type": "CUSTOMER", "source": target.source}
+    actor = {"identifierType": "mobile", "identifierValue": group_actor(target)["mobile"]}
+    entity = {
+        "identifierType": "mobile",
+        "identifierValue": destination.mobile,
+        "type": "CUSTOMER",
+        "source": target.source,
+    }
     if target.account_id:
         entity["accountId"] = target.account_id
     body = {
@@ -406,6 +413,7 @@ def test_group_transfer_end_to_end(
     queries = [group_query(target, group), customer_query(target, destination)]
     heads = [read_ledger(client, q) for q in queries]
     ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
+    unless_permitted(target, ex)
     findings.add(ok(check_context, "XFER-STATE-CONSERVE", "userGroup2/transfer", ex))
     if ex.response.status != 200:
         return

@@ -25,10 +25,13 @@ from ._points import (
     CHECK,
     STATE_GROUP,
     check_body,
+    expectation,
+    group_actor,
     judge,
     ok,
     read_balances,
     serialising_fixture,
+    unless_permitted,
     without,
 )
 
@@ -36,8 +39,10 @@ pytestmark = pytest.mark.writes
 points_state = serialising_fixture(autouse=False)
 
 
-def _send(case: Case, client: ConformanceClient, target: TargetData) -> tuple[Case, Any]:
-    resolved = case.resolve(target)
+def _send(
+    case: Case, client: ConformanceClient, target: TargetData, **sections: Any
+) -> tuple[Case, Any]:
+    resolved = case.resolve(target, **sections)
     drop = resolved.extra.get("drop") or []
     if drop:
         resolved = dataclasses.replace(resolved, json=without(resolved.json, list(drop)))
@@ -66,7 +71,9 @@ def test_user_group(
     findings: FindingsRecorder,
     writes_allowed: bool,
 ) -> None:
-    resolved, ex = _send(case, client, target)
+    resolved, ex = _send(case, client, target, actor=group_actor(target))
+    if expectation(resolved, strict=check_context.strict).get("ok"):
+        unless_permitted(target, ex)
     findings.add(judge(check_context, resolved, ex, target=target))
 
 

@@ -17,7 +17,7 @@ from points_conformance.checks.readers import as_dict, same_id
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import PATHS
-from points_conformance.plugin.fixtures import FindingsRecorder
+from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case, load_cases, load_table
@@ -27,9 +27,11 @@ from ._points import (
     TRANSFER_GROUP,
     customer_query,
     data_items,
+    group_actor,
     judge,
     ok,
     serialising_fixture,
+    unless_permitted,
 )
 
 # transfer_from's history grows while the transfer tests run; reading it on their worker keeps
@@ -135,9 +137,14 @@ def test_history_of_a_receiving_customer(
         pytest.skip("whether a history leaves out the transfers to the party is strict's (D-097)")
     group, destination = require_group("usergroup2"), require_customer("transfer_to")
     if not destination.mobile or not destination.id:
-        pytest.skip("target file has no customers.transfer_to.mobile and id")
-    actor = {"identifierType": "mobile", "identifierValue": destination.mobile}
-    entity = {**actor, "type": "CUSTOMER", "source": target.source}
+        skip_missing("customers.transfer_to.mobile", "customers.transfer_to.id", detail="both")
+    actor = {"identifierType": "mobile", "identifierValue": group_actor(target)["mobile"]}
+    entity = {
+        "identifierType": "mobile",
+        "identifierValue": destination.mobile,
+        "type": "CUSTOMER",
+        "source": target.source,
+    }
     if target.account_id:
         entity["accountId"] = target.account_id
     body = {
@@ -148,6 +155,7 @@ def test_history_of_a_receiving_customer(
         "toEntity": entity,
     }
     ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
+    unless_permitted(target, ex)
     if ex.response.status != 200:
         pytest.skip(f"the group transfer to transfer_to was refused (HTTP {ex.response.status})")
     history = client.request(

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from conformance._cases import Case, load_table
-from conformance._points import judge
+from conformance._points import group_actor, judge, unless_permitted
 from conformance.test_transfer_history import _strangers
 from points_conformance.model import Finding
-from points_conformance.target import TargetData
+from points_conformance.plugin.fixtures import TargetDataMissing
+from points_conformance.target import Customer, Group, TargetData
 
 from .test_checks_support import LENIENT, STRICT, make_exchange
 
@@ -167,3 +168,33 @@ def test_unlisted_reverse_identifier_type_refused_as_a_warning() -> None:
     warned = {"warnings": [{"code": 904, "message": "Invalid customer details passed."}]}
     found = _judge(LENIENT, "points_reverse_errors", "identifier-type-unknown", 200, warned)
     assert found == []
+
+
+# 003 on userGroup2/isTransferrable and userGroup2/transfer: "transferredBy* | obj | Details of
+# the user who is transferring points. The user should have permission to transfer points."
+def _group_target(transferred_by: str | None) -> TargetData:
+    return TargetData(
+        customers={"transfer_to": Customer(role="transfer_to", mobile="919000000008")},
+        groups={"usergroup2": Group(role="usergroup2", id="7001", transferred_by=transferred_by)},
+    )
+
+
+def test_a_group_transfer_by_an_unnamed_user_that_is_refused_is_left_unchecked() -> None:
+    target = _group_target(None)
+    assert group_actor(target) == {"mobile": "919000000008"}
+    refused = make_exchange(
+        "transferPointsUserGroup",
+        {"errors": [{"code": 400, "message": "no permission"}]},
+        status=400,
+    )
+    with pytest.raises(TargetDataMissing) as skipped:
+        unless_permitted(target, refused)
+    assert skipped.value.keys == ("groups.usergroup2.transferred_by",)
+    unless_permitted(target, make_exchange("transferPointsUserGroup", {"data": []}))
+
+
+def test_a_refused_group_transfer_by_the_named_user_is_judged() -> None:
+    target = _group_target("919000000002")
+    assert group_actor(target) == {"mobile": "919000000002"}
+    refused = make_exchange("transferPointsUserGroup", {"errors": []}, status=400)
+    unless_permitted(target, refused)  # no skip: the case then fails on the refusal

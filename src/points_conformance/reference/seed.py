@@ -302,6 +302,8 @@ def _seed_info(
                 "primary_user_id": "5101",
                 "type": "USERGROUP2",
                 "member_ids": ["5101", "5102", "5103"],
+                # The reference server lets anyone transfer a group's points.
+                "transferred_by": roles["transfer_to"]["mobile"],
             },
             "fleet": {
                 "id": "7002",
