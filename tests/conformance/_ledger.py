@@ -181,7 +181,8 @@ def date_windows(newest: datetime) -> dict[str, str]:
     """Request dates around the newest event, so every window below holds at least that event.
 
     `end` is one second after it; `start_90d` makes a window of exactly 90 days with `end`,
-    `start_90d_1s` one a second longer; `day_before` lies before `end`.
+    `start_90d_1s` one a second longer; `start_60d` to `start_30d` is a window of 30 days,
+    which 003's narrower limit allows too (D-002); `day_before` lies before `end`.
     """
     end = newest.replace(microsecond=0) + timedelta(seconds=1)
     points = {
@@ -189,6 +190,7 @@ def date_windows(newest: datetime) -> dict[str, str]:
         "start_90d": end - timedelta(days=90),
         "start_90d_1s": end - timedelta(days=90, seconds=1),
         "start_30d": end - timedelta(days=30),
+        "start_60d": end - timedelta(days=60),
         "start_200d": end - timedelta(days=200),
         "day_before": end - timedelta(days=1),
     }

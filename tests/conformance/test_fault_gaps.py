@@ -2,7 +2,8 @@
 without it, and the `warnings` list of successful answers.
 
 - LEDGER-FILTER-DATE: a window that ends a month before the newest entry holds none of the
-  newest entries (a window around them cannot tell a filter from none).
+  newest entries (a window around them cannot tell a filter from none). It spans 30 days, which
+  003's limit allows as well as 000's and 001's 90 (D-002).
 - CORG-FILTER-ROLE: with role=R a group's entries are all triggered by members of role R, and
   fewer than without it when other roles triggered some.
 - BAL-FILTER-ENTRYTYPE (strict, D-081): the CREDIT, DEBIT and OPENING_BALANCE balances, debits
@@ -79,7 +80,7 @@ def test_window_before_the_newest_entries(
             "identifierValue": "{customers.rich.mobile}",
             "source": "{target.source}",
             "accountId": "{target.account_id?}",
-            "startDate": "{dates.start_90d}",
+            "startDate": "{dates.start_60d}",
             "endDate": "{dates.start_30d}",
             "limit": 100,
         },

@@ -70,6 +70,19 @@ ROWS = [
     # A refusal carried by a 2xx answer's errors list (D-016).
     ("points_transfer_errors", "code-wrong", 200, _refusal(808), True, False),
     ("points_transfer_errors", "code-wrong", 200, _refusal(801), False, False),
+    # Fraud: any of the six fraud codes (D-049), but never the code 003 gives to the other side.
+    *(
+        (table, case_id, 400, _refusal(code), lenient, strict)
+        for table in ("points_transfer_check", "points_transfer_check_group")
+        for case_id, code, lenient, strict in (
+            ("from-fraud", 415, True, True),
+            ("from-fraud", 809, True, False),
+            ("from-fraud", 414, False, False),
+            ("to-fraud", 414, True, True),
+            ("to-fraud", 417, True, False),
+            ("to-fraud", 415, False, False),
+        )
+    ),
     # Over-reversal: 901 or 810 (D-088).
     ("points_reverse_errors", "points-above-redeemed", 400, _refusal(810), True, False),
     ("points_reverse_errors", "points-above-redeemed", 400, _refusal(901), True, True),

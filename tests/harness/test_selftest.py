@@ -19,7 +19,16 @@ from points_conformance.catalogue import load_catalogue
 from points_conformance.operations import MARKERS, OPERATIONS
 from points_conformance.reference import fault_registry, faults, readings, serve
 from points_conformance.reference.behaviour import Behaviour, Hooks
-from points_conformance.selftest.plan import FAST_FAULTS, make_plans, related
+from points_conformance.selftest.output import summary
+from points_conformance.selftest.plan import (
+    CAUGHT,
+    FALSE_ALARM,
+    FAST_FAULTS,
+    STRICT_ONLY,
+    Outcome,
+    make_plans,
+    related,
+)
 
 CATALOGUE = {rid: tuple(r.operations) for rid, r in load_catalogue().requirements.items()}
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -144,6 +153,8 @@ def test_serve_refuses_an_unknown_variant_in_one_line(
         (["--jobs", "0"], "--jobs"),
         (["--fast", "--fault", "ledger-orgid-renamed"], "--fast"),
         (["--no-such-option"], "--no-such-option"),
+        (["--readings", "--stance", "default"], "--stance"),
+        (["--stance", "lenient"], "--stance"),
     ],
 )
 def test_selftest_usage_errors_exit_2_in_one_line(
@@ -154,6 +165,62 @@ def test_selftest_usage_errors_exit_2_in_one_line(
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("points-conformance selftest: error:")
     assert needle in err
+
+
+def test_strict_only_faults_name_the_enforced_entry_that_decides_their_requirement() -> None:
+    # A fault breaking only a register entry's strict reading names that entry; one whose
+    # requirement only --strict enforces must be one of them.
+    register = load_catalogue().discrepancies
+    requirements = load_catalogue().requirements
+    for fault in faults.registry().values():
+        if fault.strict_reading is None:
+            assert not requirements[fault.requirement].strict_only, fault.name
+            assert fault.stances == ("default", "strict")
+            continue
+        entry = register[fault.strict_reading]
+        assert entry.enforced_by_strict and entry.strict, fault.name
+        assert fault.requirement in entry.affects, (fault.name, entry.id)
+        assert fault.stances == ("strict",)
+
+
+def test_default_stance_plans_expect_strict_only_faults_to_pass() -> None:
+    names = ["ledger-default-ascending", "balance-page-count-floor"]
+    for strict in (True, False):
+        made = make_plans(
+            names,
+            CATALOGUE,
+            markexpr=None,
+            keyword=None,
+            whole_suite_faultless=False,
+            strict=strict,
+        )
+        plans = {p.label: p for p in made}
+        assert {plans[name].strict for name in names} == {strict}
+        assert plans["ledger-default-ascending"].discrepancy == (None if strict else "D-073")
+        assert plans["balance-page-count-floor"].discrepancy is None
+        assert plans["faultless (strict)"].strict and not plans["faultless (lenient)"].strict
+
+
+def test_default_stance_summary_counts_strict_only_faults_apart() -> None:
+    def run(name: str, verdict: str, failed: list[str], entry: str | None = None) -> Outcome:
+        outcome = Outcome(name, name, "LEDGER-SORT-DEFAULT", False, [], verdict, failed)
+        outcome.discrepancy = entry
+        return outcome
+
+    baseline = Outcome("faultless (lenient)", None, None, False, [], "clean")
+    outcomes = [
+        run("caught", CAUGHT, ["LEDGER-PAGE-COUNT"]),
+        run("passes", STRICT_ONLY, [], "D-073"),
+        run("cries-wolf", FALSE_ALARM, ["LEDGER-PAGE-SIZE"], "D-070"),
+        baseline,
+    ]
+    facts = summary(outcomes, "default")
+    assert facts["stance"] == "default"
+    assert facts["faults"] == facts["caught"] == 1
+    assert facts["strict_only"] == {"passes": "D-073", "cries-wolf": "D-070"}
+    assert facts["false_alarms"] == 1
+    assert facts["false_alarm_requirements"]["cries-wolf"] == ["LEDGER-PAGE-SIZE"]
+    assert facts["missed"] == []
 
 
 def test_fast_subset_is_small_and_representative() -> None:

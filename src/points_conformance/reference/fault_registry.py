@@ -40,27 +40,51 @@ HISTORY = "getPointsTransfers"
 REVERSE = "reversePoints"
 
 
+# The stances a fault's requirement is enforced in: a page states the rule it breaks, so both
+# runs must catch it; or it breaks only the strict reading of a register entry.
+BOTH_STANCES = ("default", "strict")
+STRICT_STANCE = ("strict",)
+
+
 @dataclass(frozen=True)
 class Fault:
-    """One registered fault. `operations` are those it changes (empty: its requirement's)."""
+    """One registered fault. `operations` are those it changes (empty: its requirement's).
+
+    `strict_reading` names the register entry (specs/discrepancies.yaml) whose strict reading is
+    all the fault breaks: no page states that rule, so only the strict run must catch it.
+    """
 
     name: str
     requirement: str
     description: str
     function: FaultFunction
     operations: tuple[str, ...] = ()
+    strict_reading: str | None = None
+
+    @property
+    def stances(self) -> tuple[str, ...]:
+        """The stances whose run must catch the fault."""
+        return STRICT_STANCE if self.strict_reading else BOTH_STANCES
 
 
 FAULTS: Registry[Fault] = Registry("fault", "--list-faults")
 
 
 def fault(
-    name: str, *, requirement: str, description: str, operations: Sequence[str] = ()
+    name: str,
+    *,
+    requirement: str,
+    description: str,
+    operations: Sequence[str] = (),
+    strict_reading: str | None = None,
 ) -> Callable[[FaultFunction], FaultFunction]:
-    """Register the decorated function as the fault `name`, breaking `requirement`."""
+    """Register the decorated function as the fault `name`, breaking `requirement` (in the
+    strict stance only when `strict_reading` names the register entry that decides it)."""
 
     def register(function: FaultFunction) -> FaultFunction:
-        FAULTS.add(Fault(name, requirement, description, function, tuple(operations)))
+        FAULTS.add(
+            Fault(name, requirement, description, function, tuple(operations), strict_reading)
+        )
         return function
 
     return register

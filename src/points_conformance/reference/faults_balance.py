@@ -47,6 +47,7 @@ fault(
 @fault(
     "balance-closing-as-number",
     requirement="BAL-FORMAT-DECIMAL",
+    strict_reading="D-006",
     description="closingBalance is a JSON number, not a decimal string",
 )
 def _balance_closing_number(b: Behaviour, h: Hooks) -> FaultResult:
@@ -70,6 +71,7 @@ def _balance_category_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "balance-entrytype-ignored",
     requirement="BAL-FILTER-ENTRYTYPE",
+    strict_reading="D-081",
     description="ledgerEntryType is validated but balances count every row",
 )
 def _balance_entrytype_ignored(b: Behaviour, h: Hooks) -> FaultResult:
@@ -88,6 +90,7 @@ def _balance_enddate_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "balance-warnings-missing",
     requirement="COMMON-SCHEMA-WARNINGS",
+    strict_reading="D-095",
     description="successful ledger-balance answers have no warnings list",
     operations=(BALANCE,),
 )

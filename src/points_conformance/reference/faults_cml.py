@@ -36,6 +36,7 @@ fault(
 @fault(
     "cml-userrole-in-group",
     requirement="CML-USERROLE-PRESENCE",
+    strict_reading="D-058",
     description="userRole is also given under scope=group (relative to the path's customer)",
 )
 def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
@@ -50,6 +51,7 @@ def _cml_userrole_in_group(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "cml-status-from-first-row",
     requirement="CML-STATUS-AGGREGATE",
+    strict_reading="D-094",
     description="an event's status is its first row's status",
 )
 def _cml_status_first_row(b: Behaviour, h: Hooks) -> FaultResult:
@@ -64,6 +66,7 @@ def _cml_status_first_row(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "cml-row-status-ignores-reversal",
     requirement="CML-STATUS-ROW",
+    strict_reading="D-094",
     description="row (and so event) status is ACTIVE whatever the reversedAmount",
 )
 def _cml_row_status(b: Behaviour, h: Hooks) -> FaultResult:
@@ -97,6 +100,7 @@ def _cml_group_balance(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "cml-member-count-off-by-one",
     requirement="CML-ARITH-MEMBER-COUNT",
+    strict_reading="D-093",
     description="memberCount leaves out the calling member",
 )
 def _cml_member_count(b: Behaviour, h: Hooks) -> FaultResult:
@@ -159,6 +163,7 @@ fault(
 fault(
     "cml-default-page-size-10",
     requirement="CML-DEFAULT-PAGE-SIZE",
+    strict_reading="D-038",
     description="without pageSize, pages hold 10 entries (the ledger's default), not 20",
 )(switch(cml_default_page_size=10))
 
@@ -180,6 +185,7 @@ fault(
 fault(
     "cml-wrapped-in-entity",
     requirement="CML-SCHEMA-UNWRAPPED",
+    strict_reading="D-013",
     description="the body is wrapped in an entity object, as the quick-reference tree shows",
 )(switch(cml_wrap_in_entity=True))
 
@@ -213,6 +219,7 @@ fault(
 @fault(
     "cml-error-envelope-flat",
     requirement="COMMON-ERR-ENVELOPE",
+    strict_reading="D-084",
     description="cross-member ledger errors are {code, message} without the errors list",
     operations=(CML,),
 )

@@ -166,6 +166,7 @@ def _ledger_category_swapped(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "ledger-altcur-in-net",
     requirement="LEDGER-ARITH-NET",
+    strict_reading="D-064",
     description="netPointsOnEvent also adds the alternate-currency rows",
 )
 def _ledger_altcur_in_net(b: Behaviour, h: Hooks) -> FaultResult:
@@ -214,6 +215,7 @@ def _ledger_sort_reversed(b: Behaviour, h: Hooks) -> FaultResult:
 fault(
     "ledger-default-ascending",
     requirement="LEDGER-SORT-DEFAULT",
+    strict_reading="D-073",
     description="without sort, entries come oldest first",
 )(switch(ledger_default_sort="ASC"))
 
@@ -228,6 +230,7 @@ fault(
 fault(
     "ledger-window-30-days",
     requirement="LEDGER-FILTER-DATE-WINDOW",
+    strict_reading="D-002",
     description="startDate and endDate may be at most 30 days apart (not 90)",
 )(switch(ledger_window_days=30))
 
@@ -235,6 +238,7 @@ fault(
 fault(
     "ledger-one-sided-30-days",
     requirement="LEDGER-FILTER-DATE-ONE-SIDED",
+    strict_reading="D-039",
     description="a single startDate or endDate spans 30 days (not 90)",
 )(switch(ledger_one_date_days=30))
 
@@ -242,6 +246,7 @@ fault(
 @fault(
     "ledger-last-year-ignored",
     requirement="LEDGER-FILTER-DATE-ONE-YEAR",
+    strict_reading="D-039",
     description="includeLastOneYearData=true is ignored: a single date still spans 90 days",
 )
 def _ledger_last_year_ignored(b: Behaviour, h: Hooks) -> FaultResult:
@@ -251,6 +256,7 @@ def _ledger_last_year_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "ledger-points-as-numbers",
     requirement="LEDGER-FORMAT-DECIMAL",
+    strict_reading="D-006",
     description="points and netPointsOnEvent are JSON numbers, not decimal strings",
 )
 def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
@@ -260,6 +266,7 @@ def _ledger_points_as_numbers(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "ledger-orgid-renamed",
     requirement="LEDGER-SCHEMA-ORGID",
+    strict_reading="D-007",
     description="entries carry orgID (as in the 000 table) instead of orgId",
 )
 def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
@@ -273,6 +280,7 @@ def _ledger_orgid_renamed(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "ledger-created-date-iso",
     requirement="LEDGER-FORMAT-CREATED-DATE",
+    strict_reading="D-034",
     description="ledgerCreatedDate is ISO 8601 (2024-01-31T10:00:00), not YYYY-MM-DD HH:MM:SS.s",
 )
 def _ledger_created_date_iso(b: Behaviour, h: Hooks) -> FaultResult:
@@ -331,6 +339,7 @@ def _ledger_storeid_as_tillid(b: Behaviour, h: Hooks) -> FaultResult:
 fault(
     "ledger-entry-customer-not-null",
     requirement="LEDGER-SCHEMA-ENTRY-CUSTOMER",
+    strict_reading="D-015",
     description="entries of a customer's own ledger carry customerDetails instead of null",
 )(switch(ledger_customer_details_on_customer_entries=True))
 
@@ -380,6 +389,7 @@ fault(
 @fault(
     "corg-role-ignored",
     requirement="CORG-FILTER-ROLE",
+    strict_reading="D-075",
     description="role does not restrict a group's entries to members of that role",
 )
 def _corg_role_ignored(b: Behaviour, h: Hooks) -> FaultResult:

@@ -181,6 +181,7 @@ def _history_misses_newest(b: Behaviour, h: Hooks) -> FaultResult:
 fault(
     "transfer-insufficient-803",
     requirement="PTS-ERR-804",
+    strict_reading="D-048",
     description="insufficient points are refused with the neighbouring 803",
 )(switch(err_insufficient_points=803))
 
@@ -188,6 +189,7 @@ fault(
 fault(
     "transfer-points-invalid-400",
     requirement="PTS-ERR-801",
+    strict_reading="D-086",
     description="points that are not a positive number are refused with a generic code 400",
 )(switch(err_points_invalid=400))
 
@@ -218,6 +220,7 @@ def _transfer_group_from_type(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "points-errors-http-200",
     requirement="COMMON-ERR-STATUS",
+    strict_reading="D-016",
     description="the points operations of page 003 send their errors with HTTP 200",
     operations=POINTS_OPERATIONS,
 )
@@ -350,5 +353,6 @@ def _reverse_identifier_unchecked(b: Behaviour, h: Hooks) -> FaultResult:
 fault(
     "reverse-points-mandatory",
     requirement="REV-SCHEMA-REQUEST",
+    strict_reading="D-091",
     description="pointsToBeReversed is mandatory: without it the reversal is refused with 901",
 )(switch(reverse_whole_remainder_by_default=False))

@@ -16,6 +16,7 @@ from points_conformance.selftest.plan import (
     MISSED,
     NOT_DISTINGUISHED,
     PASSED,
+    STRICT_ONLY,
     UNRELATED,
     Outcome,
 )
@@ -35,6 +36,8 @@ def progress_line(out: TextIO) -> Callable[[Outcome, int, int], None]:
             what = f"error: {outcome.error}"
         elif outcome.reading is not None:
             what = _reading_progress(outcome)
+        elif outcome.fault is not None and outcome.discrepancy is not None:
+            what = _strict_only_cell(outcome)
         elif outcome.fault is None:
             what = (
                 f"{len(outcome.failed)} false alarm(s): {', '.join(outcome.failed)}"
@@ -76,10 +79,10 @@ def print_table(outcomes: Sequence[Outcome], out: TextIO) -> None:
             o.label,
             o.requirement or "",
             o.verdict,
-            "yes" if o.claimed_caught else "no",
+            "-" if o.discrepancy else "yes" if o.claimed_caught else "no",
             _seconds(o.first_failure),
             f"{o.wall:.0f} s",
-            ", ".join(o.failed) if o.verdict != ERROR else o.error,
+            _caught_by(o),
         )
         for o in rows
     ]
@@ -91,11 +94,38 @@ def print_table(outcomes: Sequence[Outcome], out: TextIO) -> None:
         out.write(f"{cells}  {row[-1]}\n")
 
 
-def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    faults = [o for o in outcomes if o.fault is not None]
+def _strict_only_cell(outcome: Outcome) -> str:
+    entry = outcome.discrepancy
+    if outcome.verdict == STRICT_ONLY:
+        return f"strict only ({entry}): the default run fails nothing, as it must"
+    if outcome.verdict == FALSE_ALARM:
+        return f"FALSE ALARM: strict only ({entry}), yet the default run failed " + ", ".join(
+            outcome.failed
+        )
+    return outcome.error
+
+
+def _caught_by(outcome: Outcome) -> str:
+    if outcome.verdict == ERROR:
+        return outcome.error
+    if outcome.discrepancy is not None:
+        return _strict_only_cell(outcome)
+    return ", ".join(outcome.failed)
+
+
+def summary(outcomes: Sequence[Outcome], stance: str = "strict") -> dict[str, Any]:
+    """The facts of a run of the faults. In the default stance the faults of a strict reading
+    only (their register entry in `discrepancy`) are not counted as faults: any requirement
+    their run failed is a false alarm."""
+    held = [o for o in outcomes if o.fault is not None and o.discrepancy is not None]
+    faults = [o for o in outcomes if o.fault is not None and o.discrepancy is None]
     baselines = [o for o in outcomes if o.fault is None]
     caught = [o for o in faults if o.verdict == CAUGHT]
+    alarms = {("strict" if o.strict else "lenient"): o.failed for o in baselines}
+    alarms |= {o.label: o.failed for o in held if o.failed}
     return {
+        "stance": stance,
+        "strict_only": {o.label: o.discrepancy for o in held},
         "faults": len(faults),
         "caught": len(caught),
         "caught_by_claimed_requirement": sum(1 for o in faults if o.claimed_caught),
@@ -103,10 +133,8 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "unrelated": [o.label for o in faults if o.verdict == UNRELATED],
         "errors": [o.label for o in outcomes if o.verdict == ERROR],
         "mutation_score": round(len(caught) / len(faults), 4) if faults else None,
-        "false_alarms": sum(len(o.failed) for o in baselines),
-        "false_alarm_requirements": {
-            ("strict" if o.strict else "lenient"): o.failed for o in baselines
-        },
+        "false_alarms": sum(len(ids) for ids in alarms.values()),
+        "false_alarm_requirements": alarms,
     }
 
 
@@ -124,8 +152,17 @@ def print_summary(facts: Mapping[str, Any], out: TextIO) -> None:
         ):
             if facts[key]:
                 out.write(f"{label}: {', '.join(facts[key])}\n")
+    held = facts["strict_only"]
+    if held:
+        out.write(
+            f"{len(held)} faults break only a register entry's strict reading; the "
+            f"{facts['stance']} run must fail nothing against them: "
+            + ", ".join(f"{name} ({entry})" for name, entry in held.items())
+            + "\n"
+        )
     alarms = facts["false_alarm_requirements"]
-    out.write(f"false alarms on the faultless server: {facts['false_alarms']}")
+    where = "the faultless server" + (" and the strict-only faults" if held else "")
+    out.write(f"false alarms on {where}: {facts['false_alarms']}")
     listed = [f"{mode}: {', '.join(ids)}" for mode, ids in alarms.items() if ids]
     out.write(f" ({'; '.join(listed)})\n" if listed else "\n")
     if facts["errors"]:

@@ -34,6 +34,9 @@ PASSED = "pass"
 FALSE_ALARM = "false alarm"
 DISTINGUISHED = "distinguished"
 NOT_DISTINGUISHED = "not distinguished"
+# A fault of a register entry's strict reading only, run in the default stance: it follows a
+# reading the entry's stance allows, so it passes there (a failure there is a false alarm).
+STRICT_ONLY = "strict only"
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,11 @@ def make_plans(
     markexpr: str | None,
     keyword: str | None,
     whole_suite_faultless: bool,
+    strict: bool = True,
 ) -> list[Plan]:
+    """A run per fault in the stance `strict` says, then the faultless server in both. In the
+    default stance a fault of a strict reading only names its register entry as the plan's
+    discrepancy: its run is expected to pass."""
     from points_conformance.reference.faults import get_fault
 
     def selection(expression: str | None) -> tuple[str, ...]:
@@ -132,7 +139,9 @@ def make_plans(
         ops = fault_operations(chosen, catalogue)
         every_operation += ops
         own = markexpr if markexpr is not None else marker_expression(ops)
-        plans.append(Plan(name, name, chosen.requirement, ops, True, selection(own)))
+        entry = None if strict else chosen.strict_reading
+        plan = Plan(name, name, chosen.requirement, ops, strict, selection(own), None, entry)
+        plans.append(plan)
     if markexpr is not None:
         baseline = markexpr
     elif whole_suite_faultless:

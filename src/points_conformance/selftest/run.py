@@ -25,6 +25,7 @@ from points_conformance.selftest.plan import (
     MISSED,
     NOT_DISTINGUISHED,
     PASSED,
+    STRICT_ONLY,
     UNRELATED,
     Outcome,
     Plan,
@@ -158,6 +159,10 @@ def _read_results(
         return
     if plan.reading is not None:
         _judge_reading(outcome, plan)
+        return
+    if plan.fault is not None and plan.discrepancy is not None:
+        # A fault of a strict reading only, in the default stance: a reading the stance allows.
+        outcome.verdict = FALSE_ALARM if outcome.failed else STRICT_ONLY
         return
     if plan.fault is None or plan.requirement is None:
         outcome.verdict = "false alarm" if outcome.failed else "clean"
