@@ -147,6 +147,18 @@ def test_nothing_failed_but_something_unchecked_is_incomplete() -> None:
     assert record["reason"].startswith("needs target-file key customers.poor; ")
 
 
+def test_a_requirement_no_test_names_is_unlocked_by_what_its_operations_tests_lacked() -> None:
+    """A-ERR-2 is judged only on answers of opA; the one test of opA was skipped for want of
+    customers.rich, so that key is what would let A-ERR-2 run."""
+    report = build({"A-ERR-1": "skipped"}, missing={"A-ERR-1": ("customers.rich",)})
+    unlock = {u["id"]: u["unlock"] for u in report["unchecked"]}
+    assert unlock["A-ERR-2"] == ["target-file key customers.rich"]
+    assert report["requirements"]["A-ERR-2"]["status"] == "not_exercised"
+    assert "customers.rich" in report["requirements"]["A-ERR-2"]["reason"]
+    # Nothing skipped for want of data on opB: its unexercised requirement names no key.
+    assert unlock["B-PAGE-1"] == []
+
+
 def test_a_failure_wins_over_unchecked() -> None:
     report = build({"A-ERR-1": "failed", "A-ERR-2": "skipped"})
     assert report["verdict"] == "does not conform"

@@ -189,11 +189,39 @@ def settled_status(record: Mapping[str, Any]) -> str:
 
 
 def unlock(record: Mapping[str, Any]) -> list[str]:
-    """What would let an unchecked requirement run: target-file keys, --allow-writes."""
-    found = [KEY_PREFIX + key for key in record.get("missing_data") or []]
+    """What would let an unchecked requirement run: target-file keys, --allow-writes.
+
+    A requirement no test names is judged on the answers of its operations; when none came,
+    the keys the skipped tests of those operations lacked are what would bring some.
+    """
+    keys = record.get("missing_data") or record.get("operations_need") or []
+    found = [KEY_PREFIX + key for key in keys]
     if record.get("needs_writes"):
         found.append(WRITES_UNLOCK)
     return found
+
+
+def _operations_need(report: Mapping[str, Any]) -> None:
+    """Name, on each unexercised requirement, the keys its operations' skipped tests lacked."""
+    per_operation: dict[str, set[str]] = {}
+    for record in report["requirements"].values():
+        for op in record.get("operations") or []:
+            per_operation.setdefault(op, set()).update(record.get("missing_data") or [])
+    for record in report["requirements"].values():
+        record.pop("operations_need", None)
+        if (
+            record["status"] != NOT_EXERCISED
+            or not record["testable"]
+            or not record["in_catalogue"]
+        ):
+            continue
+        need = set().union(*(per_operation.get(op, set()) for op in record["operations"]))
+        if need:
+            record["operations_need"] = sorted(need)
+            record["reason"] = one_line(
+                "no test names it and no answer of its operations came: needs "
+                + "; ".join(unlock(record))
+            )
 
 
 def _reason(record: Mapping[str, Any]) -> str:
@@ -235,6 +263,7 @@ def finalize(report: dict[str, Any]) -> dict[str, Any]:
     for record in requirements.values():
         derive_record(record)
     report["requirements"] = dict(sorted(requirements.items()))
+    _operations_need(report)
     apply_waivers(report)
     report["counts"] = counts(report)
     # Late: confirmation reads this module's statuses.
@@ -311,7 +340,7 @@ def _data_waiver(requirements: Mapping[str, dict[str, Any]], entry: Mapping[str,
     declared = str(entry.get("data") or "")
     covered = []
     for record in requirements.values():
-        keys = record.get("missing_data") or []
+        keys = record.get("missing_data") or record.get("operations_need") or []
         if settled_status(record) in UNCHECKED and any(covers(declared, k) for k in keys):
             _waive(record, entry)
             covered.append(record["id"])
