@@ -85,6 +85,10 @@ class Behaviour:
     # False: with a row filter, totalEntries and pageCount count the unfiltered ledger; the
     # pages hold the filtered events, so the last ones are empty (D-070).
     ledger_total_counts_filtered: bool = True
+    # True: with a row filter, a page is cut from the unfiltered ledger and its events that do
+    # not match are then dropped, so a page may be short or empty while a later one matches
+    # (D-070: totals and pages under a row filter are open).
+    ledger_filters_after_paging: bool = False
     ledger_identifier_names: tuple[str, ...] = (
         "id",
         "mobile",

@@ -532,8 +532,11 @@ def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
         or lq.mask == 0
     )
     total = 0 if no_rows else store.ledger_count(lq)
-    if total and not b.ledger_total_counts_filtered and _narrowed(f):
-        whole = LedgerQuery(owner.kind, owner.ids, f.start, f.end, till_ids, member_ids)
+    whole = LedgerQuery(owner.kind, owner.ids, f.start, f.end, till_ids, member_ids)
+    paged_q = lq
+    if total and b.ledger_filters_after_paging and _narrowed(f):
+        paged_q = whole
+    if total and _narrowed(f) and (paged_q is whole or not b.ledger_total_counts_filtered):
         total = store.ledger_count(whole)
     page_count = math.ceil(total / limit)
     page_index = offset - b.ledger_offset_base
@@ -548,8 +551,12 @@ def ledger_info(ctx: Ctx, params: dict[str, Any], *, connected: bool) -> Result:
     events: list[sqlite3.Row] = []
     if page_index < page_count:
         events = store.ledger_page(
-            lq, limit=limit, offset=page_index * limit, ascending=f.sort == "ASC"
+            paged_q, limit=limit, offset=page_index * limit, ascending=f.sort == "ASC"
         )
+    if paged_q is whole and events:
+        everything = store.ledger_page(lq, limit=total, offset=0, ascending=False)
+        matching = {int(e["event_log_id"]) for e in everything}
+        events = [e for e in events if int(e["event_log_id"]) in matching]
     rows = store.rows_of_events([int(e["event_log_id"]) for e in events])
     programs = store.program_names()
     tills = store.till_details(int(e["till_id"]) for e in events if e["till_id"] is not None)

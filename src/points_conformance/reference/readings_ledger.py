@@ -276,6 +276,14 @@ reading(
 )(switch(ledger_total_counts_filtered=False))
 
 
+reading(
+    "ledger-filters-after-paging",
+    discrepancy="D-070",
+    description="with a row filter, each page is cut from the unfiltered ledger and then drops "
+    "the events that do not match, so a page may be short or empty while a later one matches",
+)(switch(ledger_filters_after_paging=True))
+
+
 @reading(
     "ledger-dates-twelve-hours-ahead",
     discrepancy="D-069",
