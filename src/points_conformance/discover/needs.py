@@ -2,10 +2,11 @@
 
 The answer is the suite's own, not a list kept by hand: a dry run of the suite with the file
 (`points-conformance run --dry-run`, which sends no request) skips each test whose data is
-missing with a typed skip naming the target-file keys it lacked, and its report lists, per
-requirement, those keys (`missing_data`), its tests and the requests each test would have sent.
-A requirement stays unchecked without a key when it lacks that key and none of its tests would
-run: none planned a request or came out passed or failed.
+missing with a typed skip naming the target-file keys it lacked, and its report lists the
+requirements no test settled (`unchecked`), the keys each one's skipped tests lacked
+(`missing_data`) and the requests each test would have sent. A requirement stays unchecked
+without a key when no test settled it, it lacks that key and none of its tests would have sent
+a request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from points_conformance.locations import REPORT_JSON
-from points_conformance.report.model import FAILED, PASSED
 
 DRY_RUN_TIMEOUT = 600.0
 
@@ -44,29 +44,25 @@ def role_of(key: str, filled: Mapping[str, Mapping[str, Any]]) -> str:
     return ".".join(parts[:2])
 
 
-def _would_run(record: Mapping[str, Any], planned: set[str]) -> bool:
-    """Whether a test of the requirement would run: it planned a request, or settled it."""
-    for test in record.get("tests") or []:
-        if isinstance(test, Mapping) and (
-            test.get("nodeid") in planned or test.get("verdict") in (PASSED, FAILED)
-        ):
-            return True
-    return False
-
-
 def from_report(report: Mapping[str, Any], filled: Mapping[str, Mapping[str, Any]]) -> Needs:
     """The needs a dry run's report shows."""
     records = report.get("requirements")
-    if not isinstance(records, Mapping):
-        return Needs({}, "the dry run's report lists no requirements")
+    listed = report.get("unchecked")
+    if not isinstance(records, Mapping) or not isinstance(listed, list):
+        return Needs({}, "the dry run's report lists no unchecked requirements")
     requests = (report.get("dry_run") or {}).get("requests") or []
     planned = {str(r.get("test")) for r in requests if isinstance(r, Mapping)}
     wanted: dict[str, set[str]] = {}
-    for rid, record in records.items():
-        if not isinstance(record, Mapping) or _would_run(record, planned):
+    for entry in listed:
+        rid = str(entry.get("id")) if isinstance(entry, Mapping) else ""
+        record = records.get(rid)
+        if not isinstance(record, Mapping):
             continue
+        tests = [t for t in record.get("tests") or [] if isinstance(t, Mapping)]
+        if any(t.get("nodeid") in planned for t in tests):
+            continue  # a test of it would send its requests: it runs without the key
         for key in record.get("missing_data") or []:
-            wanted.setdefault(role_of(str(key), filled), set()).add(str(rid))
+            wanted.setdefault(role_of(str(key), filled), set()).add(rid)
     return Needs({role: sorted(ids) for role, ids in sorted(wanted.items())})
 
 
