@@ -105,6 +105,10 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
     assert found.cross_member["member_id"] == ref.cross_member["member_id"]
     assert found.cross_member["member_ids"] == ref.cross_member["member_ids"]
     assert found.cross_member["not_in_group_id"]
+    # the cross-member group's other members are read too, as candidates for the other roles
+    for member in ref.cross_member["member_ids"]:
+        if member != ref.cross_member["member_id"]:
+            assert f"cross-member member {member}:" in err
     for role in ("transfer_from", "transfer_to"):
         assert found.customers[role].mobile, role
     assert found.customers["transfer_from"].id != found.customers["transfer_to"].id
