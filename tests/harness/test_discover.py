@@ -25,7 +25,9 @@ from points_conformance import cli
 from points_conformance.discover import command
 from points_conformance.discover.inputs import InputError, parse_customer, parse_group, read_csv
 from points_conformance.discover.needs import from_report, role_of
+from points_conformance.discover.probe import CustomerFacts
 from points_conformance.discover.readonly import ReadOnlyClient, WriteRefused
+from points_conformance.discover.roles import assign
 from points_conformance.discover.zone import org_zone
 from points_conformance.embedded import EmbeddedServer, start_embedded
 from points_conformance.pacing import RateLimiter
@@ -103,6 +105,10 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
     assert found.cross_member["member_id"] == ref.cross_member["member_id"]
     assert found.cross_member["member_ids"] == ref.cross_member["member_ids"]
     assert found.cross_member["not_in_group_id"]
+    # the cross-member group's other members are read too, as candidates for the other roles
+    for member in ref.cross_member["member_ids"]:
+        if member != ref.cross_member["member_id"]:
+            assert f"cross-member member {member}:" in err
     for role in ("transfer_from", "transfer_to"):
         assert found.customers[role].mobile, role
     assert found.customers["transfer_from"].id != found.customers["transfer_to"].id
@@ -121,6 +127,20 @@ def test_a_few_identifiers_give_a_target_file_with_the_roles_the_reads_tell(
         moment.astimezone(ZoneInfo(found.timezone)).utcoffset()
         == moment.astimezone(ZoneInfo(ref.timezone)).utcoffset()
     )
+    # the redemptions' identifier is a customer the ledger shows redeeming; no read gives ids
+    assert set(found.redemptions) == {"identifier_type", "identifier_value"}
+    ledger = httpx.get(
+        f"{server.url}/v2/pointsLedger/getCustomerLedgerInfo",
+        params={
+            # reversePoints' identifier types are also the ledger's identifier names
+            "identifierName": found.redemptions["identifier_type"],
+            "identifierValue": found.redemptions["identifier_value"],
+            "source": "INSTORE",
+            "limit": 100,
+        },
+        auth=(server.username, server.password),
+    ).json()
+    assert any(e["eventName"] == "PointsRedemption" for e in ledger["ledgerEntries"])
     text = out.read_text(encoding="utf-8")
     assert "customers.fraud" in text and "--no-requirements" in text
 
@@ -267,26 +287,67 @@ def test_a_requirement_stays_unchecked_only_when_no_runnable_test_checks_it() ->
     assert role_of("customers.fraud.id", filled) == "customers.fraud"
     assert role_of("customers.rich.till_ids.0", filled) == "customers.rich.till_ids"
     assert role_of("cross_member.member_id", filled) == "cross_member.member_id"
+
+    def skipped(*nodeids: str) -> list[dict[str, str]]:
+        return [{"nodeid": n, "verdict": "skipped"} for n in nodeids]
+
     report = {
-        "tests": {
-            "a": {"outcome": "skipped", "requirements": ["R-1", "R-2"],
-                  "skip_reason": "case x: the target file has no value for customers.fraud.id"},
-            "b": {"outcome": "skipped", "requirements": ["R-2"],
-                  "skip_reason": "dry run: would send GET http://127.0.0.1/x"},
-            "c": {"outcome": "skipped", "requirements": ["R-3"],
-                  "skip_reason": "target file has no customers.transfer_from and "
-                  "customers.transfer_to"},
-            "d": {"outcome": "skipped", "requirements": ["R-4"],
-                  "skip_reason": "target file has no transfer.otp_header or transfer.otp_env"},
-        }
+        "requirements": {
+            "R-1": {"missing_data": ["customers.fraud.id", "customers.fraud.mobile"],
+                    "tests": skipped("a")},
+            # b would send a request: R-2 runs without the key
+            "R-2": {"missing_data": ["customers.fraud.id"], "tests": skipped("a", "b")},
+            "R-3": {"missing_data": ["customers.transfer_from", "customers.transfer_to"],
+                    "tests": skipped("c")},
+            "R-4": {"missing_data": ["transfer.otp_header", "transfer.otp_env"],
+                    "tests": skipped("d")},
+            # another test settled it, so the report does not list it as unchecked
+            "R-5": {"missing_data": ["customers.rich.till_ids.0"],
+                    "tests": [*skipped("e"), {"nodeid": "f", "verdict": "passed"}]},
+            "R-6": {"missing_data": ["customers.rich.till_ids.0"], "tests": skipped("e")},
+            # a skip that names no key, whatever its text, names no role
+            "R-7": {"missing_data": [], "tests": skipped("g")},
+        },
+        "unchecked": [{"id": rid} for rid in ("R-1", "R-2", "R-3", "R-4", "R-6", "R-7")],
+        "tests": {"g": {"outcome": "skipped", "requirements": ["R-7"],
+                        "skip_reason": "target file has no customers.merged.id"}},
+        "dry_run": {"requests": [{"test": "b", "method": "GET", "url": "http://127.0.0.1/x"}]},
     }  # fmt: skip
     needs = from_report(report, filled)
+    assert needs.problem == ""
     assert needs.unchecked == {
         "customers.fraud": ["R-1"],
+        "customers.rich.till_ids": ["R-6"],
         "customers.transfer_from": ["R-3"],
         "customers.transfer_to": ["R-3"],
-        "transfer.otp_header or transfer.otp_env": ["R-4"],
+        "transfer.otp_env": ["R-4"],
+        "transfer.otp_header": ["R-4"],
     }
+    assert from_report({"tests": report["tests"]}, filled).problem
+
+
+def _facts(number: int, redemptions: int, *, balance: float = 0.0, **ids: str) -> CustomerFacts:
+    facts = CustomerFacts(True, {"id": str(number), **ids}, found=True, events=1)
+    facts.redemptions, facts.balance = redemptions, balance
+    return facts
+
+
+def test_the_redemptions_identifier_is_a_customer_whose_ledger_shows_redemptions() -> None:
+    writer = _facts(1, 9, balance=50.0, mobile="919000000001")
+    other = _facts(2, 2, external_id="ext-2")
+    plain = _facts(3, 0, mobile="919000000003")
+    found = assign([writer, other, plain], [], {})
+    assert found.sections["customers"]["transfer_from"]["id"] == "1"
+    # the transfer customer's ledger moves while a reversal test reads it: the other comes first
+    assert found.sections["redemptions"] == {
+        "identifier_type": "externalId",
+        "identifier_value": "ext-2",
+    }
+    assert any("reversible_ids" in note for note in found.notes)
+    alone = assign([_facts(4, 1, email="a@example.com", mobile="919000000004")], [], {})
+    assert alone.sections["redemptions"]["identifier_type"] == "mobile"
+    # reversePoints takes a mobile, email or external id only; an id alone names no redeemer
+    assert "redemptions" not in assign([_facts(5, 3), plain], [], {}).sections
 
 
 def test_a_zone_is_named_only_when_every_candidate_agrees_all_year() -> None:

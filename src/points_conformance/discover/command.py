@@ -223,7 +223,22 @@ def _probe_all(
             known.add(member)
             found.append(facts)
             say(f"  member {member}: {_summary(facts)}")
+    _cross_members(prober, found, known, say)
     return found, found_groups
+
+
+def _cross_members(
+    prober: Prober, found: list[CustomerFacts], known: set[str | None], say: Any
+) -> None:
+    """The members of the cross-member groups read so far, which may fill other roles."""
+    for facts in list(found):
+        for member in facts.cross_member_ids[:MEMBERS_PER_GROUP]:
+            if member in known:
+                continue
+            known.add(member)
+            more = prober.customer(CustomerInput((("id", member),)), is_given=False, full=False)
+            found.append(more)
+            say(f"  cross-member member {member}: {_summary(more)}")
 
 
 def _summary(facts: CustomerFacts) -> str:

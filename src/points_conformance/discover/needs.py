@@ -2,15 +2,16 @@
 
 The answer is the suite's own, not a list kept by hand: a dry run of the suite with the file
 (`points-conformance run --dry-run`, which sends no request) skips each test whose data is
-missing with a reason naming the key, and its report says which requirements each test is
-marked with. A requirement stays unchecked without a key when every test of it that could
-run is skipped for want of that key.
+missing with a typed skip naming the target-file keys it lacked, and its report lists the
+requirements no test settled (`unchecked`), the keys each one's skipped tests lacked
+(`missing_data`) and the requests each test would have sent. A requirement stays unchecked
+without a key when no test settled it, it lacks that key and none of its tests would have sent
+a request.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -21,9 +22,6 @@ from typing import Any
 
 from points_conformance.locations import REPORT_JSON
 
-SECTIONS = ("customers", "groups", "cross_member", "connected_orgs", "redemptions", "stores")
-_KEY = re.compile(r"\b((?:" + "|".join(SECTIONS) + r"|transfer)\.[A-Za-z0-9_.]*[A-Za-z0-9_])")
-_MISSING = ("target file has no", "lists fewer than")
 DRY_RUN_TIMEOUT = 600.0
 
 
@@ -46,35 +44,26 @@ def role_of(key: str, filled: Mapping[str, Mapping[str, Any]]) -> str:
     return ".".join(parts[:2])
 
 
-def _missing_roles(reason: str, filled: Mapping[str, Mapping[str, Any]]) -> set[str]:
-    """The roles a skip reason names; keys it offers as alternatives ("a or b") make one role."""
-    keys = _KEY.findall(reason)
-    if len(keys) == 2 and f"{keys[0]} or {keys[1]}" in reason:
-        return {f"{role_of(keys[0], filled)} or {role_of(keys[1], filled)}"}
-    return {role_of(key, filled) for key in keys}
-
-
 def from_report(report: Mapping[str, Any], filled: Mapping[str, Mapping[str, Any]]) -> Needs:
     """The needs a dry run's report shows."""
-    tests = report.get("tests")
-    if not isinstance(tests, dict):
-        return Needs({}, "the dry run's report lists no tests")
-    would_run: set[str] = set()
+    records = report.get("requirements")
+    listed = report.get("unchecked")
+    if not isinstance(records, Mapping) or not isinstance(listed, list):
+        return Needs({}, "the dry run's report lists no unchecked requirements")
+    requests = (report.get("dry_run") or {}).get("requests") or []
+    planned = {str(r.get("test")) for r in requests if isinstance(r, Mapping)}
     wanted: dict[str, set[str]] = {}
-    for record in tests.values():
-        if not isinstance(record, dict):
+    for entry in listed:
+        rid = str(entry.get("id")) if isinstance(entry, Mapping) else ""
+        record = records.get(rid)
+        if not isinstance(record, Mapping):
             continue
-        ids = {str(r) for r in record.get("requirements") or []}
-        reason = str(record.get("skip_reason") or "")
-        roles = _missing_roles(reason, filled) if any(m in reason for m in _MISSING) else set()
-        if not roles:
-            if record.get("outcome") == "passed" or reason.startswith("dry run"):
-                would_run |= ids
-            continue
-        for role in roles:
-            wanted.setdefault(role, set()).update(ids)
-    unchecked = {role: sorted(ids - would_run) for role, ids in sorted(wanted.items())}
-    return Needs(unchecked)
+        tests = [t for t in record.get("tests") or [] if isinstance(t, Mapping)]
+        if any(t.get("nodeid") in planned for t in tests):
+            continue  # a test of it would send its requests: it runs without the key
+        for key in record.get("missing_data") or []:
+            wanted.setdefault(role_of(str(key), filled), set()).add(rid)
+    return Needs({role: sorted(ids) for role, ids in sorted(wanted.items())})
 
 
 def dry_run(base_url: str, target_file: Path, filled: Mapping[str, Mapping[str, Any]]) -> Needs:

@@ -25,6 +25,8 @@ LEDGER_NAMES = {"id": "id", "mobile": "mobile", "email": "email", "external_id":
 GROUP_NAMES = {"id": "groupId", "external_id": "externalId", "primary_user_id": "primaryUserId"}
 NOT_IN_CROSS_MEMBER_GROUP = 3301
 OTHER_ORG = 3401
+# The ledger's eventName for a redemption (003's "Get Customer Ledger Information" example).
+REDEMPTION_EVENT = "PointsRedemption"
 
 
 class CredentialsRefused(RuntimeError):
@@ -45,6 +47,7 @@ class CustomerFacts:
     store_codes: set[str] = field(default_factory=set)
     org_ids: Counter[int] = field(default_factory=Counter)
     alternate_currencies: set[str] = field(default_factory=set)
+    redemptions: int = 0  # redemption events among the ledger entries read
     balance: float | None = None
     cross_member_code: int | None = None  # 200 when a member, else the refusal's code
     cross_member_group: str | None = None
@@ -189,6 +192,8 @@ class Prober:
                 facts.store_codes.add(entry["storeCode"])
             if isinstance(entry.get("orgId"), int):
                 facts.org_ids[entry["orgId"]] += 1
+            if entry.get("eventName") == REDEMPTION_EVENT:
+                facts.redemptions += 1
             for row in entry.get("entryDetails") or []:
                 if not isinstance(row, dict):
                     continue
@@ -201,10 +206,11 @@ class Prober:
         params = self._who(name, value, limit=PAGE, offset=0, includeAlternateCurrencies="true")
         body = _body(self._ledger(params))
         if body is not None:
-            programs = set(facts.program_ids)
+            programs, redemptions = set(facts.program_ids), facts.redemptions
             self._entries(facts, body.get("ledgerEntries"))
             # alternate-currency rows may name programs of their own; the ledger's are wanted
             facts.program_ids = programs or facts.program_ids
+            facts.redemptions = redemptions  # the first page again, counted already
 
     def _balance(self, facts: CustomerFacts, name: str, value: str) -> None:
         op = "getCustomerLedgerBalance"

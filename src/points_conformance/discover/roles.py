@@ -25,6 +25,9 @@ from points_conformance.discover.zone import offset_text, org_zone
 # The transfer history's refusal of a customer merged into another.
 MERGED = 419
 IDENTIFIER_FIELDS = ("id", "mobile", "email", "external_id", "cardnumber")
+# reversePoints' identifier types (003: "Supported values: mobile, email, externalId"), by the
+# customer field that holds each.
+REVERSE_IDENTIFIERS = (("mobile", "mobile"), ("email", "email"), ("external_id", "externalId"))
 
 
 @dataclass
@@ -84,6 +87,7 @@ def assign(
         customers_section["alt_currency"] = customer_table(currencies[0])
         taken.add(id(currencies[0]))
     _transfer_roles(found, groups, customers_section, taken)
+    _redeemer(found, customers_section, out)
     merged = next((c for c in customers if c.history_code == MERGED), None)
     if merged is not None:
         customers_section["merged"] = customer_table(merged, ledger=False)
@@ -123,6 +127,29 @@ def _transfer_roles(
     section["transfer_from"] = customer_table(source, ledger=False)
     if destination is not None:
         section["transfer_to"] = customer_table(destination, ledger=False)
+
+
+def _redeemer(found: list[CustomerFacts], customers: dict[str, Any], out: Discovery) -> None:
+    """[redemptions] identifier_type and identifier_value: a customer whose ledger shows
+    redemptions, one outside the transfer roles first, since a transfer moves the ledger a
+    reversal test reads before and after. No read shows a redemption's id, so the ids are
+    left for the user to give."""
+    writers = {customers[r].get("id") for r in ("transfer_from", "transfer_to") if r in customers}
+    redeemers = [
+        c
+        for c in found
+        if c.redemptions and any(name in c.identifiers for name, _ in REVERSE_IDENTIFIERS)
+    ]
+    if not redeemers:
+        return
+    best = min(redeemers, key=lambda c: (c.identifiers.get("id") in writers, -c.redemptions))
+    name, kind = next((n, k) for n, k in REVERSE_IDENTIFIERS if n in best.identifiers)
+    out.section("redemptions").update(identifier_type=kind, identifier_value=best.identifiers[name])
+    out.notes.append(
+        f"redemptions: {kind} {best.identifiers[name]} is a customer whose ledger shows "
+        f"{best.redemptions} redemption events; no read shows a redemption's id, so "
+        "reversible_ids and reversed_id (that customer's redemptions) are left to be given"
+    )
 
 
 def _groups(groups: list[GroupFacts], out: Discovery) -> None:
