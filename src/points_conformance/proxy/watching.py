@@ -86,7 +86,11 @@ def masked(ex: Exchange, secrets: list[str]) -> Exchange:
     body = request.body
     if body is not None:
         text = redact(json.dumps(body, ensure_ascii=False), secrets)
-        body = json.loads(text)
+        try:
+            body = json.loads(text)
+        except ValueError:
+            # A secret that held a character JSON escapes; the masked text is kept as it is.
+            body = text
     return Exchange(
         ex.operation,
         RequestInfo(request.method, redact(request.url, secrets), request.headers, body),
