@@ -29,7 +29,9 @@ import pytest
 import uvicorn
 
 from points_conformance.embedded import EmbeddedServer, start_embedded
+from points_conformance.proxy import watching
 from points_conformance.proxy.command import Proxy, listening_socket, main
+from points_conformance.proxy.forwarding import Captured
 from points_conformance.settings import Settings, resolve_settings
 
 LEDGER = "/v2/pointsLedger/getCustomerLedgerInfo"
@@ -293,3 +295,16 @@ def test_sigterm_ends_the_proxy_cleanly_with_its_report(tmp_path: Path) -> None:
     assert child.returncode == 3, err
     assert b"nothing to judge" in out and b"Traceback" not in err
     assert (tmp_path / "report" / "conformance.json").is_file()
+
+
+def test_judging_that_falls_behind_is_counted_and_never_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watching, "MAX_QUEUED", 0)
+    watcher = watching.Watcher(_settings(tmp_path), io.StringIO())
+    for _ in range(3):
+        watcher.submit(Captured("GET", "http://127.0.0.1:9/nothing", [], b""))
+    watcher.close()
+    assert watcher.tally.entries == 3
+    assert watcher.tally.skipped[watching.BEHIND] == 3
+    assert watcher.tally.judged == 0

@@ -30,6 +30,10 @@ from points_conformance.spec import load_spec
 
 # The name the report gives the proxied traffic (its tests read "proxy::<operation>").
 SOURCE = "proxy"
+# Exchanges waiting to be judged; past it, traffic faster than the judging is counted, not
+# kept, so that memory stays bounded and the forwarding never waits.
+MAX_QUEUED = 10_000
+BEHIND = "the judging was more than 10,000 exchanges behind"
 
 
 def har_entry_of(captured: Captured) -> dict[str, Any]:
@@ -115,17 +119,24 @@ class Watcher:
         self._configured = settings.secrets()
         self._secrets: list[str] = list(self._configured)
         self._seen = 0
+        self._behind = 0
         self._queue: queue.SimpleQueue[Captured | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="proxy-judge", daemon=True)
         self._thread.start()
 
     def submit(self, captured: Captured) -> None:
+        if self._queue.qsize() >= MAX_QUEUED:
+            self._behind += 1
+            return
         self._queue.put(captured)
 
     def close(self) -> None:
         """Judge what is still queued, end the walks still open and the HAR recording."""
         self._queue.put(None)
         self._thread.join()
+        if self._behind:
+            self.tally.entries += self._behind
+            self.tally.skipped[BEHIND] += self._behind
         self.judge.file_ended()
         if self.recorder is not None:
             self.recorder.close()
