@@ -4,7 +4,8 @@ Every exchange of the files that matches an operation of the OpenAPI description
 the checks a run applies to each answer, and complete page walks through the walk rules; the
 report is the run's (conformance.json, .html, summary.md, junit.xml) in `--report-dir`.
 The stance, the target file (org, timezone), credentials to scrub and the report folder come
-through `Settings`, with the run's own flags.
+through `Settings`, with the run's own flags. `conclude` (the report and the printed summary)
+is also where `points-conformance proxy` ends.
 
 Exit statuses: 0 no finding; 1 a finding; 2 a usage problem or a file that is not a readable
 HAR (one line, no report); 3 nothing to judge (no exchange matched an operation).
