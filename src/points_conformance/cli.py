@@ -2,7 +2,7 @@
 
 Exit statuses: 0 success / conforming, 1 the target does not conform (or a regression, a missed
 fault), 2 a usage problem (bad option, unreadable file, unreachable target before any test);
-`validate` also exits 3 when no recorded exchange matched an operation (nothing to judge).
+`validate` and `proxy` also exit 3 when no exchange matched an operation (nothing to judge).
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("points_conformance.bench_entry", "Benchmark the harness and the reference server"),
     "spec": ("points_conformance.spec_command", "Print the OpenAPI description"),
     "validate": ("points_conformance.har.command", "Judge recorded traffic (HAR files)"),
+    "proxy": (
+        "points_conformance.proxy.command",
+        "Forward traffic to a server and judge it as it goes by",
+    ),
 }
 
 USAGE = (

@@ -4,7 +4,8 @@ Every exchange of the files that matches an operation of the OpenAPI description
 the checks a run applies to each answer, and complete page walks through the walk rules; the
 report is the run's (conformance.json, .html, summary.md, junit.xml) in `--report-dir`.
 The stance, the target file (org, timezone), credentials to scrub and the report folder come
-through `Settings`, with the run's own flags.
+through `Settings`, with the run's own flags. `conclude` (the report and the printed summary)
+is also where `points-conformance proxy` ends.
 
 Exit statuses: 0 no finding; 1 a finding; 2 a usage problem or a file that is not a readable
 HAR (one line, no report); 3 nothing to judge (no exchange matched an operation).
@@ -17,6 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -125,13 +127,18 @@ def _judge_file(path: Path, judge: Judge, tally: Tally, credentials: Credentials
 
 
 def _print_summary(
-    out: TextIO, tally: Tally, judge: Judge, report: dict[str, Any], secrets: list[str]
+    out: TextIO,
+    command: str,
+    tally: Tally,
+    judge: Judge,
+    report: dict[str, Any],
+    secrets: list[str],
 ) -> None:
     def say(line: str) -> None:
         out.write(redact(line, secrets) + "\n")
 
     say(
-        f"points-conformance validate ({report['stance']}): {tally.entries} entries, "
+        f"points-conformance {command} ({report['stance']}): {tally.entries} entries, "
         f"{tally.judged} judged, {judge.walks_judged} page walks judged, "
         f"{tally.unmatched.total} matched no operation, {sum(tally.skipped.values())} not judged"
     )
@@ -147,17 +154,31 @@ def _print_summary(
             say(f"  {rid}  ({counts.get(rid, 0)} finding(s))")
 
 
-def validate(
-    files: Sequence[str], settings: Settings, out: TextIO
-) -> tuple[int, dict[str, Any] | None]:
-    """Judge `files`; the exit status and the report written (None when none was)."""
-    judge = Judge(context_for(settings))
-    tally = Tally()
-    credentials = Credentials()
+@dataclass(frozen=True)
+class Judged:
+    """What judged traffic came from, as the report names it: the command and its sources."""
+
+    command: str
+    # "recorded traffic", "proxied traffic": what the verdict line speaks of.
+    subject: str
+    sources: list[str]
+    target: str
+    started: datetime
+
+
+def conclude(
+    judged: Judged,
+    judge: Judge,
+    tally: Tally,
+    settings: Settings,
+    credentials: Credentials,
+    out: TextIO,
+) -> tuple[int, dict[str, Any]]:
+    """Write the report of judged traffic and print its summary; the exit status and report.
+
+    `validate` and `proxy` both end here, so recorded and live traffic are reported alike.
+    """
     collector = Collector()
-    started = now()
-    for name in files:
-        _judge_file(Path(name), judge, tally, credentials)
     for phase in judge.phases():
         collector.add(phase)
     secrets = sorted({*settings.secrets(), *leak_forms(credentials.values)}, key=len, reverse=True)
@@ -166,26 +187,45 @@ def validate(
     report = build_report(
         collector,
         settings,
-        started=started,
+        started=judged.started,
         finished=now(),
         exit_status=status,
         tools={},
-        target="recorded traffic: " + ", ".join(Path(f).name for f in files),
+        target=judged.target,
         extra_secrets=credentials.values,
-        sections=tally.section([Path(f).name for f in files], judge),
+        sections=tally.section(judged.sources, judge),
     )
     try:
         paths = write_all(report, settings.report_dir)
     except OSError as exc:
         raise ReportNotWritten(f"report not written: {exc.strerror or exc}") from None
-    _print_summary(out, tally, judge, report, secrets)
+    _print_summary(out, judged.command, tally, judge, report, secrets)
     if nothing:
-        out.write("nothing to judge: no recorded exchange matched an operation of the API\n")
+        out.write(
+            f"nothing to judge: no exchange of the {judged.subject} matched an operation of the API\n"
+        )
     else:
         verdict = "does NOT conform" if status else "conforms"
-        out.write(f"verdict: the recorded traffic {verdict}\n")
+        out.write(f"verdict: the {judged.subject} {verdict}\n")
     out.write(f"report: {paths['html']}\n")
     return status, report
+
+
+def validate(
+    files: Sequence[str], settings: Settings, out: TextIO
+) -> tuple[int, dict[str, Any] | None]:
+    """Judge `files`; the exit status and the report written (None when none was)."""
+    judge = Judge(context_for(settings))
+    tally = Tally()
+    credentials = Credentials()
+    started = now()
+    for name in files:
+        _judge_file(Path(name), judge, tally, credentials)
+    names = [Path(f).name for f in files]
+    judged = Judged(
+        "validate", "recorded traffic", names, "recorded traffic: " + ", ".join(names), started
+    )
+    return conclude(judged, judge, tally, settings, credentials, out)
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
