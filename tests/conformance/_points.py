@@ -655,8 +655,9 @@ class RedemptionPool:
             used = int(text) if text.strip().isdigit() else 0
             counter.write_text(str(used + 1))
         if used >= len(self._ids):
-            pytest.skip(
-                f"redemptions.reversible_ids has no unused id left ({len(self._ids)} usable, the "
-                "last one is kept for refused reversals): list more"
+            skip_missing(
+                "redemptions.reversible_ids",
+                detail=f"no unused id left ({len(self._ids)} usable, the last one is kept for "
+                "refused reversals): list more",
             )
         return self._ids[used]
