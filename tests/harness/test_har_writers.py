@@ -7,6 +7,7 @@ the reference server's answers, and requests of no operation are listed, not fai
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -51,7 +52,7 @@ def _failed(report: dict[str, Any]) -> list[str]:
     return sorted(rid for rid, r in report["requirements"].items() if r["status"] == "failed")
 
 
-def _needed(what: str, where: str) -> None:
+def _needed(what: str, where: str) -> NoReturn:
     """A tool that CI installs fails the test there; elsewhere its absence is a skip."""
     message = f"{what} is not installed ({where})"
     if os.environ.get("CI") == "true":
@@ -67,7 +68,6 @@ def _st() -> str:
     found = str(beside) if beside.is_file() else shutil.which("st")
     if found is None:
         _needed("schemathesis' `st`", "a dev dependency: pip install -e '.[dev]'")
-    assert found is not None
     return found
 
 
@@ -105,3 +105,75 @@ def test_a_schemathesis_har_is_judged_with_no_finding(
     declared = {(op.method, op.path) for op in TABLE}
     assert all((row["method"], row["path"]) not in declared for row in unmatched)
     assert sum(row["count"] for row in unmatched if row["method"] == "TRACE") == traces
+
+
+# -- Chromium, driven by Playwright ------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+LEDGER = "/v2/pointsLedger/getCustomerLedgerInfo"
+
+# Walks a customer's ledger page by page with fetch, reading every body (a body the page never
+# read is not in Chromium's HAR), then says it is done.
+PAGE = """<!doctype html><title>ledger</title><script>
+async function walk(path, query, auth) {
+  const headers = {Authorization: auth, Accept: "application/json"};
+  let offset = 0, count = 1;
+  while (offset < count) {
+    const answer = await fetch(path + "?" + query + "&limit=100&offset=" + offset, {headers});
+    count = (await answer.json()).ledgerDetails.pageCount;
+    offset += 1;
+  }
+  const over = await fetch(path + "?" + query + "&limit=101", {headers});
+  await over.text();
+  document.title = "walked " + count;
+}
+</script>"""
+
+
+def test_a_chromium_har_is_judged_with_no_finding(tmp_path: Path, server: EmbeddedServer) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        _needed(CHROMIUM, "Debian package 'chromium'; scripts/setup installs it")
+    try:
+        from playwright.sync_api import Route, sync_playwright
+    except ImportError:
+        _needed("playwright", "a dev dependency: pip install -e '.[dev]'")
+    customer = server.target_data.customer("rich")
+    assert customer is not None
+    query = f"identifierName=id&identifierValue={customer.id}&source=INSTORE"
+    basic = base64.b64encode(f"{server.username}:{server.password}".encode()).decode()
+    har = tmp_path / "chromium.har"
+
+    def page(route: Route) -> None:
+        route.fulfill(status=200, content_type="text/html", body=PAGE)
+
+    # The page is fulfilled by Playwright at the server's own origin, so the page's fetches are
+    # same-origin and the reference server needs no route of its own for it.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            context = browser.new_context(record_har_path=str(har), record_har_content="embed")
+            tab = context.new_page()
+            tab.route(server.url + "/walk.html", page)
+            tab.goto(server.url + "/walk.html")
+            tab.evaluate("([p, q, a]) => walk(p, q, a)", [LEDGER, query, f"Basic {basic}"])
+            walked = tab.title()
+            context.close()
+        finally:
+            browser.close()
+
+    pages = int(walked.split()[1])
+    assert json.loads(har.read_text())["log"]["browser"]["name"] == "chromium"
+    assert pages > 1, walked
+    status, report, printed = _validate(tmp_path, server, har)
+
+    assert status == 0, printed
+    assert _failed(report) == []
+    recorded = report["recorded"]
+    assert recorded["judged"] == pages + 1 and recorded["not_judged"] == []
+    assert recorded["walks_judged"] == 1
+    assert [(row["method"], row["path"]) for row in recorded["unmatched"]] == [
+        ("GET", "/walk.html")
+    ]
+    for written in (tmp_path / "report").iterdir():
+        text = written.read_text()
+        assert basic not in text and server.password not in text
