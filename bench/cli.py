@@ -2,8 +2,9 @@
 
 Sections: harness (the suite against a plain httpx loop), scaling (the suite serially and on
 two workers), fuzz (the harness's fuzz tests against schemathesis's CLI), reference (ledger
-page latency on a small and a large store) and prism (the reference server against Prism's
-mock). A section that cannot run records why and the others still run. Exit status 0 when
+page latency on a small and a large store), prism (the reference server against Prism's
+mock), proxy (what `points-conformance proxy` adds to an exchange) and validate (`validate`'s
+throughput and memory on a large recording). A section that cannot run records why and the others still run. Exit status 0 when
 every section ran (whether or not its target was met), 1 when one could not, 2 on bad options.
 """
 
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fuzzing, harness, ledger, machine, prism
+from bench import fuzzing, harness, ledger, machine, prism, proxy, validating
 from bench.procs import REPO, BenchError, remove
 from bench.table import render
 
@@ -62,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--prism-requests", type=int, help="requests to each mock (default 1000; smoke 30)"
     )
+    parser.add_argument(
+        "--proxy-requests", type=int, help="requests of each kind, proxied (default 500; smoke 20)"
+    )
+    parser.add_argument(
+        "--validate-exchanges",
+        type=int,
+        help="exchanges in the recording validate judges (default 100000; smoke 2000)",
+    )
     parser.add_argument("--threads", type=int, default=4, help="connections for throughput (4)")
     parser.add_argument("--timeout", type=float, help="seconds per child run (1800; smoke 300)")
     parser.add_argument("--prism-dir", help=f"where Prism is installed ({prism.default_dir()})")
@@ -83,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as exc:
         return int(exc.code or 0)
-    for name in ("fuzz_examples", "requests", "prism_requests", "threads", "timeout"):
+    numbers = ("fuzz_examples", "requests", "prism_requests", "proxy_requests", "threads")
+    for name in (*numbers, "validate_exchanges", "timeout"):
         try:
             _positive(parser, "--" + name.replace("_", "-"), getattr(args, name))
         except SystemExit as exc:
@@ -93,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples = args.fuzz_examples or (2 if smoke else 50)
     count = args.requests or (20 if smoke else 500)
     prism_count = args.prism_requests or (30 if smoke else 1000)
+    proxy_count = args.proxy_requests or (20 if smoke else 500)
+    validate_count = args.validate_exchanges or (2000 if smoke else 100_000)
     loop_seconds = 30.0 if smoke else 300.0
     suite = tuple(args.suite or (SMOKE_SUITE if smoke else FULL_SUITE))
     large_size = args.large_size or (SMOKE_LARGE_SIZE if smoke else "large")
@@ -110,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fuzz_examples": examples,
             "ledger_requests": count,
             "prism_requests": prism_count,
+            "proxy_requests": proxy_count,
+            "validate_exchanges": validate_count,
             "threads": args.threads,
             "large_size": None if args.skip_large else large_size,
             "bytecode": "cached in the run's work directory; the first (recording) run warms it",
@@ -181,6 +195,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     seconds=loop_seconds,
                 ),
             )
+        results["proxy"] = section(
+            "proxy", lambda: proxy.measure(workdir, proxy_count, loop_seconds)
+        )
+        results["validate"] = section(
+            f"validate ({validate_count} exchanges)",
+            lambda: validating.measure(workdir, suite, validate_count, timeout),
+        )
     finally:
         results["machine"]["load_average_end"] = machine.load_average()
         results["finished"] = _now()

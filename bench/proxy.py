@@ -1,10 +1,11 @@
-"""`python -m bench.proxy`: what `points-conformance proxy` adds to each exchange.
+"""What `points-conformance proxy` adds to each exchange: the proxy section of `python -m bench`.
 
 A bench server and a proxy in front of it (both child processes, as a team would run them);
 getCustomerLedgerInfo (first page of 10, and a request over the limit that is refused) is sent
 straight and through the proxy in turn, on one connection each, so that any noise of the
 machine falls on both alike. The proxy judges every exchange while the next ones go by, as it
 does in use. Then it is stopped with SIGINT and its exit status and report are read.
+`python -m bench.proxy` runs this section alone.
 """
 
 from __future__ import annotations

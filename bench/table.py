@@ -184,6 +184,43 @@ def render(results: dict[str, Any]) -> str:
             row(f"{key} rps", _num(part["rps"]), note)
         row("reference / Prism", _num(p["reference_over_prism"]))
 
+    x, problem = _section(results.get("proxy"))
+    head("proxy: getCustomerLedgerInfo straight and through `points-conformance proxy`")
+    if problem:
+        row("", problem)
+    else:
+        latency = x["latency"]
+        for kind, label in (("page", "first page of 10"), ("refused", "limit=101, refused")):
+            direct, proxied = latency[f"direct_{kind}"], latency[f"proxied_{kind}"]
+            row(
+                f"{label} p50 straight / proxied",
+                f"{_num(direct['p50_ms'], 'ms')} / {_num(proxied['p50_ms'], 'ms')}",
+                f"+{_num(x['overhead_ms'][kind]['p50_ms'], 'ms')}; p99 "
+                f"{_num(direct['p99_ms'], 'ms')} / {_num(proxied['p99_ms'], 'ms')}",
+            )
+        row(
+            "judged by the proxy",
+            _num(x["proxy_judged"]),
+            f"exit {x['proxy_exit_status']}, failed: {', '.join(x['proxy_failed']) or 'none'}",
+        )
+
+    v, problem = _section(results.get("validate"))
+    head("validate: a large recording of the suite")
+    if problem:
+        row("", problem)
+    else:
+        row(
+            "exchanges / file",
+            f"{_num(v['exchanges'])} / {_num(v['file_mib'], 'MiB')}",
+            f"the suite's {_num(v['seed_exchanges'])} repeated",
+        )
+        row(
+            "exchanges/s",
+            _num(v["exchanges_per_s"]),
+            f"{_num(v['judged'])} judged in {_num(v['wall_s'], 's')}, exit {v['exit_status']}",
+        )
+        row("peak memory", _num(v["peak_rss_mib"], "MiB"), "resident, of the validate process")
+
     body = [(name, value) for name, value, note in rows if value or note]
     width = max(len(name) for name, _ in body)
     value_width = max(len(value) for _, value in body)
