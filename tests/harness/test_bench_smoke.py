@@ -64,6 +64,14 @@ NUMERIC = (
     "reference.small.throughput.first_page.rps",
     "reference.small.throughput.deep_page.rps",
     "reference.small.deep_over_first_p50",
+    "proxy.latency.direct_page.p50_ms",
+    "proxy.latency.proxied_page.p50_ms",
+    "proxy.overhead_ms.page.p50_ms",
+    "proxy.proxy_judged",
+    "validate.exchanges",
+    "validate.judged",
+    "validate.exchanges_per_s",
+    "validate.peak_rss_mib",
 )
 
 
@@ -71,10 +79,11 @@ def _problems(data: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     if data.get("format") != "points-conformance-bench/1" or data.get("smoke") is not True:
         problems.append(f"format/smoke: {data.get('format')!r}, {data.get('smoke')!r}")
-    for name in ("machine", "harness", "scaling", "fuzz", "reference", "prism", "targets"):
+    sections = ("machine", "harness", "scaling", "fuzz", "reference", "prism", "proxy", "validate")
+    for name in (*sections, "targets"):
         if name not in data:
             problems.append(f"no section {name}")
-    for name in ("harness", "scaling", "fuzz", "reference.small"):
+    for name in ("harness", "scaling", "fuzz", "reference.small", "proxy", "validate"):
         section = _at(data, name)
         if "error" in section:
             problems.append(f"{name}: {section['error']}")
@@ -91,6 +100,8 @@ def _problems(data: dict[str, Any]) -> list[str]:
         "harness.suite.requests",
         "fuzz.harness.requests",
         "fuzz.schemathesis_cli.requests",
+        "proxy.proxy_judged",
+        "validate.judged",
     ):
         if not _at(data, path) > 0:
             problems.append(f"{path} = {_at(data, path)!r}, expected requests")
