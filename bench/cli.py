@@ -85,7 +85,7 @@ def _positive(parser: argparse.ArgumentParser, name: str, value: float | None) -
         parser.error(f"{name} must be positive")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, read top to bottom
     parser = build_parser()
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:

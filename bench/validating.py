@@ -83,7 +83,7 @@ def _judge(workdir: Path, har: Path, target: Path, timeout: float) -> dict[str, 
         time.sleep(0.05)
     wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
-    child.returncode = code
+    child.returncode = code  # reaped by wait4: Popen must not wait for it again
     report_file = report_dir / "conformance.json"
     if not report_file.is_file():
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-5:]
