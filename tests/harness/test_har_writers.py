@@ -132,7 +132,9 @@ async function walk(path, query, auth) {
 
 def test_a_chromium_har_is_judged_with_no_finding(tmp_path: Path, server: EmbeddedServer) -> None:
     if not os.access(CHROMIUM, os.X_OK):
-        _needed(CHROMIUM, "Debian package 'chromium'; scripts/setup installs it")
+        # scripts/setup installs it only where apt and root allow, as for the report's browser
+        # test: its absence is a skip everywhere, while the pip dependencies must be there in CI.
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'; scripts/setup)")
     try:
         from playwright.sync_api import Route, sync_playwright
     except ImportError:
