@@ -9,7 +9,7 @@ import pytest
 from points_conformance.checks import CheckContext, check_scope_group, discrepancies
 from points_conformance.model import Exchange
 
-from .test_checks_support import LENIENT, STRICT, findings, make_exchange
+from .test_checks_support import CML, LENIENT, STRICT, findings, make_exchange
 
 OP = "getCrossMemberLedger"
 DATE = {"Date": "Thu, 02 Apr 2026 00:00:00 GMT"}  # the day after 002's example entry
@@ -683,3 +683,35 @@ def test_reversed_amount_is_what_the_reversals_gave_back(
         assert bool(findings(ctx, ex, "CML-REVERSED-CUMULATIVE")) is flagged
     # Without transactionRef the reversals may be on other pages: not judged.
     assert findings(LENIENT, cml(body(entries)), "CML-REVERSED-CUMULATIVE") == []
+
+
+# 002's error table: "1003 | pageSize is outside the allowed range (1–100), or pageNumber is less
+# than 1." and "1004 | Invalid value for scope (allowed: user, group) or eventName (...)".
+@pytest.mark.parametrize(
+    ("params", "code", "requirement"),
+    [
+        ({"pageSize": "101"}, 1004, "CML-ERR-1003"),
+        ({"pageNumber": "0"}, 1004, "CML-ERR-1003"),
+        ({"scope": "everyone"}, 1003, "CML-ERR-1004"),
+        ({"eventName": "PointsTransfer"}, 1001, "CML-ERR-1004"),
+    ],
+)
+@pytest.mark.parametrize("ctx", [LENIENT, STRICT], ids=["default", "strict"])
+def test_a_refusal_carries_the_code_the_request_calls_for(
+    ctx: CheckContext, params: dict[str, str], code: int, requirement: str
+) -> None:
+    refusal = {"errors": [{"code": code, "message": "refused"}]}
+    wrong = make_exchange(CML, refusal, status=400, params=params)
+    assert [f.requirement for f in findings(ctx, wrong)] == [requirement]
+    right_code = int(requirement.rsplit("-", 1)[1])
+    right = make_exchange(
+        CML, {"errors": [{"code": right_code, "message": "refused"}]}, status=400, params=params
+    )
+    assert findings(ctx, right) == []
+
+
+def test_a_request_wrong_in_two_ways_or_in_case_only_is_not_judged_by_its_code() -> None:
+    refusal = {"errors": [{"code": 1001, "message": "refused"}]}
+    both = make_exchange(CML, refusal, status=400, params={"pageSize": "0", "scope": "x"})
+    upper = make_exchange(CML, refusal, status=400, params={"scope": "USER"})
+    assert findings(LENIENT, both) == [] and findings(LENIENT, upper) == []

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.cross_member import (
     EVENT_NAMES,
+    MAX_PAGE_SIZE,
     OPS,
     REVERSAL,
     caller_id,
@@ -32,15 +33,20 @@ from points_conformance.checks.discrepancies import (
     D_CML_USERROLE,
     D_NULL_AS_ABSENT,
 )
+from points_conformance.checks.errors import refusal_codes
 from points_conformance.checks.findings import capped, finding, problems_finding
 from points_conformance.checks.ordering import order_finding
 from points_conformance.checks.readers import (
+    body,
     csv_param,
     dicts,
     has_param,
+    int_param,
+    is_success,
     param,
     parse_datetime,
     parse_local_datetime,
+    refused_in_body,
     response_date,
     same_id,
 )
@@ -451,5 +457,53 @@ def check_scope_group(
             expected="every event of each member's scope=user view also in scope=group",
             actual=capped(missing),
             exchange=readable[0],
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# refusal codes the request alone decides
+
+# 002's error table ties these codes to the request: "1003 | pageSize is outside the allowed
+# range (1–100), or pageNumber is less than 1." and "1004 | Invalid value for scope (allowed:
+# user, group) or eventName (allowed: CROSS_MEMBER_REDEMPTION, …_REVERSAL)."
+SCOPES = frozenset({"user", "group"})
+
+
+def stated_refusal(ex: Exchange) -> str | None:
+    """The one code 002 gives for what is wrong with this request (None: none, or several)."""
+    wrong: set[str] = set()
+    size, number = int_param(ex, "pageSize"), int_param(ex, "pageNumber")
+    if (size is not None and not 1 <= size <= MAX_PAGE_SIZE) or (number is not None and number < 1):
+        wrong.add("CML-ERR-1003")
+    asked_scope = param(ex, "scope")
+    names = csv_param(ex, "eventName")
+    # Case is not stated: only a value that matches no allowed one in any case is invalid.
+    if (asked_scope is not None and asked_scope.strip().lower() not in SCOPES) or (
+        names and not {n.upper() for n in names} <= EVENT_NAMES
+    ):
+        wrong.add("CML-ERR-1004")
+    return wrong.pop() if len(wrong) == 1 else None
+
+
+@check("cml.refusal_code", requirements=("CML-ERR-1003", "CML-ERR-1004"), operations=OPS)
+def refusal_code(ctx: CheckContext, ex: Exchange) -> list[Finding]:
+    """A refusal of a request 002 gives one code for carries that code."""
+    requirement = stated_refusal(ex)
+    refused = not is_success(ex) or refused_in_body(ex, strict=ctx.strict)
+    codes = refusal_codes(body(ex)) if refused else []
+    if requirement is None or not codes:
+        return []
+    credit(requirement)
+    wanted = int(requirement.rsplit("-", 1)[1])
+    if wanted in codes:
+        return []
+    return [
+        finding(
+            requirement,
+            f"the request was refused with code {', '.join(map(str, codes))} instead of {wanted}",
+            expected=f"error {wanted} (002's error table)",
+            actual=f"HTTP {ex.response.status} with code {', '.join(map(str, codes))}",
+            exchange=ex,
         )
     ]
