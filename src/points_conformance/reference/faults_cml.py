@@ -145,6 +145,15 @@ def _cml_eventname_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 
 
 @fault(
+    "cml-dates-ignored",
+    requirement="CML-FILTER-DATE",
+    description="startDate and endDate are validated but the default window is returned",
+)
+def _cml_dates_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring((CML,), {"startDate", "endDate"}))
+
+
+@fault(
     "cml-transactionref-ignored",
     requirement="CML-FILTER-TXREF",
     description="transactionRef does not filter the events",

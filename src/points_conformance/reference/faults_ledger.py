@@ -362,6 +362,52 @@ def _ledger_tillconcept_crash(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=respond((LEDGER,), crash))
 
 
+@fault(
+    "ledger-till-ignored",
+    requirement="LEDGER-FILTER-TILL",
+    description="tillId is validated but does not filter the rows",
+)
+def _ledger_till_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring(LEDGER_OPERATIONS, {"tillId"}))
+
+
+@fault(
+    "ledger-tills-ignored",
+    requirement="LEDGER-FILTER-TILLS",
+    description="tillIds is validated but does not filter the rows",
+    operations=(LEDGER,),
+)
+def _ledger_tills_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring((LEDGER,), {"tillIds"}))
+
+
+@fault(
+    "ledger-currency-names-ignored",
+    requirement="LEDGER-FILTER-ALTCUR-NAMES",
+    description="alternateCurrencyNames is read but every alternate currency's rows are returned",
+)
+def _ledger_currency_names_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring(LEDGER_OPERATIONS, {"alternateCurrencyNames"}))
+
+
+@fault(
+    "ledger-exclude-yields-to-category",
+    requirement="LEDGER-FILTER-ALTCUR-ROW4",
+    description="with pointCategoryType, excludePointCategories=true is ignored: the category's "
+    "points rows come with the alternate-currency rows",
+    operations=(LEDGER,),
+)
+def _ledger_exclude_yields_to_category(b: Behaviour, h: Hooks) -> FaultResult:
+    def keep_points(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        if params is None or query_value(params, "pointCategoryType") is None:
+            return status, body
+        again = rerun_without(operation_id, request, status, {"excludePointCategories"})
+        return again if again is not None and again[0] == 200 else (status, body)
+
+    return h.then(response_hook=respond((LEDGER,), keep_points))
+
+
 # -- getCustomerLedgerInfoConnectedOrgs (v2.1) ---------------------------------------------------
 
 
@@ -394,3 +440,21 @@ fault(
 )
 def _corg_role_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=ignoring(LEDGER_OPERATIONS, {"role"}))
+
+
+@fault(
+    "corg-named-currencies-only",
+    requirement="CORG-FILTER-ALTCUR-ALL",
+    description="includeAlternateCurrencies=true with alternateCurrencyNames returns only the "
+    "named currencies' rows",
+    operations=(CONNECTED,),
+)
+def _corg_named_currencies_only(b: Behaviour, h: Hooks) -> FaultResult:
+    def named_only(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        if params is None or query_value(params, "alternateCurrencyNames") is None:
+            return status, body
+        again = rerun_without(operation_id, request, status, {"includeAlternateCurrencies"})
+        return again if again is not None and again[0] == 200 else (status, body)
+
+    return h.then(response_hook=respond((CONNECTED,), named_only))
