@@ -121,6 +121,19 @@ def ignoring(operations: Collection[str], names: Collection[str]) -> ResponseHoo
     return respond(operations, hook)
 
 
+def recoded(operations: Collection[str], old: int, new: int) -> ResponseHook:
+    """Refusals carry the code `new` where the route gave `old`."""
+
+    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        errors = body.get("errors") if status != 200 and isinstance(body, dict) else None
+        for error in errors or []:
+            if isinstance(error, dict) and error.get("code") == old:
+                error["code"] = new
+        return status, body
+
+    return respond(operations, hook)
+
+
 def parse_milli(text: Any) -> int | None:
     try:
         return int(Decimal(str(text)) * 1000)

@@ -135,6 +135,27 @@ def _cml_1003_as_1004(b: Behaviour, h: Hooks) -> FaultResult:
     return replace(b, err_cml_page=b.err_cml_enum)
 
 
+fault(
+    "cml-1001-as-1002",
+    requirement="CML-ERR-1001",
+    description="a date that is not ISO 8601 is refused with the date-order code 1002",
+)(switch(err_cml_date_format=1002))
+
+
+fault(
+    "cml-1004-as-1003",
+    requirement="CML-ERR-1004",
+    description="a bad scope or eventName is refused with the paging code 1003",
+)(switch(err_cml_enum=1003))
+
+
+fault(
+    "cml-3301-as-3401",
+    requirement="CML-ERR-3301",
+    description="a customer outside an eligible group is refused with the other-org code 3401",
+)(switch(err_cml_not_in_group=3401))
+
+
 @fault(
     "cml-eventname-ignored",
     requirement="CML-FILTER-EVENTNAME",
