@@ -71,12 +71,10 @@ CLAUSE_GAPS = {
     "D-045 LEDGER-ARITH-NET-ALT": f"{_NO_FAULT}: a currency net rounded off its rows",
     "D-045 CML-ARITH-NET": f"{_NO_FAULT}: a cross-member net rounded off its rows",
     "D-045 BAL-ARITH-CLOSING": f"{_NO_FAULT}: a closing balance rounded off the rows",
-    "D-052 CML-ERR-1002": f"{_NO_FAULT}: an endDate before startDate refused with another code",
     "D-054 LEDGER-FILTER-TILLCONCEPT": f"{_NO_FAULT}: includeTillConceptEvents alone answered",
     "D-054 LEDGER-FORMAT-DATE-PARAM": f"{_NO_FAULT}: a malformed date answered",
     "D-054 LEDGER-FILTER-DATE-ORDER": f"{_NO_FAULT}: startDate after endDate answered",
     "D-054 LEDGER-PARAM-PAGING-RANGE": f"{_NO_FAULT}: a negative limit or offset answered",
-    "D-054 LEDGER-PARAM-REQUIRED": f"{_NO_FAULT}: a missing mandatory parameter answered",
     "D-054 BAL-PARAM-REQUIRED": f"{_NO_FAULT}: a balance without its mandatory parameters",
     "D-056 PTS-ERR-802": f"{_NO_FAULT}: an unknown party refused with 802 instead of 816",
     "D-056 XFER-STATE-REJECTED": f"{_NO_FAULT}: a refused transfer that moves points",
@@ -89,7 +87,6 @@ REQUIREMENT_GAPS = {
     "LEDGER-SCHEMA-EVENTNAME": f"{_NEEDS}: an empty or non-string eventName",
     "LEDGER-SCHEMA-EVENT-DETAILS": f"{_NEEDS}: eventDetails of the wrong shape",
     "LEDGER-SCHEMA-TRANSACTION": f"{_NEEDS}: transactionDetails of the wrong shape",
-    "LEDGER-PARAM-REQUIRED": f"{_NEEDS}: a missing identifierValue answered",
     "LEDGER-PARAM-IDENTIFIER": f"{_NEEDS}: an identifierName outside the lists answered",
     "LEDGER-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
     "LEDGER-DEFAULT-OFFSET": f"{_NEEDS}: without offset, a page other than the first",
@@ -104,11 +101,6 @@ REQUIREMENT_GAPS = {
     "BAL-FILTER-TILLCONCEPT": f"{_NEEDS}: includeTillConceptEvents alone answered",
     "CML-DEFAULT-PAGE": f"{_NEEDS}: without pageNumber, a page other than the first",
     "CML-SCOPE-USER": f"{_NEEDS}: scope=user holding another member's events",
-    "CML-ERR-1002": f"{_NEEDS}: an endDate before startDate answered",
-    "XFERCHK-SCHEMA-REQUEST": f"{_NEEDS}: a request missing a mandatory field answered",
-    "XFERCHK-SCHEMA-REQUEST-GROUP": f"{_NEEDS}: a request missing a mandatory field answered",
-    "XFERHIST-PARAM-REQUIRED": f"{_NEEDS}: a history without its mandatory parameters",
-    "XFERHIST-PARAM-SOURCE": f"{_NEEDS}: a customer's history without source answered",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from points_conformance.reference.fault_registry import (
     fault,
     ignoring,
     parse_milli,
+    query_value,
 )
 from points_conformance.reference.formatting import fmt_points
 from points_conformance.reference.variants import (
@@ -22,8 +24,11 @@ from points_conformance.reference.variants import (
     group_details_of,
     on_each_entry,
     on_success,
+    query_pairs,
     respond,
+    rewrite_params,
     switch,
+    with_query,
 )
 
 fault(
@@ -154,6 +159,28 @@ fault(
     requirement="CML-ERR-3301",
     description="a customer outside an eligible group is refused with the other-org code 3401",
 )(switch(err_cml_not_in_group=3401))
+
+
+@fault(
+    "cml-reversed-dates-swapped",
+    requirement="CML-ERR-1002",
+    description="an endDate before startDate is answered for the window between them, not refused",
+)
+def _cml_reversed_dates_swapped(b: Behaviour, h: Hooks) -> FaultResult:
+    def swap(params: dict[str, Any]) -> dict[str, Any]:
+        start, end = query_value(params, "startDate"), query_value(params, "endDate")
+        if start is None or end is None:
+            return params
+        try:
+            backwards = datetime.fromisoformat(end) < datetime.fromisoformat(start)
+        except (TypeError, ValueError):
+            return params
+        if not backwards:
+            return params
+        turned = {"startDate": end, "endDate": start}
+        return with_query(params, [(k, turned.get(k, v)) for k, v in query_pairs(params)])
+
+    return h.then(params_hook=rewrite_params((CML,), swap))
 
 
 @fault(

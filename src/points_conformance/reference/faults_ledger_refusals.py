@@ -4,15 +4,18 @@ v2.1): a documented code swapped for a neighbouring one, or a documented refusal
 
 from __future__ import annotations
 
+from typing import Any
+
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.fault_registry import (
     CONNECTED,
     LEDGER,
     FaultResult,
     fault,
+    query_value,
     recoded,
 )
-from points_conformance.reference.variants import switch
+from points_conformance.reference.variants import rewrite_params, switch
 
 
 @fault(
@@ -74,3 +77,18 @@ def _corg_8013_as_8015(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _corg_8003_as_8013(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=recoded((CONNECTED,), b.err_source, b.err_identifier_name))
+
+
+@fault(
+    "ledger-source-default-instore",
+    requirement="LEDGER-PARAM-REQUIRED",
+    description="a request without source is read as source=INSTORE instead of refused",
+    operations=(LEDGER,),
+)
+def _ledger_source_default(b: Behaviour, h: Hooks) -> FaultResult:
+    def instore(params: dict[str, Any]) -> dict[str, Any]:
+        if query_value(params, "source") is not None:
+            return params
+        return {**params, "query": [*(params.get("query") or []), ("source", "INSTORE")]}
+
+    return h.then(params_hook=rewrite_params((LEDGER,), instore))

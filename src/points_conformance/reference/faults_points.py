@@ -356,3 +356,53 @@ fault(
     strict_reading="D-091",
     description="pointsToBeReversed is mandatory: without it the reversal is refused with 901",
 )(switch(reverse_whole_remainder_by_default=False))
+
+
+def _points_default_one(params: dict[str, Any]) -> dict[str, Any]:
+    body = params.get("body")
+    if not isinstance(body, dict) or "pointsTobeTransferred" in body:
+        return params
+    return {**params, "body": {**body, "pointsTobeTransferred": 1}}
+
+
+@fault(
+    "check-points-default-one",
+    requirement="XFERCHK-SCHEMA-REQUEST",
+    description="a body without pointsTobeTransferred is checked as a transfer of 1 point",
+    operations=(CHECK,),
+)
+def _check_points_default_one(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(params_hook=rewrite_params((CHECK,), _points_default_one))
+
+
+@fault(
+    "check-group-points-default-one",
+    requirement="XFERCHK-SCHEMA-REQUEST-GROUP",
+    description="a group check without pointsTobeTransferred is checked as a transfer of 1 point",
+    operations=(CHECK_GROUP,),
+)
+def _check_group_points_default_one(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(params_hook=rewrite_params((CHECK_GROUP,), _points_default_one))
+
+
+@fault(
+    "history-identifier-name-default-mobile",
+    requirement="XFERHIST-PARAM-REQUIRED",
+    description="without identifierName, identifierValue is read as a mobile number",
+    operations=(HISTORY,),
+)
+def _history_identifier_name_default(b: Behaviour, h: Hooks) -> FaultResult:
+    def mobile(params: dict[str, Any]) -> dict[str, Any]:
+        query = list(params.get("query") or [])
+        if any(k == "identifierName" for k, _ in query):
+            return params
+        return {**params, "query": [*query, ("identifierName", "mobile")]}
+
+    return h.then(params_hook=rewrite_params((HISTORY,), mobile))
+
+
+fault(
+    "history-source-optional",
+    requirement="XFERHIST-PARAM-SOURCE",
+    description="a customer's history is answered without source (003 requires it for a customer)",
+)(switch(history_customer_requires_source=False))
