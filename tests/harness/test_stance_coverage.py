@@ -84,12 +84,8 @@ _NEEDS = "no fault, reading variant or harness test breaks it"
 
 # (ii) Testable requirements with no fault, no reading variant and no harness case.
 REQUIREMENT_GAPS = {
-    "LEDGER-SCHEMA-EVENTNAME": f"{_NEEDS}: an empty or non-string eventName",
-    "LEDGER-SCHEMA-EVENT-DETAILS": f"{_NEEDS}: eventDetails of the wrong shape",
-    "LEDGER-SCHEMA-TRANSACTION": f"{_NEEDS}: transactionDetails of the wrong shape",
     "LEDGER-PARAM-IDENTIFIER": f"{_NEEDS}: an identifierName outside the lists answered",
     "LEDGER-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
-    "LEDGER-DEFAULT-OFFSET": f"{_NEEDS}: without offset, a page other than the first",
     "LEDGER-FILTER-DATE-ORDER": f"{_NEEDS}: startDate after endDate answered with rows",
     "LEDGER-DEFAULT-DATES": f"{_NEEDS}: a dateless request not given the whole history",
     "LEDGER-FILTER-TILLCONCEPT": f"{_NEEDS}: includeTillConceptEvents alone answered",
@@ -97,9 +93,7 @@ REQUIREMENT_GAPS = {
     "BAL-PARAM-REQUIRED": f"{_NEEDS}: a balance without its mandatory parameters",
     "BAL-PARAM-IDENTIFIER": f"{_NEEDS}: an identifierName outside the list answered",
     "BAL-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
-    "BAL-DEFAULT-LIMIT": f"{_NEEDS}: without limit, pages of another size",
     "BAL-FILTER-TILLCONCEPT": f"{_NEEDS}: includeTillConceptEvents alone answered",
-    "CML-DEFAULT-PAGE": f"{_NEEDS}: without pageNumber, a page other than the first",
     "CML-SCOPE-USER": f"{_NEEDS}: scope=user holding another member's events",
 }
 

@@ -22,6 +22,13 @@ from points_conformance.reference.variants import (
 )
 
 fault(
+    "balance-default-limit-5",
+    requirement="BAL-DEFAULT-LIMIT",
+    description="without limit, pages hold 5 balances (003: the default is 10)",
+)(switch(balance_default_limit=5))
+
+
+fault(
     "balance-limit-100",
     requirement="BAL-LIMIT-MAX",
     description="limit may be up to 100 as on the ledger page (limit=11 is answered)",

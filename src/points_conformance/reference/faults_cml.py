@@ -184,6 +184,20 @@ def _cml_reversed_dates_swapped(b: Behaviour, h: Hooks) -> FaultResult:
 
 
 @fault(
+    "cml-default-page-two",
+    requirement="CML-DEFAULT-PAGE",
+    description="without pageNumber, the second page is returned",
+)
+def _cml_default_page_two(b: Behaviour, h: Hooks) -> FaultResult:
+    def second(params: dict[str, Any]) -> dict[str, Any]:
+        if query_value(params, "pageNumber") is not None:
+            return params
+        return with_query(params, [*query_pairs(params), ("pageNumber", str(b.cml_page_base + 1))])
+
+    return h.then(params_hook=rewrite_params((CML,), second))
+
+
+@fault(
     "cml-eventname-ignored",
     requirement="CML-FILTER-EVENTNAME",
     description="eventName is validated but both kinds of event are returned",

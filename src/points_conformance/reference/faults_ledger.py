@@ -4,6 +4,7 @@ its connected-orgs form (v2.1).
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -406,6 +407,59 @@ def _ledger_exclude_yields_to_category(b: Behaviour, h: Hooks) -> FaultResult:
         return again if again is not None and again[0] == 200 else (status, body)
 
     return h.then(response_hook=respond((LEDGER,), keep_points))
+
+
+@fault(
+    "ledger-default-offset-second-page",
+    requirement="LEDGER-DEFAULT-OFFSET",
+    description="without offset, the second page (offset=1) is returned",
+)
+def _ledger_default_offset_second_page(b: Behaviour, h: Hooks) -> FaultResult:
+    def second(params: dict[str, Any]) -> dict[str, Any]:
+        if query_value(params, "offset") is not None:
+            return params
+        return with_query(params, [*query_pairs(params), ("offset", str(b.ledger_offset_base + 1))])
+
+    return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, second))
+
+
+@fault(
+    "ledger-eventname-empty",
+    requirement="LEDGER-SCHEMA-EVENTNAME",
+    description="eventName is an empty string",
+)
+def _ledger_eventname_empty(b: Behaviour, h: Hooks) -> FaultResult:
+    def empty(entry: dict[str, Any]) -> None:
+        if "eventName" in entry:
+            entry["eventName"] = ""
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, empty))
+
+
+@fault(
+    "ledger-event-details-as-text",
+    requirement="LEDGER-SCHEMA-EVENT-DETAILS",
+    description="eventDetails is its JSON object serialised into a string",
+)
+def _ledger_event_details_as_text(b: Behaviour, h: Hooks) -> FaultResult:
+    def as_text(entry: dict[str, Any]) -> None:
+        if isinstance(entry.get("eventDetails"), dict):
+            entry["eventDetails"] = json.dumps(entry["eventDetails"])
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, as_text))
+
+
+@fault(
+    "ledger-transaction-details-list",
+    requirement="LEDGER-SCHEMA-TRANSACTION",
+    description="transactionDetails of an event without a transaction is an empty list, not {}",
+)
+def _ledger_transaction_details_list(b: Behaviour, h: Hooks) -> FaultResult:
+    def as_list(entry: dict[str, Any]) -> None:
+        if entry.get("transactionDetails") == {}:
+            entry["transactionDetails"] = []
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, as_list))
 
 
 # -- getCustomerLedgerInfoConnectedOrgs (v2.1) ---------------------------------------------------
