@@ -71,11 +71,6 @@ CLAUSE_GAPS = {
     "D-045 LEDGER-ARITH-NET-ALT": f"{_NO_FAULT}: a currency net rounded off its rows",
     "D-045 CML-ARITH-NET": f"{_NO_FAULT}: a cross-member net rounded off its rows",
     "D-045 BAL-ARITH-CLOSING": f"{_NO_FAULT}: a closing balance rounded off the rows",
-    "D-054 LEDGER-FILTER-TILLCONCEPT": f"{_NO_FAULT}: includeTillConceptEvents alone answered",
-    "D-054 LEDGER-FORMAT-DATE-PARAM": f"{_NO_FAULT}: a malformed date answered",
-    "D-054 LEDGER-FILTER-DATE-ORDER": f"{_NO_FAULT}: startDate after endDate answered",
-    "D-054 LEDGER-PARAM-PAGING-RANGE": f"{_NO_FAULT}: a negative limit or offset answered",
-    "D-054 BAL-PARAM-REQUIRED": f"{_NO_FAULT}: a balance without its mandatory parameters",
     "D-056 PTS-ERR-802": f"{_NO_FAULT}: an unknown party refused with 802 instead of 816",
     "D-056 XFER-STATE-REJECTED": f"{_NO_FAULT}: a refused transfer that moves points",
 }
@@ -86,15 +81,10 @@ _NEEDS = "no fault, reading variant or harness test breaks it"
 REQUIREMENT_GAPS = {
     "LEDGER-PARAM-IDENTIFIER": f"{_NEEDS}: an identifierName outside the lists answered",
     "LEDGER-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
-    "LEDGER-FILTER-DATE-ORDER": f"{_NEEDS}: startDate after endDate answered with rows",
     "LEDGER-DEFAULT-DATES": f"{_NEEDS}: a dateless request not given the whole history",
-    "LEDGER-FILTER-TILLCONCEPT": f"{_NEEDS}: includeTillConceptEvents alone answered",
-    "LEDGER-FILTER-EXCLUSIVE": f"{_NEEDS}: tillId with storeCode answered",
-    "BAL-PARAM-REQUIRED": f"{_NEEDS}: a balance without its mandatory parameters",
     "BAL-PARAM-IDENTIFIER": f"{_NEEDS}: an identifierName outside the list answered",
     "BAL-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
     "BAL-FILTER-TILLCONCEPT": f"{_NEEDS}: includeTillConceptEvents alone answered",
-    "CML-SCOPE-USER": f"{_NEEDS}: scope=user holding another member's events",
 }
 
 

@@ -13,12 +13,16 @@ from points_conformance.reference.fault_registry import (
     fault,
     floor_page_count,
     ignoring,
+    present,
 )
 from points_conformance.reference.variants import (
     as_number,
     details_of,
     on_success,
+    query_pairs,
+    rewrite_params,
     switch,
+    with_query,
 )
 
 fault(
@@ -26,6 +30,20 @@ fault(
     requirement="BAL-DEFAULT-LIMIT",
     description="without limit, pages hold 5 balances (003: the default is 10)",
 )(switch(balance_default_limit=5))
+
+
+@fault(
+    "balance-source-default-instore",
+    requirement="BAL-PARAM-REQUIRED",
+    description="a balance request without source is read as source=INSTORE instead of refused",
+)
+def _balance_source_default(b: Behaviour, h: Hooks) -> FaultResult:
+    def instore(params: dict[str, Any]) -> dict[str, Any]:
+        if present(params, ("source",)):
+            return params
+        return with_query(params, [*query_pairs(params), ("source", "INSTORE")])
+
+    return h.then(params_hook=rewrite_params((BALANCE,), instore))
 
 
 fault(

@@ -198,6 +198,21 @@ def _cml_default_page_two(b: Behaviour, h: Hooks) -> FaultResult:
 
 
 @fault(
+    "cml-user-scope-is-group",
+    requirement="CML-SCOPE-USER",
+    description="scope=user is read as scope=group: the whole group's events are returned",
+)
+def _cml_user_scope_is_group(b: Behaviour, h: Hooks) -> FaultResult:
+    def group(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        return with_query(
+            params, [(k, "group" if k == "scope" and v == "user" else v) for k, v in query]
+        )
+
+    return h.then(params_hook=rewrite_params((CML,), group))
+
+
+@fault(
     "cml-eventname-ignored",
     requirement="CML-FILTER-EVENTNAME",
     description="eventName is validated but both kinds of event are returned",

@@ -301,7 +301,8 @@ fault(
 )(switch(ledger_empty_is_error=False, ledger_past_last_page_is_error=False))
 
 
-_TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
+# The till and store filters, of which a request may give one (LEDGER-FILTER-EXCLUSIVE).
+TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
 
 
 @fault(
@@ -313,10 +314,8 @@ _TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
 def _ledger_first_till_filter(b: Behaviour, h: Hooks) -> FaultResult:
     def first_only(params: dict[str, Any]) -> dict[str, Any]:
         query = query_pairs(params)
-        first = next((k for k, _ in query if k in _TILL_FILTERS), None)
-        return with_query(
-            params, [(k, v) for k, v in query if k not in _TILL_FILTERS or k == first]
-        )
+        first = next((k for k, _ in query if k in TILL_FILTERS), None)
+        return with_query(params, [(k, v) for k, v in query if k not in TILL_FILTERS or k == first])
 
     return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, first_only))
 

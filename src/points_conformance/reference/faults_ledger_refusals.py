@@ -4,18 +4,28 @@ v2.1): a documented code swapped for a neighbouring one, or a documented refusal
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from points_conformance.operations import LEDGER_OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.fault_registry import (
     CONNECTED,
     LEDGER,
     FaultResult,
     fault,
+    present,
     query_value,
     recoded,
 )
-from points_conformance.reference.variants import rewrite_params, switch
+from points_conformance.reference.faults_ledger import TILL_FILTERS
+from points_conformance.reference.variants import (
+    query_pairs,
+    rewrite_params,
+    switch,
+    with_query,
+    without_query,
+)
 
 
 @fault(
@@ -92,3 +102,89 @@ def _ledger_source_default(b: Behaviour, h: Hooks) -> FaultResult:
         return {**params, "query": [*(params.get("query") or []), ("source", "INSTORE")]}
 
     return h.then(params_hook=rewrite_params((LEDGER,), instore))
+
+
+fault(
+    "ledger-tillconcept-alone-answered",
+    requirement="LEDGER-FILTER-TILLCONCEPT",
+    description="includeTillConceptEvents=true without programId is answered, not refused as an "
+    "invalid input combination",
+)(switch(ledger_till_concept_needs_program=False))
+
+
+@fault(
+    "ledger-last-till-filter-wins",
+    requirement="LEDGER-FILTER-EXCLUSIVE",
+    description="with several of tillId, tillIds, storeId, storeCode the last one given is used",
+    operations=(LEDGER,),
+)
+def _ledger_last_till_filter(b: Behaviour, h: Hooks) -> FaultResult:
+    def last_only(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        last = next((k for k, _ in reversed(query) if k in TILL_FILTERS), None)
+        return with_query(params, [(k, v) for k, v in query if k not in TILL_FILTERS or k == last])
+
+    return h.then(params_hook=rewrite_params((LEDGER,), last_only))
+
+
+# -- inputs no page says are refused: only D-054's strict reading refuses them -----------------
+
+
+def _ledger_date(text: str | None, b: Behaviour) -> datetime | None:
+    try:
+        return None if text is None else datetime.strptime(text, b.ledger_date_format)
+    except ValueError:
+        return None
+
+
+@fault(
+    "ledger-reversed-dates-ignored",
+    requirement="LEDGER-FILTER-DATE-ORDER",
+    strict_reading="D-054",
+    description="a startDate after endDate is not refused: both dates are ignored",
+)
+def _ledger_reversed_dates_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    def drop(params: dict[str, Any]) -> dict[str, Any]:
+        start = _ledger_date(query_value(params, "startDate"), b)
+        end = _ledger_date(query_value(params, "endDate"), b)
+        if start is None or end is None or start <= end:
+            return params
+        return without_query(params, ("startDate", "endDate"))
+
+    return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, drop))
+
+
+@fault(
+    "ledger-malformed-date-ignored",
+    requirement="LEDGER-FORMAT-DATE-PARAM",
+    strict_reading="D-054",
+    description="a startDate or endDate not in YYYY-MM-DDThh:mm:ss is ignored, not refused",
+)
+def _ledger_malformed_date_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    def drop(params: dict[str, Any]) -> dict[str, Any]:
+        bad = [
+            name
+            for name in ("startDate", "endDate")
+            if present(params, (name,)) and _ledger_date(query_value(params, name), b) is None
+        ]
+        return without_query(params, bad) if bad else params
+
+    return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, drop))
+
+
+@fault(
+    "ledger-bad-paging-ignored",
+    requirement="LEDGER-PARAM-PAGING-RANGE",
+    strict_reading="D-054",
+    description="a negative or non-numeric limit or offset is ignored (its default used)",
+)
+def _ledger_bad_paging_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    def drop(params: dict[str, Any]) -> dict[str, Any]:
+        bad = [
+            name
+            for name in ("limit", "offset")
+            if not (query_value(params, name) or "0").strip().isdigit()
+        ]
+        return without_query(params, bad) if bad else params
+
+    return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, drop))
