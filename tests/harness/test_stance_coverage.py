@@ -63,7 +63,6 @@ _NO_FAULT = "no fault or reading variant breaks it yet"
 
 # (i) Clauses ("<entry> <requirement>") --strict enforces with no case that could fail there.
 CLAUSE_GAPS = {
-    "D-001 LEDGER-PAGE-SIZE": f"{_NO_FAULT}: a limit of 11 to 100 answered in pages of 10",
     "D-011 LEDGER-ARITH-NET-ALT": f"{_NO_FAULT}: a currency net off from its rows",
     "D-026 LEDGER-DEFAULT-DATES": f"{_NO_FAULT}: a dateless request not given the whole history",
     "D-037 XFER-SCHEMA-REQUEST": f"{_NO_FAULT}: a group transfer without the field answered",
@@ -79,10 +78,8 @@ _NEEDS = "no fault, reading variant or harness test breaks it"
 
 # (ii) Testable requirements with no fault, no reading variant and no harness case.
 REQUIREMENT_GAPS = {
-    "LEDGER-PARAM-IDENTIFIER": f"{_NEEDS}: an identifierName outside the lists answered",
     "LEDGER-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
     "LEDGER-DEFAULT-DATES": f"{_NEEDS}: a dateless request not given the whole history",
-    "BAL-PARAM-IDENTIFIER": f"{_NEEDS}: an identifierName outside the list answered",
     "BAL-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
     "BAL-FILTER-TILLCONCEPT": f"{_NEEDS}: includeTillConceptEvents alone answered",
 }

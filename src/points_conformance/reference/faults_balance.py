@@ -46,6 +46,25 @@ def _balance_source_default(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(params_hook=rewrite_params((BALANCE,), instore))
 
 
+@fault(
+    "balance-email-refused",
+    requirement="BAL-PARAM-IDENTIFIER",
+    description="identifierName=email is refused with 8013 (003 lists it for the balance)",
+)
+def _balance_email_refused(b: Behaviour, h: Hooks) -> FaultResult:
+    def unlisted(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        return with_query(
+            params,
+            [
+                (k, "e-mail" if k == "identifierName" and v.strip() == "email" else v)
+                for k, v in query
+            ],
+        )
+
+    return h.then(params_hook=rewrite_params((BALANCE,), unlisted))
+
+
 fault(
     "balance-limit-100",
     requirement="BAL-LIMIT-MAX",

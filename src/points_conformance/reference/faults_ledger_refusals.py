@@ -188,3 +188,47 @@ def _ledger_bad_paging_ignored(b: Behaviour, h: Hooks) -> FaultResult:
         return without_query(params, bad) if bad else params
 
     return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, drop))
+
+
+@fault(
+    "corg-identifier-name-case-sensitive",
+    requirement="LEDGER-PARAM-IDENTIFIER",
+    description="identifierName is matched case-sensitively on v2.1: 000's `externalid` is refused "
+    "with 8013",
+    operations=(CONNECTED,),
+)
+def _corg_identifier_name_case_sensitive(b: Behaviour, h: Hooks) -> FaultResult:
+    listed = (*b.ledger_identifier_names, *b.ledger_group_identifier_names)
+
+    def exact(params: dict[str, Any]) -> dict[str, Any]:
+        name = (query_value(params, "identifierName") or "").strip()
+        if name in listed or name.lower() not in {n.lower() for n in listed}:
+            return params
+        return with_query(
+            params,
+            [
+                (k, f"{v} (unmatched)" if k == "identifierName" else v)
+                for k, v in query_pairs(params)
+            ],
+        )
+
+    return h.then(params_hook=rewrite_params((CONNECTED,), exact))
+
+
+@fault(
+    "ledger-limit-capped-at-10-quietly",
+    requirement="LEDGER-PAGE-SIZE",
+    strict_reading="D-001",
+    description="a limit of 11 to 100 is answered in pages of 10 (003's maximum), pageSize 10",
+    operations=(LEDGER,),
+)
+def _ledger_limit_capped_quietly(b: Behaviour, h: Hooks) -> FaultResult:
+    def cap(params: dict[str, Any]) -> dict[str, Any]:
+        limit = (query_value(params, "limit") or "").strip()
+        if not limit.isdigit() or not 10 < int(limit) <= b.ledger_max_limit:
+            return params
+        return with_query(
+            params, [(k, "10" if k == "limit" else v) for k, v in query_pairs(params)]
+        )
+
+    return h.then(params_hook=rewrite_params((LEDGER,), cap))
