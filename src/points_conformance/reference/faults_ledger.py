@@ -461,6 +461,25 @@ def _ledger_transaction_details_list(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, as_list))
 
 
+@fault(
+    "ledger-currency-net-debits-added",
+    requirement="LEDGER-ARITH-NET-ALT",
+    description="netAlternateCurrenciesOnEvent adds a currency's debit rows instead of subtracting",
+)
+def _ledger_currency_net_debits_added(b: Behaviour, h: Hooks) -> FaultResult:
+    def add_debits(entry: dict[str, Any]) -> None:
+        nets = entry.get("netAlternateCurrenciesOnEvent")
+        if not isinstance(nets, dict):
+            return
+        rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
+        for name in nets:
+            shown = [r for r in rows if r.get("alternateCurrencyName") == name]
+            milli = sum(abs(parse_milli(r.get("points")) or 0) for r in shown)
+            nets[name] = fmt_points(milli, b.points_decimals)
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, add_debits))
+
+
 # -- getCustomerLedgerInfoConnectedOrgs (v2.1) ---------------------------------------------------
 
 
