@@ -68,7 +68,6 @@ CLAUSE_GAPS = {
     "D-039 LEDGER-DEFAULT-DATES": f"{_NO_FAULT}: a dateless request not given the whole history",
     "D-045 CML-ARITH-NET": f"{_NO_FAULT}: a cross-member net rounded off its rows",
     "D-045 BAL-ARITH-CLOSING": f"{_NO_FAULT}: a closing balance rounded off the rows",
-    "D-056 PTS-ERR-802": f"{_NO_FAULT}: an unknown party refused with 802 instead of 816",
     "D-056 XFER-STATE-REJECTED": f"{_NO_FAULT}: a refused transfer that moves points",
 }
 

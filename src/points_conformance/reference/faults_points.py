@@ -21,6 +21,7 @@ from points_conformance.reference.fault_registry import (
     FaultResult,
     fault,
 )
+from points_conformance.reference.transfers import well_formed
 from points_conformance.reference.variants import (
     error_codes,
     on_success,
@@ -406,3 +407,38 @@ fault(
     requirement="XFERHIST-PARAM-SOURCE",
     description="a customer's history is answered without source (003 requires it for a customer)",
 )(switch(history_customer_requires_source=False))
+
+
+def _malformed(ident: Any) -> bool:
+    """Whether a customer identifier is a MOBILE or EMAIL whose value lacks that form."""
+    if not isinstance(ident, dict):
+        return False
+    kind, value = ident.get("type"), ident.get("value")
+    if not isinstance(kind, str) or not isinstance(value, str):
+        return False
+    kind = kind.strip().lower()
+    return kind in ("mobile", "email") and not well_formed(kind, value.strip())
+
+
+@fault(
+    "transfer-malformed-value-816",
+    requirement="PTS-ERR-802",
+    strict_reading="D-062",
+    description="a mobile or email value not of that form is looked up as it is: 816, not 802",
+    operations=(CHECK, TRANSFER),
+)
+def _transfer_malformed_value_816(b: Behaviour, h: Hooks) -> FaultResult:
+    def looked_up(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        sent = params.get("body") if params is not None else None
+        if b.err_identifier_invalid not in error_codes(body) or not isinstance(sent, dict):
+            return status, body
+        parties = (sent.get("fromCustomerIdentifier"), sent.get("toCustomerIdentifier"))
+        if not any(_malformed(p) for p in parties):
+            return status, body
+        for error in body.get("errors") or []:
+            if isinstance(error, dict) and error.get("code") == b.err_identifier_invalid:
+                error["code"] = b.err_customer_not_found
+        return status, body
+
+    return h.then(response_hook=respond((CHECK, TRANSFER), looked_up))
