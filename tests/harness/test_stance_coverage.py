@@ -75,9 +75,7 @@ _NEEDS = "no fault, reading variant or harness test breaks it"
 
 # (ii) Testable requirements with no fault, no reading variant and no harness case.
 REQUIREMENT_GAPS = {
-    "LEDGER-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
     "LEDGER-DEFAULT-DATES": f"{_NEEDS}: a dateless request not given the whole history",
-    "BAL-PARAM-ACCOUNTID": f"{_NEEDS}: a single-account source refused without accountId",
     "BAL-FILTER-TILLCONCEPT": f"{_NEEDS}: includeTillConceptEvents alone answered",
 }
 

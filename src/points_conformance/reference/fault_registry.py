@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 
 from points_conformance.reference.behaviour import ResponseHook
+from points_conformance.reference.formatting import error_body
 from points_conformance.reference.variants import (
     Registry,
     VariantFunction,
@@ -130,6 +131,20 @@ def recoded(operations: Collection[str], old: int, new: int) -> ResponseHook:
             if isinstance(error, dict) and error.get("code") == old:
                 error["code"] = new
         return status, body
+
+    return respond(operations, hook)
+
+
+def refused_without(
+    operations: Collection[str], names: Collection[str], refusal_status: int, code: int
+) -> ResponseHook:
+    """A request that gives none of `names` is refused with `code`, whatever the route answered."""
+
+    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        if status != 200 or params is None or present(params, names):
+            return status, body
+        return refusal_status, error_body(operation_id, code, f"{' or '.join(names)} is required")
 
     return respond(operations, hook)
 

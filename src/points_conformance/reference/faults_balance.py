@@ -14,6 +14,7 @@ from points_conformance.reference.fault_registry import (
     floor_page_count,
     ignoring,
     present,
+    refused_without,
 )
 from points_conformance.reference.variants import (
     as_number,
@@ -63,6 +64,17 @@ def _balance_email_refused(b: Behaviour, h: Hooks) -> FaultResult:
         )
 
     return h.then(params_hook=rewrite_params((BALANCE,), unlisted))
+
+
+@fault(
+    "balance-accountid-always-required",
+    requirement="BAL-PARAM-ACCOUNTID",
+    description="a balance request without accountId is refused even for a single-account source",
+)
+def _balance_accountid_required(b: Behaviour, h: Hooks) -> FaultResult:
+    names = ("accountId", "acountId")
+    hook = refused_without((BALANCE,), names, b.error_status, b.err_validation)
+    return h.then(response_hook=hook)
 
 
 fault(

@@ -17,6 +17,7 @@ from points_conformance.reference.fault_registry import (
     present,
     query_value,
     recoded,
+    refused_without,
 )
 from points_conformance.reference.faults_ledger import TILL_FILTERS
 from points_conformance.reference.variants import (
@@ -232,3 +233,15 @@ def _ledger_limit_capped_quietly(b: Behaviour, h: Hooks) -> FaultResult:
         )
 
     return h.then(params_hook=rewrite_params((LEDGER,), cap))
+
+
+@fault(
+    "ledger-accountid-always-required",
+    requirement="LEDGER-PARAM-ACCOUNTID",
+    description="a request without accountId is refused even for a single-account source",
+    operations=(LEDGER,),
+)
+def _ledger_accountid_required(b: Behaviour, h: Hooks) -> FaultResult:
+    names = ("accountId", "acountId")
+    hook = refused_without((LEDGER,), names, b.error_status, b.err_validation)
+    return h.then(response_hook=hook)
