@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 
 from points_conformance.reference.behaviour import ResponseHook
+from points_conformance.reference.formatting import error_body
 from points_conformance.reference.variants import (
     Registry,
     VariantFunction,
@@ -117,6 +118,33 @@ def ignoring(operations: Collection[str], names: Collection[str]) -> ResponseHoo
     def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
         again = rerun_without(operation_id, request, status, names)
         return again if again is not None and again[0] == 200 else (status, body)
+
+    return respond(operations, hook)
+
+
+def recoded(operations: Collection[str], old: int, new: int) -> ResponseHook:
+    """Refusals carry the code `new` where the route gave `old`."""
+
+    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        errors = body.get("errors") if status != 200 and isinstance(body, dict) else None
+        for error in errors or []:
+            if isinstance(error, dict) and error.get("code") == old:
+                error["code"] = new
+        return status, body
+
+    return respond(operations, hook)
+
+
+def refused_without(
+    operations: Collection[str], names: Collection[str], refusal_status: int, code: int
+) -> ResponseHook:
+    """A request that gives none of `names` is refused with `code`, whatever the route answered."""
+
+    def hook(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        if status != 200 or params is None or present(params, names):
+            return status, body
+        return refusal_status, error_body(operation_id, code, f"{' or '.join(names)} is required")
 
     return respond(operations, hook)
 

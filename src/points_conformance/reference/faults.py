@@ -11,8 +11,8 @@ self-test (`points-conformance selftest`) checks that the suite catches each of 
 Hooks that need a second answer of the same operation (a filter that is ignored, a page that
 overlaps the previous one) call the operation's handler again through `rerun`, with the
 request as the route finally saw it. The faults live in one module per operation family
-(`faults_ledger`, `faults_cml`, `faults_balance`, `faults_points`), on the parts of
-`fault_registry`; this module holds them all.
+(`faults_ledger`, `faults_ledger_refusals`, `faults_cml`, `faults_balance`, `faults_points`),
+on the parts of `fault_registry`; this module holds them all.
 """
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ from points_conformance.reference.fault_registry import FAULTS
 # The families register their faults when imported, so this order is --list-faults' order.
 FAMILIES: tuple[ModuleType, ...] = tuple(
     importlib.import_module(f"points_conformance.reference.{name}")
-    for name in ("faults_ledger", "faults_cml", "faults_balance", "faults_points")
+    for name in (
+        "faults_ledger",
+        "faults_ledger_refusals",
+        "faults_cml",
+        "faults_balance",
+        "faults_points",
+    )
 )
 
 registry = FAULTS.view  # every fault by name, in registration order

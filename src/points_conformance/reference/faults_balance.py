@@ -13,13 +13,69 @@ from points_conformance.reference.fault_registry import (
     fault,
     floor_page_count,
     ignoring,
+    present,
+    refused_without,
 )
 from points_conformance.reference.variants import (
     as_number,
     details_of,
     on_success,
+    query_pairs,
+    rewrite_params,
     switch,
+    with_query,
 )
+
+fault(
+    "balance-default-limit-5",
+    requirement="BAL-DEFAULT-LIMIT",
+    description="without limit, pages hold 5 balances (003: the default is 10)",
+)(switch(balance_default_limit=5))
+
+
+@fault(
+    "balance-source-default-instore",
+    requirement="BAL-PARAM-REQUIRED",
+    description="a balance request without source is read as source=INSTORE instead of refused",
+)
+def _balance_source_default(b: Behaviour, h: Hooks) -> FaultResult:
+    def instore(params: dict[str, Any]) -> dict[str, Any]:
+        if present(params, ("source",)):
+            return params
+        return with_query(params, [*query_pairs(params), ("source", "INSTORE")])
+
+    return h.then(params_hook=rewrite_params((BALANCE,), instore))
+
+
+@fault(
+    "balance-email-refused",
+    requirement="BAL-PARAM-IDENTIFIER",
+    description="identifierName=email is refused with 8013 (003 lists it for the balance)",
+)
+def _balance_email_refused(b: Behaviour, h: Hooks) -> FaultResult:
+    def unlisted(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        return with_query(
+            params,
+            [
+                (k, "e-mail" if k == "identifierName" and v.strip() == "email" else v)
+                for k, v in query
+            ],
+        )
+
+    return h.then(params_hook=rewrite_params((BALANCE,), unlisted))
+
+
+@fault(
+    "balance-accountid-always-required",
+    requirement="BAL-PARAM-ACCOUNTID",
+    description="a balance request without accountId is refused even for a single-account source",
+)
+def _balance_accountid_required(b: Behaviour, h: Hooks) -> FaultResult:
+    names = ("accountId", "acountId")
+    hook = refused_without((BALANCE,), names, b.error_status, b.err_validation)
+    return h.then(response_hook=hook)
+
 
 fault(
     "balance-limit-100",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from points_conformance.reference.fault_registry import (
     fault,
     ignoring,
     parse_milli,
+    query_value,
 )
 from points_conformance.reference.formatting import fmt_points
 from points_conformance.reference.variants import (
@@ -22,8 +24,11 @@ from points_conformance.reference.variants import (
     group_details_of,
     on_each_entry,
     on_success,
+    query_pairs,
     respond,
+    rewrite_params,
     switch,
+    with_query,
 )
 
 fault(
@@ -135,6 +140,78 @@ def _cml_1003_as_1004(b: Behaviour, h: Hooks) -> FaultResult:
     return replace(b, err_cml_page=b.err_cml_enum)
 
 
+fault(
+    "cml-1001-as-1002",
+    requirement="CML-ERR-1001",
+    description="a date that is not ISO 8601 is refused with the date-order code 1002",
+)(switch(err_cml_date_format=1002))
+
+
+fault(
+    "cml-1004-as-1003",
+    requirement="CML-ERR-1004",
+    description="a bad scope or eventName is refused with the paging code 1003",
+)(switch(err_cml_enum=1003))
+
+
+fault(
+    "cml-3301-as-3401",
+    requirement="CML-ERR-3301",
+    description="a customer outside an eligible group is refused with the other-org code 3401",
+)(switch(err_cml_not_in_group=3401))
+
+
+@fault(
+    "cml-reversed-dates-swapped",
+    requirement="CML-ERR-1002",
+    description="an endDate before startDate is answered for the window between them, not refused",
+)
+def _cml_reversed_dates_swapped(b: Behaviour, h: Hooks) -> FaultResult:
+    def swap(params: dict[str, Any]) -> dict[str, Any]:
+        start, end = query_value(params, "startDate"), query_value(params, "endDate")
+        if start is None or end is None:
+            return params
+        try:
+            backwards = datetime.fromisoformat(end) < datetime.fromisoformat(start)
+        except (TypeError, ValueError):
+            return params
+        if not backwards:
+            return params
+        turned = {"startDate": end, "endDate": start}
+        return with_query(params, [(k, turned.get(k, v)) for k, v in query_pairs(params)])
+
+    return h.then(params_hook=rewrite_params((CML,), swap))
+
+
+@fault(
+    "cml-default-page-two",
+    requirement="CML-DEFAULT-PAGE",
+    description="without pageNumber, the second page is returned",
+)
+def _cml_default_page_two(b: Behaviour, h: Hooks) -> FaultResult:
+    def second(params: dict[str, Any]) -> dict[str, Any]:
+        if query_value(params, "pageNumber") is not None:
+            return params
+        return with_query(params, [*query_pairs(params), ("pageNumber", str(b.cml_page_base + 1))])
+
+    return h.then(params_hook=rewrite_params((CML,), second))
+
+
+@fault(
+    "cml-user-scope-is-group",
+    requirement="CML-SCOPE-USER",
+    description="scope=user is read as scope=group: the whole group's events are returned",
+)
+def _cml_user_scope_is_group(b: Behaviour, h: Hooks) -> FaultResult:
+    def group(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        return with_query(
+            params, [(k, "group" if k == "scope" and v == "user" else v) for k, v in query]
+        )
+
+    return h.then(params_hook=rewrite_params((CML,), group))
+
+
 @fault(
     "cml-eventname-ignored",
     requirement="CML-FILTER-EVENTNAME",
@@ -142,6 +219,15 @@ def _cml_1003_as_1004(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _cml_eventname_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=ignoring((CML,), {"eventName"}))
+
+
+@fault(
+    "cml-dates-ignored",
+    requirement="CML-FILTER-DATE",
+    description="startDate and endDate are validated but the default window is returned",
+)
+def _cml_dates_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring((CML,), {"startDate", "endDate"}))
 
 
 @fault(

@@ -4,6 +4,7 @@ its connected-orgs form (v2.1).
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -300,7 +301,8 @@ fault(
 )(switch(ledger_empty_is_error=False, ledger_past_last_page_is_error=False))
 
 
-_TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
+# The till and store filters, of which a request may give one (LEDGER-FILTER-EXCLUSIVE).
+TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
 
 
 @fault(
@@ -312,10 +314,8 @@ _TILL_FILTERS = ("tillId", "tillIds", "storeId", "storeCode")
 def _ledger_first_till_filter(b: Behaviour, h: Hooks) -> FaultResult:
     def first_only(params: dict[str, Any]) -> dict[str, Any]:
         query = query_pairs(params)
-        first = next((k for k, _ in query if k in _TILL_FILTERS), None)
-        return with_query(
-            params, [(k, v) for k, v in query if k not in _TILL_FILTERS or k == first]
-        )
+        first = next((k for k, _ in query if k in TILL_FILTERS), None)
+        return with_query(params, [(k, v) for k, v in query if k not in TILL_FILTERS or k == first])
 
     return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, first_only))
 
@@ -362,6 +362,124 @@ def _ledger_tillconcept_crash(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=respond((LEDGER,), crash))
 
 
+@fault(
+    "ledger-till-ignored",
+    requirement="LEDGER-FILTER-TILL",
+    description="tillId is validated but does not filter the rows",
+)
+def _ledger_till_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring(LEDGER_OPERATIONS, {"tillId"}))
+
+
+@fault(
+    "ledger-tills-ignored",
+    requirement="LEDGER-FILTER-TILLS",
+    description="tillIds is validated but does not filter the rows",
+    operations=(LEDGER,),
+)
+def _ledger_tills_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring((LEDGER,), {"tillIds"}))
+
+
+@fault(
+    "ledger-currency-names-ignored",
+    requirement="LEDGER-FILTER-ALTCUR-NAMES",
+    description="alternateCurrencyNames is read but every alternate currency's rows are returned",
+)
+def _ledger_currency_names_ignored(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(response_hook=ignoring(LEDGER_OPERATIONS, {"alternateCurrencyNames"}))
+
+
+@fault(
+    "ledger-exclude-yields-to-category",
+    requirement="LEDGER-FILTER-ALTCUR-ROW4",
+    description="with pointCategoryType, excludePointCategories=true is ignored: the category's "
+    "points rows come with the alternate-currency rows",
+    operations=(LEDGER,),
+)
+def _ledger_exclude_yields_to_category(b: Behaviour, h: Hooks) -> FaultResult:
+    def keep_points(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        if params is None or query_value(params, "pointCategoryType") is None:
+            return status, body
+        again = rerun_without(operation_id, request, status, {"excludePointCategories"})
+        return again if again is not None and again[0] == 200 else (status, body)
+
+    return h.then(response_hook=respond((LEDGER,), keep_points))
+
+
+@fault(
+    "ledger-default-offset-second-page",
+    requirement="LEDGER-DEFAULT-OFFSET",
+    description="without offset, the second page (offset=1) is returned",
+)
+def _ledger_default_offset_second_page(b: Behaviour, h: Hooks) -> FaultResult:
+    def second(params: dict[str, Any]) -> dict[str, Any]:
+        if query_value(params, "offset") is not None:
+            return params
+        return with_query(params, [*query_pairs(params), ("offset", str(b.ledger_offset_base + 1))])
+
+    return h.then(params_hook=rewrite_params(LEDGER_OPERATIONS, second))
+
+
+@fault(
+    "ledger-eventname-empty",
+    requirement="LEDGER-SCHEMA-EVENTNAME",
+    description="eventName is an empty string",
+)
+def _ledger_eventname_empty(b: Behaviour, h: Hooks) -> FaultResult:
+    def empty(entry: dict[str, Any]) -> None:
+        if "eventName" in entry:
+            entry["eventName"] = ""
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, empty))
+
+
+@fault(
+    "ledger-event-details-as-text",
+    requirement="LEDGER-SCHEMA-EVENT-DETAILS",
+    description="eventDetails is its JSON object serialised into a string",
+)
+def _ledger_event_details_as_text(b: Behaviour, h: Hooks) -> FaultResult:
+    def as_text(entry: dict[str, Any]) -> None:
+        if isinstance(entry.get("eventDetails"), dict):
+            entry["eventDetails"] = json.dumps(entry["eventDetails"])
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, as_text))
+
+
+@fault(
+    "ledger-transaction-details-list",
+    requirement="LEDGER-SCHEMA-TRANSACTION",
+    description="transactionDetails of an event without a transaction is an empty list, not {}",
+)
+def _ledger_transaction_details_list(b: Behaviour, h: Hooks) -> FaultResult:
+    def as_list(entry: dict[str, Any]) -> None:
+        if entry.get("transactionDetails") == {}:
+            entry["transactionDetails"] = []
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, as_list))
+
+
+@fault(
+    "ledger-currency-net-debits-added",
+    requirement="LEDGER-ARITH-NET-ALT",
+    description="netAlternateCurrenciesOnEvent adds a currency's debit rows instead of subtracting",
+)
+def _ledger_currency_net_debits_added(b: Behaviour, h: Hooks) -> FaultResult:
+    def add_debits(entry: dict[str, Any]) -> None:
+        nets = entry.get("netAlternateCurrenciesOnEvent")
+        if not isinstance(nets, dict):
+            return
+        rows = [r for r in entry.get("entryDetails") or [] if isinstance(r, dict)]
+        for name in nets:
+            shown = [r for r in rows if r.get("alternateCurrencyName") == name]
+            milli = sum(abs(parse_milli(r.get("points")) or 0) for r in shown)
+            nets[name] = fmt_points(milli, b.points_decimals)
+
+    return h.then(response_hook=on_each_entry(LEDGER_OPERATIONS, add_debits))
+
+
 # -- getCustomerLedgerInfoConnectedOrgs (v2.1) ---------------------------------------------------
 
 
@@ -394,3 +512,21 @@ fault(
 )
 def _corg_role_ignored(b: Behaviour, h: Hooks) -> FaultResult:
     return h.then(response_hook=ignoring(LEDGER_OPERATIONS, {"role"}))
+
+
+@fault(
+    "corg-named-currencies-only",
+    requirement="CORG-FILTER-ALTCUR-ALL",
+    description="includeAlternateCurrencies=true with alternateCurrencyNames returns only the "
+    "named currencies' rows",
+    operations=(CONNECTED,),
+)
+def _corg_named_currencies_only(b: Behaviour, h: Hooks) -> FaultResult:
+    def named_only(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        if params is None or query_value(params, "alternateCurrencyNames") is None:
+            return status, body
+        again = rerun_without(operation_id, request, status, {"includeAlternateCurrencies"})
+        return again if again is not None and again[0] == 200 else (status, body)
+
+    return h.then(response_hook=respond((CONNECTED,), named_only))

@@ -21,6 +21,7 @@ from points_conformance.reference.fault_registry import (
     FaultResult,
     fault,
 )
+from points_conformance.reference.transfers import well_formed
 from points_conformance.reference.variants import (
     error_codes,
     on_success,
@@ -356,3 +357,88 @@ fault(
     strict_reading="D-091",
     description="pointsToBeReversed is mandatory: without it the reversal is refused with 901",
 )(switch(reverse_whole_remainder_by_default=False))
+
+
+def _points_default_one(params: dict[str, Any]) -> dict[str, Any]:
+    body = params.get("body")
+    if not isinstance(body, dict) or "pointsTobeTransferred" in body:
+        return params
+    return {**params, "body": {**body, "pointsTobeTransferred": 1}}
+
+
+@fault(
+    "check-points-default-one",
+    requirement="XFERCHK-SCHEMA-REQUEST",
+    description="a body without pointsTobeTransferred is checked as a transfer of 1 point",
+    operations=(CHECK,),
+)
+def _check_points_default_one(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(params_hook=rewrite_params((CHECK,), _points_default_one))
+
+
+@fault(
+    "check-group-points-default-one",
+    requirement="XFERCHK-SCHEMA-REQUEST-GROUP",
+    description="a group check without pointsTobeTransferred is checked as a transfer of 1 point",
+    operations=(CHECK_GROUP,),
+)
+def _check_group_points_default_one(b: Behaviour, h: Hooks) -> FaultResult:
+    return h.then(params_hook=rewrite_params((CHECK_GROUP,), _points_default_one))
+
+
+@fault(
+    "history-identifier-name-default-mobile",
+    requirement="XFERHIST-PARAM-REQUIRED",
+    description="without identifierName, identifierValue is read as a mobile number",
+    operations=(HISTORY,),
+)
+def _history_identifier_name_default(b: Behaviour, h: Hooks) -> FaultResult:
+    def mobile(params: dict[str, Any]) -> dict[str, Any]:
+        query = list(params.get("query") or [])
+        if any(k == "identifierName" for k, _ in query):
+            return params
+        return {**params, "query": [*query, ("identifierName", "mobile")]}
+
+    return h.then(params_hook=rewrite_params((HISTORY,), mobile))
+
+
+fault(
+    "history-source-optional",
+    requirement="XFERHIST-PARAM-SOURCE",
+    description="a customer's history is answered without source (003 requires it for a customer)",
+)(switch(history_customer_requires_source=False))
+
+
+def _malformed(ident: Any) -> bool:
+    """Whether a customer identifier is a MOBILE or EMAIL whose value lacks that form."""
+    if not isinstance(ident, dict):
+        return False
+    kind, value = ident.get("type"), ident.get("value")
+    if not isinstance(kind, str) or not isinstance(value, str):
+        return False
+    kind = kind.strip().lower()
+    return kind in ("mobile", "email") and not well_formed(kind, value.strip())
+
+
+@fault(
+    "transfer-malformed-value-816",
+    requirement="PTS-ERR-802",
+    strict_reading="D-062",
+    description="a mobile or email value not of that form is looked up as it is: 816, not 802",
+    operations=(CHECK, TRANSFER),
+)
+def _transfer_malformed_value_816(b: Behaviour, h: Hooks) -> FaultResult:
+    def looked_up(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        params = seen_params()
+        sent = params.get("body") if params is not None else None
+        if b.err_identifier_invalid not in error_codes(body) or not isinstance(sent, dict):
+            return status, body
+        parties = (sent.get("fromCustomerIdentifier"), sent.get("toCustomerIdentifier"))
+        if not any(_malformed(p) for p in parties):
+            return status, body
+        for error in body.get("errors") or []:
+            if isinstance(error, dict) and error.get("code") == b.err_identifier_invalid:
+                error["code"] = b.err_customer_not_found
+        return status, body
+
+    return h.then(response_hook=respond((CHECK, TRANSFER), looked_up))
