@@ -114,6 +114,32 @@ def group_actor(target: TargetData) -> dict[str, str]:
     return {"mobile": mobile} if mobile else {}
 
 
+def group_transfer_body(
+    target: TargetData, group: Group, mobile: str, *, points: int, notes: str
+) -> dict[str, Any]:
+    """A userGroup2/transfer body moving `points` from `group` to the customer with `mobile`."""
+    entity: dict[str, Any] = {
+        "identifierType": "mobile",
+        "identifierValue": mobile,
+        "type": "CUSTOMER",
+        "source": target.source,
+    }
+    if target.account_id:
+        entity["accountId"] = target.account_id
+    actor = group_actor(target).get("mobile")
+    return {
+        "pointsTobeTransferred": points,
+        "notes": notes,
+        "transferredBy": {
+            "identifierType": "mobile",
+            "identifierValue": actor,
+            "source": target.source,
+        },
+        "fromEntity": {"type": "USERGROUP2", "identifierType": "id", "identifierValue": group.id},
+        "toEntity": entity,
+    }
+
+
 def unless_permitted(target: TargetData, ex: Exchange) -> None:
     """Skip, naming the key, when a group transfer by an unnamed user was refused.
 

@@ -41,8 +41,8 @@ from ._points import (
     TRANSFER,
     TRANSFER_GROUP,
     customer_query,
-    group_actor,
     group_query,
+    group_transfer_body,
     judge,
     obtain_otp,
     ok,
@@ -391,22 +391,9 @@ def test_group_transfer_end_to_end(
     group, destination = require_group("usergroup2"), require_customer("transfer_to")
     if not destination.mobile:
         skip_missing("customers.transfer_to.mobile")
-    actor = {"identifierType": "mobile", "identifierValue": group_actor(target)["mobile"]}
-    entity = {
-        "identifierType": "mobile",
-        "identifierValue": destination.mobile,
-        "type": "CUSTOMER",
-        "source": target.source,
-    }
-    if target.account_id:
-        entity["accountId"] = target.account_id
-    body = {
-        "pointsTobeTransferred": 2,
-        "notes": "points-conformance group transfer",
-        "transferredBy": {**actor, "source": target.source},
-        "fromEntity": {"type": "USERGROUP2", "identifierType": "id", "identifierValue": group.id},
-        "toEntity": entity,
-    }
+    body = group_transfer_body(
+        target, group, destination.mobile, points=2, notes="points-conformance group transfer"
+    )
     group_before, found = read_group_balance(client, check_context, target, group, None)
     findings.add(found)
     dest_before, found = read_customer_balance(client, check_context, target, destination, None)

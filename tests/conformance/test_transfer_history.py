@@ -27,7 +27,7 @@ from ._points import (
     TRANSFER_GROUP,
     customer_query,
     data_items,
-    group_actor,
+    group_transfer_body,
     judge,
     ok,
     serialising_fixture,
@@ -138,22 +138,13 @@ def test_history_of_a_receiving_customer(
     group, destination = require_group("usergroup2"), require_customer("transfer_to")
     if not destination.mobile or not destination.id:
         skip_missing("customers.transfer_to.mobile", "customers.transfer_to.id", detail="both")
-    actor = {"identifierType": "mobile", "identifierValue": group_actor(target)["mobile"]}
-    entity = {
-        "identifierType": "mobile",
-        "identifierValue": destination.mobile,
-        "type": "CUSTOMER",
-        "source": target.source,
-    }
-    if target.account_id:
-        entity["accountId"] = target.account_id
-    body = {
-        "pointsTobeTransferred": 1,
-        "notes": "points-conformance transfer to a history's party",
-        "transferredBy": {**actor, "source": target.source},
-        "fromEntity": {"type": "USERGROUP2", "identifierType": "id", "identifierValue": group.id},
-        "toEntity": entity,
-    }
+    body = group_transfer_body(
+        target,
+        group,
+        destination.mobile,
+        points=1,
+        notes="points-conformance transfer to a history's party",
+    )
     ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
     unless_permitted(target, ex)
     if ex.response.status != 200:
