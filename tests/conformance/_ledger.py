@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from points_conformance.checks import (
     expect_currency_rows,
     expect_error,
     run_checks,
+    walk_pages,
 )
 from points_conformance.checks.ledger import NARROWING
 from points_conformance.client import ConformanceClient
@@ -437,3 +439,15 @@ def read_all(
         if page.response.status != 200 or not isinstance(count, int) or offset + 1 >= count:
             return pages, found
     pytest.skip(f"case {case.table}:{case.id}: more than {max_pages} pages of {size}")
+
+
+def reading_gaps(
+    ctx: CheckContext, pages: Sequence[Exchange], found: Sequence[Finding]
+) -> list[Finding] | None:
+    """None when the pages of one reading hold the whole query as far as the paging rules can
+    tell; else the findings of the walk over them. A comparison of that reading with another
+    answer would blame the other answer for what the paging lost, so it is not made."""
+    walked = walk_pages(ctx, pages, operation=pages[0].operation) if pages else []
+    if any("-PAGE-" in f.requirement for f in [*found, *walked]):
+        return walked
+    return None

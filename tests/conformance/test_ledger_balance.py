@@ -26,7 +26,16 @@ from points_conformance.plugin.fixtures import FindingsRecorder
 from points_conformance.target import TargetData
 
 from ._cases import Case, load_cases
-from ._ledger import BALANCE, DATE_FORMAT, LEDGER_INFO, created, read_all, rows, run_case
+from ._ledger import (
+    BALANCE,
+    DATE_FORMAT,
+    LEDGER_INFO,
+    created,
+    read_all,
+    reading_gaps,
+    rows,
+    run_case,
+)
 
 LEDGER_PAGE = 100
 BALANCE_PAGE = 10
@@ -92,7 +101,11 @@ def test_closing_balances_sum_the_ledger(
         size=BALANCE_PAGE,
         max_pages=MAX_PAGES,
     )
+    gaps = _gaps(check_context, (ledger, found), (balance, more))
     found += more
+    if gaps is not None:
+        findings.add([*found, *gaps])
+        return
     found += check_closing_balances(check_context, balance_pages=balance, ledger_pages=ledger)
     findings.add(found)
 
@@ -160,7 +173,11 @@ def test_filtered_balances_sum_the_ledger(
         size=BALANCE_PAGE,
         max_pages=MAX_PAGES,
     )
+    gaps = _gaps(check_context, (ledger, found), (balance, more))
     found += more
+    if gaps is not None:
+        findings.add([*found, *gaps])
+        return
     found += _compare(
         requirement,
         f"{name}={value}",
@@ -169,6 +186,17 @@ def test_filtered_balances_sum_the_ledger(
         strict=bool(check_context.strict),
     )
     findings.add(found)
+
+
+def _gaps(
+    ctx: CheckContext, *readings: tuple[list[Exchange], list[Finding]]
+) -> list[Finding] | None:
+    """The walk findings of the readings whose pages break a paging rule (None: none does): the
+    balances and the ledger are compared only when both readings are whole."""
+    gaps = [reading_gaps(ctx, pages, found) for pages, found in readings]
+    if all(g is None for g in gaps):
+        return None
+    return [f for g in gaps for f in g or []]
 
 
 def _points_rows(entry: Any) -> list[dict[str, Any]]:

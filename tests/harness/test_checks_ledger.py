@@ -134,12 +134,17 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
     ),
 }
 PAGING_KINDS = ("-PAGE-", "-DEFAULT-", "-ERR-")
+# Findings only the v2 operation adds, in both stances: 001 states 11003 for an offset greater
+# than pageCount, and entries there break it (000 states no such code for v2.1).
+V2_ONLY = {"past the end with entries": {"ERR-11003"}}
 
 
 @LEDGER_OPS
-@pytest.mark.parametrize("case", PAGING_CASES.values(), ids=PAGING_CASES.keys())
-def test_paging(operation: str, prefix: str, case: tuple[Any, ...]) -> None:
-    body, params, lenient, strict = case
+@pytest.mark.parametrize("name", PAGING_CASES)
+def test_paging(operation: str, prefix: str, name: str) -> None:
+    body, params, lenient, strict = PAGING_CASES[name]
+    if operation == "getCustomerLedgerInfo":
+        lenient, strict = lenient | V2_ONLY.get(name, set()), strict | V2_ONLY.get(name, set())
     ex = ledger(body, operation, **params)
     for ctx, wanted in ((LENIENT, lenient), (STRICT, strict)):
         got = {

@@ -107,6 +107,11 @@ def test_a_recording_of_the_reference_server_has_no_finding(
         assert report["recorded"]["judged"] == report["requests"] == len(faultless)
         assert report["recorded"]["walks_judged"] == 1
         assert report["counts"]["passed"] > 0 and not _failed(report)
+        # What a judge of traffic speaks for is said, and listed in the report.
+        speaks = set(report["recorded"]["judged_requirements"])
+        assert {"LEDGER-ERR-11003", "LEDGER-FORMAT-DECIMAL", "LEDGER-PAGE-WALK"} <= speaks
+        assert "XFER-STATE-CONSERVE" not in speaks
+        assert f"judged from traffic: the {len(speaks)} requirements" in printed
 
 
 def test_a_fault_is_named_under_its_requirement(

@@ -175,6 +175,24 @@ def test_an_exchange_is_forwarded_unchanged_both_ways(tmp_path: Path) -> None:
     assert [v for k, v in seen["headers"] if k == "x-trace"] == ["t-1", "t-2"]
 
 
+def test_a_request_body_goes_on_as_it_arrives_chunked_or_with_its_length(tmp_path: Path) -> None:
+    def parts() -> Iterator[bytes]:
+        yield b"first, "
+        yield b"second"
+
+    with _echo_server() as upstream, _proxy(upstream, _settings(tmp_path)) as (running, thread):
+        chunked = httpx.post(running.url + "/c", content=parts()).json()
+        sized = httpx.post(running.url + "/s", content=b"x" * 200_000).json()
+        running.stop(thread)
+    assert chunked["body"] == "first, second"
+    assert ["transfer-encoding", "chunked"] in chunked["headers"]
+    assert all(k != "content-length" for k, _ in chunked["headers"])
+    assert sized["body"] == "x" * 200_000
+    assert ["content-length", "200000"] in sized["headers"]
+    assert all(k != "transfer-encoding" for k, _ in sized["headers"])
+    assert "matched no operation" in running.out.getvalue()
+
+
 def test_an_upstream_that_is_down_or_slow_is_a_502_or_504_of_one_line(tmp_path: Path) -> None:
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))

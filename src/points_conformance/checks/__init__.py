@@ -8,7 +8,7 @@ the multi-exchange functions (`walk_pages`, the transfer and reversal state func
 Where things are: `registry` (registering, running and crediting checks), `context`,
 `findings` and `discrepancies` (what every check is given and how it words what it found),
 `readers`, `rounding`, `ordering` and `paging` (the building blocks rules share), then one or
-more modules per area of the pages (`ledger`, `balance`, `cross_member`, `transfer`, ...) and
+more modules per area of the pages (`ledger`, `ledger_refusals`, `balance`, `cross_member`, `transfer`, ...) and
 `walks` for what only every page of a query shows.
 """
 
@@ -27,6 +27,7 @@ from points_conformance.checks import cross_member_events  # noqa: F401
 from points_conformance.checks import cross_member_query  # noqa: F401
 from points_conformance.checks import schema  # noqa: F401
 from points_conformance.checks import transfer  # noqa: F401
+from points_conformance.checks import ledger_refusals  # noqa: F401
 
 # isort: on
 from points_conformance.checks.balance import check_closing_balances

@@ -248,6 +248,8 @@ def _past_end(
 ) -> list[Finding]:
     """11003 for an empty 200: 001 states it for an offset greater than pageCount (v2 customer
     form); strict also for offset == pageCount and for queries that match nothing (D-030)."""
+    if count:
+        return _entries_past_end(ctx, ex, prefix, page, count)
     if count != 0 or page.total is None or page.page_number is None:
         return []
     pages = page.page_count
@@ -282,6 +284,35 @@ def _past_end(
             )
         ]
     return []
+
+
+def _entries_past_end(
+    ctx: CheckContext, ex: Exchange, prefix: str, page: Page, count: int
+) -> list[Finding]:
+    """Entries on a page its own pageCount puts past the last: pages count from 0, so from
+    offset pageCount on there is none (D-030: 11003, or a 200 without entries), whatever the
+    pageCount's own error. A group's offset may be a starting index (D-004) unless strict."""
+    offset = requested_index(ex, "offset", 0) if has_param(ex, "offset") else None
+    pages = page.page_count
+    if ex.operation != V2 or offset is None or pages is None or offset < max(pages, 1):
+        return []
+    if not ctx.strict and not is_v2_customer_form(ex):
+        return []
+    credit(f"{prefix}-ERR-11003")
+    beyond = offset > pages
+    return [
+        finding(
+            f"{prefix}-ERR-11003",
+            "a page past the last one its pageCount states carries entries",
+            expected="error 11003 (the offset value is greater than the total number of pages)"
+            if beyond or ctx.strict
+            else "error 11003, or a 200 with no entries (offset = pageCount is past the last page)",
+            actual=f"HTTP {ex.response.status} with {count} entries (offset {offset}, pageCount "
+            f"{pages})",
+            exchange=ex,
+            discrepancy=None if beyond else D_PAST_END,
+        )
+    ]
 
 
 def _fullness(prefix: str, ex: Exchange, page: Page | None, size: int, count: int) -> list[Finding]:

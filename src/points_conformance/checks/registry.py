@@ -130,6 +130,11 @@ def run_checks(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     return findings
 
 
+def declared(name: str) -> tuple[str, ...]:
+    """The requirement IDs the multi-exchange function `name` declared it may emit."""
+    return _DECLARED.get(name, ())
+
+
 def registered_checks() -> tuple[RegisteredCheck, ...]:
     return tuple(_CHECKS)
 

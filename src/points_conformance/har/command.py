@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from points_conformance.checks.context import context_for
-from points_conformance.har.judging import Judge
+from points_conformance.har.judging import SPEAKS_FOR, Judge, traffic_requirements
 from points_conformance.har.matching import Matcher, Unmatched
 from points_conformance.har.reading import Credentials, HarError, Recorded, read_har
 from points_conformance.model import Exchange
@@ -105,6 +105,7 @@ class Tally:
                     {"reason": reason, "count": n} for reason, n in self.skipped.most_common()
                 ],
                 "unmatched": self.unmatched.listing(),
+                "judged_requirements": sorted(traffic_requirements()),
             }
         }
 
@@ -146,6 +147,7 @@ def _print_summary(
         say(f"  not judged ({count}): {reason}")
     for row in tally.unmatched.listing()[:MAX_SHOWN]:
         say(f"  no operation ({row['count']}): {row['method']} {row['path']}")
+    say(SPEAKS_FOR.format(n=len(traffic_requirements())))
     counts = judge.finding_counts
     failed = [rid for rid, r in report["requirements"].items() if r["status"] == "failed"]
     if failed:

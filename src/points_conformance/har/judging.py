@@ -16,13 +16,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from points_conformance.checks import CheckContext, run_checks, walk_pages
-from points_conformance.checks.registry import crediting
+from points_conformance.checks.registry import crediting, declared, registered_checks
+from points_conformance.checks.schema import routes
 from points_conformance.har.walking import Walks
 from points_conformance.model import Exchange, Finding
+from points_conformance.operations import OPERATIONS
 from points_conformance.records import TestRecord
 from points_conformance.report.model import MAX_FINDINGS, one_line
 
 WALK_SUFFIX = "page walks"
+# What a judge of traffic can and cannot fail a server on, as its summary and report say it.
+SPEAKS_FOR = (
+    "judged from traffic: the {n} requirements the single-exchange checks and the page walks "
+    "can fail; the others (a transfer's or reversal's effect on balances, ledgers and history, "
+    "and error codes only the intent of a request decides, such as an unknown customer's) "
+    "take a run of the suite"
+)
+
+
+def traffic_requirements() -> frozenset[str]:
+    """The requirements a judge of traffic speaks for: those `run_checks` and `walk_pages`
+    can fail. The rest need what only a test knows: what it sent on purpose, and what it read
+    before and after a write."""
+    ids = {rid for entry in registered_checks() for rid in entry.requirements}
+    # The schema check files an error under the requirement whose body paths name its place.
+    ids |= {entry.requirement for op in OPERATIONS for entry in routes(op)}
+    return frozenset(ids | set(declared("walk_pages")))
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The reverse proxy's request path: each exchange forwarded as it is, and a copy kept for judging.
 
 A request goes to the upstream with its method, path, query, body and headers (less the
-hop-by-hop ones, RFC 9110 7.6.1); the upstream's status, headers and body bytes come back as
-they are, the body streamed chunk by chunk. A copy of both sides (`Captured`) is handed to
+hop-by-hop ones, RFC 9110 7.6.1), its body streamed on as it arrives (with its Content-Length,
+or chunked as it came); the upstream's status, headers and body bytes come back as they are,
+the body streamed chunk by chunk. A copy of both sides (`Captured`) is handed to
 `sink` only once the answer has been sent (a Starlette background task), so judging never
 delays an exchange. An upstream that cannot be reached or does not answer in time becomes a
 502 or 504 whose body is one line saying why.
@@ -44,14 +45,15 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 class Captured:
     """One exchange as it went through the proxy: both sides' headers and bodies, in bytes.
 
-    `response_body` is None when the answer was larger than `MAX_BODY_BYTES` (it was still
-    forwarded whole), or cut short by the upstream.
+    `request_body` is None when the request's body was larger than `MAX_BODY_BYTES`, and
+    `response_body` when the answer was, or was cut short by the upstream (each was still
+    forwarded whole).
     """
 
     method: str
     url: str
     request_headers: list[tuple[str, str]]
-    request_body: bytes
+    request_body: bytes | None = b""
     status: int = 0
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     response_body: bytes | None = None
@@ -74,20 +76,37 @@ def end_to_end(headers: Iterable[tuple[str, str]], *also: str) -> list[tuple[str
     return [(k, v) for k, v in pairs if k.lower() not in dropped]
 
 
-def forwarded_headers(
-    headers: Iterable[tuple[str, str]], host: str, length: int
-) -> list[tuple[str, str]]:
+def forwarded_headers(headers: Iterable[tuple[str, str]], host: str) -> list[tuple[str, str]]:
     """The request's end-to-end headers in their order, Host naming the upstream.
 
-    The body goes on whole, so a body that came chunked gets its Content-Length.
+    The body goes on as it arrives: with the Content-Length it came with, or, when it came
+    chunked (a hop-by-hop framing), chunked again on the upstream's connection.
     """
-    sent = [(k, host if k.lower() == "host" else v) for k, v in end_to_end(headers)]
+    pairs = list(headers)
+    sent = [(k, host if k.lower() == "host" else v) for k, v in end_to_end(pairs)]
     names = {k.lower() for k, _ in sent}
     if "host" not in names:
         sent.insert(0, ("host", host))
-    if length and "content-length" not in names:
-        sent.append(("content-length", str(length)))
+    chunked = any(k.lower() == "transfer-encoding" for k, _ in pairs)
+    if chunked and "content-length" not in names:
+        sent.append(("transfer-encoding", "chunked"))
     return sent
+
+
+async def _request_body(request: Request, captured: Captured) -> AsyncIterator[bytes]:
+    """The request's body chunk by chunk as it arrives, a copy kept in `captured` up to
+    `MAX_BODY_BYTES`."""
+    kept: list[bytes] | None = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if kept is not None and size <= MAX_BODY_BYTES:
+            kept.append(chunk)
+        else:
+            kept = None
+        if chunk:
+            yield chunk
+    captured.request_body = b"".join(kept) if kept is not None else None
 
 
 def upstream_url(upstream: httpx.URL, request: Request) -> httpx.URL:
@@ -117,10 +136,11 @@ def create_app(
 
     async def forward(request: Request) -> Response:
         url = upstream_url(base, request)
-        body = await request.body()
-        sent = forwarded_headers(request.headers.items(), url.netloc.decode("ascii"), len(body))
-        captured = Captured(request.method, str(url), sent, body)
-        outgoing = client.build_request(request.method, url, content=body)
+        sent = forwarded_headers(request.headers.items(), url.netloc.decode("ascii"))
+        captured = Captured(request.method, str(url), sent)
+        outgoing = client.build_request(
+            request.method, url, content=_request_body(request, captured)
+        )
         outgoing.headers = httpx.Headers(sent)
         started = time.perf_counter()
         try:

@@ -161,6 +161,9 @@ class Watcher:
         if captured.response_body is None:
             self.tally.skip("the response body was larger than 10 MB or cut short")
             return
+        if captured.request_body is None:
+            self.tally.skip("the request body was larger than 10 MB")
+            return
         item = exchange_of(
             self.tally.entries - 1, har_entry_of(captured), Path("."), self.credentials
         )
