@@ -958,6 +958,26 @@ def test_run_exit_statuses(
     assert seen[0][:2] == ["-k", "ledger"]
 
 
+@pytest.mark.parametrize(("args", "expected"), [(["--conformance-strict"], 1), (["--co"], 2)])
+def test_a_strict_run_is_judged_and_a_collection_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], expected: int
+) -> None:
+    import io
+
+    from points_conformance import runner
+
+    def fake_main(args: list[str], plugins: list[Any]) -> int:
+        (hooks,) = plugins
+        hooks.report = REPORT
+        return 1
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pytest, "main", fake_main)
+    out = io.StringIO()
+    assert runner.main(args, out=out) == expected
+    assert ("does NOT conform" in out.getvalue()) is (expected == 1)
+
+
 def test_run_selects_the_suite_unless_given_part_of_it() -> None:
     from points_conformance.runner import suite_args
 
