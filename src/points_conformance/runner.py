@@ -25,7 +25,6 @@ import pytest
 
 from points_conformance.locations import DEFAULT_REPORT_DIR, DRY_RUN_FILE, SUITE_PACKAGE
 from points_conformance.operations import OPERATIONS
-from points_conformance.plugin.session import conformance_run, get_settings, report_plugin
 from points_conformance.report.diff import Diff, diff_reports
 from points_conformance.report.model import (
     CONFORMS,
@@ -62,11 +61,17 @@ class RunHooks:
         self.settings: Settings | None = None
         self.explained = False
 
+    # The plugin's modules are imported here, once pytest has loaded them as a plugin: imported
+    # before, they escape pytest's assert rewriting and every run warned about it.
     def pytest_configure(self, config: pytest.Config) -> None:
+        from points_conformance.plugin.session import conformance_run
+
         if not config.getoption("help", False):
             conformance_run(config)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from points_conformance.plugin.session import get_settings, report_plugin
+
         self.settings = get_settings(config)
         plugin = report_plugin(config)
         self.report = plugin.report if plugin is not None else None
