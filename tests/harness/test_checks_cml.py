@@ -715,3 +715,39 @@ def test_a_request_wrong_in_two_ways_or_in_case_only_is_not_judged_by_its_code()
     both = make_exchange(CML, refusal, status=400, params={"pageSize": "0", "scope": "x"})
     upper = make_exchange(CML, refusal, status=400, params={"scope": "USER"})
     assert findings(LENIENT, both) == [] and findings(LENIENT, upper) == []
+
+
+# 002 does not say which fault a server reports first: a code another fault of the request may
+# have earned, or one only the data decides (3401: "The customer does not belong to this org"),
+# is no wrong code.
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"pageNumber": "0", "startDate": ""}, 1001),
+        ({"pageSize": "0", "startDate": "2026-03-01"}, 1001),
+        ({"pageSize": "0", "endDate": "2026-01-01T00:00:00Z"}, 1002),
+        (
+            {
+                "scope": "everyone",
+                "startDate": "2026-04-01T00:00:00Z",
+                "endDate": "2026-03-01T00:00:00Z",
+            },
+            1002,
+        ),
+        ({"pageSize": "101"}, 3401),
+        ({"scope": "everyone"}, 3301),
+    ],
+)
+def test_a_code_another_fault_of_the_request_may_earn_is_not_blamed(
+    params: dict[str, str], code: int
+) -> None:
+    refusal = {"errors": [{"code": code, "message": "refused"}]}
+    for ctx in (LENIENT, STRICT):
+        assert findings(ctx, make_exchange(CML, refusal, status=400, params=params)) == []
+
+
+def test_a_code_the_request_plainly_cannot_earn_is_blamed_beside_valid_dates() -> None:
+    dates = {"startDate": "2026-03-01T00:00:00Z", "endDate": "2026-03-25T11:00:00+05:30"}
+    refusal = {"errors": [{"code": 1001, "message": "refused"}]}
+    wrong = make_exchange(CML, refusal, status=400, params={"pageSize": "0", **dates})
+    assert [f.requirement for f in findings(LENIENT, wrong)] == ["CML-ERR-1003"]
