@@ -59,10 +59,26 @@ class StoreConnection:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._drop_caches()
+
+    def _drop_caches(self) -> None:
         with self._lock:
             self._generation += 1
             self._counts.clear()
             self._anchors.clear()
+
+    def caches_checked(self) -> None:
+        """Drop the cached counts and anchors when another connection has committed since.
+
+        Other server processes write the same file (`serve --workers`); SQLite's data_version
+        changes on this connection whenever any other connection commits. A connection not seen
+        before may have missed commits, so it drops them too.
+        """
+        conn = self.conn()
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if getattr(self._local, "data_version", None) != version:
+            self._drop_caches()
+            self._local.data_version = version
 
     def close(self) -> None:
         with self._lock:
