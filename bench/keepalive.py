@@ -11,6 +11,7 @@ connection, as with a client library. Every server under comparison gets the sam
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -23,6 +24,11 @@ from bench.loops import Replayable, percentile
 CONNECT_TIMEOUT = 10.0
 BARRIER_SECONDS = 60.0
 WARMUP = 20
+
+
+def workers_for(connections: int) -> int:
+    """The server processes to pair with `connections`: one per core, at most one each."""
+    return max(1, min(connections, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)

@@ -119,11 +119,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_GRACE_SECONDS)
 
 
-def workers_for(connections: int) -> int:
-    """The reference server's processes: one per core, no more than there are connections."""
-    return max(1, min(connections, os.cpu_count() or 1))
-
-
 def _drive(
     requests: list[Replayable], base: str, count: int, seconds: float, connections: int
 ) -> dict[str, dict[str, Any]]:
@@ -249,7 +244,7 @@ def measure(
                 run["log_tail"] = tail
     finally:
         _stop(process)
-    workers = workers_for(connections)
+    workers = keepalive.workers_for(connections)
     section["reference_workers"] = workers
     with start_server(workdir, "prism-reference", workers=workers) as server:
         reference_runs = _drive(requests, server.url, count, seconds, connections)
