@@ -43,6 +43,22 @@ def org_zone(name: str) -> tzinfo:
 
 
 def parse_stored(stored: str) -> datetime:
+    """A stored 'YYYY-MM-DD HH:MM:SS' time; strptime's answer, at fromisoformat's speed.
+
+    Every entry of a page parses one, and strptime costs some twenty microseconds; on the
+    zero-padded form the two agree, and anything else is left to strptime.
+    """
+    if (
+        len(stored) == 19
+        and stored[10] == " "
+        and stored[13] == ":"
+        and stored[16] == ":"
+        and stored[17:].isdigit()
+    ):
+        try:
+            return datetime.fromisoformat(stored)
+        except ValueError:
+            pass
     return datetime.strptime(stored, "%Y-%m-%d %H:%M:%S")
 
 
