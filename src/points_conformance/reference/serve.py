@@ -32,7 +32,7 @@ from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.http_protocol import uvicorn_config
 from points_conformance.reference.seed import SeedSizeError, parse_size, seed_database
 from points_conformance.reference.store import Store, open_store
-from points_conformance.reference.workers import run_forked
+from points_conformance.reference.workers import WorkersFailed, run_forked
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -345,7 +345,10 @@ def _serve(
 
     try:
         if args.workers > 1:
-            run_forked(store, app, sock, args.workers, args.log_level, ready)
+            try:
+                run_forked(store, app, sock, args.workers, args.log_level, ready)
+            except WorkersFailed as exc:
+                raise UsageError(str(exc)) from None
             return
         server = uvicorn.Server(uvicorn_config(app, args.log_level))
 

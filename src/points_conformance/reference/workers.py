@@ -31,10 +31,15 @@ from points_conformance.reference.store import Store
 
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 10.0
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 class _Stop(Exception):
     """SIGTERM arrived."""
+
+
+class WorkersFailed(Exception):
+    """A worker process exited before it listened, or did not start listening in time."""
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -61,8 +66,12 @@ def run_forked(
                 _child(app, sock, log_level, ready_write)
             children.append(pid)
         os.close(ready_write)
-        if _await_ready(ready_read, children, workers):
-            on_ready()
+        if not _await_ready(ready_read, children, workers):
+            raise WorkersFailed(
+                f"not every one of the {workers} worker processes started listening"
+                f" within {STARTUP_SECONDS:g} s"
+            )
+        on_ready()
         _wait(children)
     finally:
         os.close(ready_read)
@@ -74,6 +83,7 @@ def _child(app: Any, sock: socket.socket, log_level: str, ready: int) -> None:
     import uvicorn
 
     status = 0
+    parent = os.getppid()
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -88,7 +98,14 @@ def _child(app: Any, sock: socket.socket, log_level: str, ready: int) -> None:
             if server.started:
                 os.write(ready, b".")
 
+        def orphaned() -> None:
+            # A parent killed outright (SIGKILL) cannot pass a signal on: stop with it.
+            while os.getppid() == parent and not server.should_exit:
+                time.sleep(ORPHAN_CHECK_SECONDS)
+            server.should_exit = True
+
         threading.Thread(target=announce, name="announce", daemon=True).start()
+        threading.Thread(target=orphaned, name="orphaned", daemon=True).start()
         try:
             server.run(sockets=[sock])
         except (_Stop, KeyboardInterrupt):
@@ -130,7 +147,7 @@ def _wait(children: list[int]) -> None:
     try:
         while children:
             try:
-                pid, _ = os.wait()
+                pid, status = os.wait()
             except (_Stop, KeyboardInterrupt):
                 _signal(children, signal.SIGTERM)
                 continue
@@ -139,6 +156,8 @@ def _wait(children: list[int]) -> None:
                 break
             if pid in children:
                 children.remove(pid)
+                if status != 0:
+                    print(f"worker process {pid} exited (wait status {status})", file=sys.stderr)
                 # One worker gone means the server is no longer what was asked for.
                 _signal(children, signal.SIGTERM)
     finally:
