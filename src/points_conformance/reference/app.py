@@ -1,11 +1,12 @@
 """The reference server's HTTP layer: the ten documented operations on top of `Store`.
 
 Every route goes through the same wrapper: the request becomes a params dict, `params_hook`
-may rewrite it, Basic credentials are checked, the operation runs in a worker thread and its
-(status, body) passes through `response_hook`. Rules come from `Behaviour` only. Input is never
-validated by the framework: each bad value is answered with the documented code in the error
-envelope, and anything unexpected becomes a logged 500 envelope, never a traceback. The routes
-are those of `points_conformance.operations`; the handlers live in one module per family.
+may rewrite it, Basic credentials are checked, the operation runs (a read on the event loop, a
+write in a worker thread) and its (status, body) passes through `response_hook`. Rules come
+from `Behaviour` only. Input is never validated by the framework: each bad value is answered
+with the documented code in the error envelope, and anything unexpected becomes a logged 500
+envelope, never a traceback. The routes are those of `points_conformance.operations`; the
+handlers live in one module per family.
 """
 
 from __future__ import annotations
