@@ -35,8 +35,14 @@ class StoreConnection:
         """This thread's connection (opened on first use)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            # Statements are prepared once per connection and kept: the routes' SQL varies with
+            # the filters and the length of IN lists, more shapes than the default 128 hold.
             conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=60.0, check_same_thread=False
+                self.path,
+                isolation_level=None,
+                timeout=60.0,
+                check_same_thread=False,
+                cached_statements=1024,
             )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
