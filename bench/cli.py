@@ -193,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, re
                     directory=directory,
                     count=prism_count,
                     seconds=loop_seconds,
+                    connections=args.threads,
                 ),
             )
         results["proxy"] = section(

@@ -3,20 +3,24 @@
 The customer is the one with the most ledger events (the seed's bulk customer on a large
 store). The page size is 10 and the deep page is offset 10,000 (`offset` is a page number), or
 the last page when the customer has fewer pages; the result says which. First and deep pages
-are requested in turn on one connection for latency, then by several connections at once for
-throughput.
+are requested in turn on one httpx connection for latency, then by several connections at
+once for throughput (`bench.keepalive`, against a server with one worker process per core, at
+most one per connection).
 """
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
-from bench.loops import concurrent_rps, interleaved, new_client
+from bench import keepalive
+from bench.loops import Replayable, interleaved, new_client
 from bench.procs import BenchError, BenchServer, start_server
 
 PATH = "/v2/pointsLedger/getCustomerLedgerInfo"
@@ -94,16 +98,34 @@ def measure_store(workdir: Path, label: str, size: str, options: LedgerOptions) 
         timings = interleaved(
             kinds, count=options.count, warmup=options.warmup, seconds=options.seconds
         )
-        throughput = {
-            name: concurrent_rps(
-                send,
-                threads=options.threads,
-                per_thread=options.per_thread,
-                seconds=options.seconds,
-            )
-            for name, send in kinds.items()
-        }
         seed_s = server.startup
+    workers = keepalive.workers_for(options.threads)
+    with start_server(
+        workdir, f"ledger-{label}-workers", db=db, timeout=options.startup_timeout, workers=workers
+    ) as server:
+        auth_header = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        throughput = {
+            name: {
+                **keepalive.load(
+                    [
+                        Replayable(
+                            "GET",
+                            PATH,
+                            urlencode({**params, "offset": str(offset)}),
+                            (("Authorization", auth_header),),
+                            b"",
+                        )
+                    ],
+                    server.url,
+                    connections=options.threads,
+                    count=options.threads * options.per_thread,
+                    seconds=options.seconds,
+                ),
+                "threads": options.threads,
+                "workers": workers,
+            }
+            for name, offset in (("first_page", 0), ("deep_page", deep_offset))
+        }
     rows, events = _rows(db)
     first_summary = timings["first_page"].summary()
     deep_summary = timings["deep_page"].summary()

@@ -6,7 +6,6 @@ Every loop stops at a request count or a deadline, whichever comes first.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ import httpx
 _DROPPED_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding"})
 CLIENT_TIMEOUT = 10.0
 FUZZ_HEADER = "x-schemathesis-testcaseid"
-BARRIER_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -179,47 +177,3 @@ def interleaved(
                     timing.statuses.get(response.status_code, 0) + 1
                 )
     return results
-
-
-def concurrent_rps(send: Send, *, threads: int, per_thread: int, seconds: float) -> dict[str, Any]:
-    """Requests per second with `threads` clients (one connection each) sending at once."""
-    done = [0] * threads
-    failed = [0] * threads
-    barrier = threading.Barrier(threads + 1)
-
-    def worker(slot: int) -> None:
-        with new_client() as client:
-            try:
-                send(client)  # the connection is opened before the clock starts
-            except httpx.HTTPError:
-                failed[slot] += 1
-            try:
-                barrier.wait(BARRIER_SECONDS)
-            except threading.BrokenBarrierError:
-                return
-            for _ in bounded(per_thread, seconds):
-                try:
-                    send(client)
-                    done[slot] += 1
-                except httpx.HTTPError:
-                    failed[slot] += 1
-
-    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
-    for thread in workers:
-        thread.start()
-    try:
-        barrier.wait(BARRIER_SECONDS)
-    except threading.BrokenBarrierError:
-        pass
-    started = time.perf_counter()
-    for thread in workers:
-        thread.join(seconds + 30)
-    wall = time.perf_counter() - started
-    total = sum(done)
-    return {
-        "threads": threads,
-        "requests": total,
-        "errors": sum(failed),
-        "wall_s": round(wall, 3),
-        "rps": round(total / wall, 1) if wall > 0 else 0.0,
-    }

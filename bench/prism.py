@@ -3,9 +3,12 @@
 Prism comes from the npm registry (`npm install --prefix DIR @stoplight/prism-cli`, DIR outside
 the checkout unless given) and runs as `prism mock specs/points-api.openapi.yaml -p PORT -h
 127.0.0.1` with request logging off (the reference server logs no request either). Both get
-the same requests: the suite's successful read requests (recorded at the server), sent in order
-on one httpx client in one thread. When Prism cannot be installed or does not start, the
-section says why instead.
+the same requests: the suite's successful read requests (recorded at the server), cycled in
+order by `bench.keepalive` (raw keep-alive HTTP/1.1, one process per connection), first on one
+connection and then on several at once (the headline figures). The reference server runs with
+as many worker processes as the machine has cores, at most one per connection; Prism is one
+Node.js process. When Prism cannot be installed or does not start, the section says why
+instead.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any
 
 import httpx
 
-from bench.loops import Replayable, Timings, bounded, new_client, replayables
+from bench import keepalive
+from bench.loops import Replayable, new_client, replayables
 from bench.procs import REPO, BenchError, run_command, start_server
 
 SPEC = REPO / "specs" / "points-api.openapi.yaml"
@@ -115,42 +119,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_GRACE_SECONDS)
 
 
-def _drive(requests: list[Replayable], base: str, count: int, seconds: float) -> dict[str, Any]:
-    timing = Timings([], 0, {})
-    with new_client() as client:
-        for index in bounded(min(len(requests), 20), seconds / 4):
-            item = requests[index]
-            try:
-                client.request(
-                    item.method,
-                    item.url(base),
-                    headers=list(item.headers),
-                    content=item.body or None,
-                )
-            except httpx.HTTPError:
-                pass
-        started = time.perf_counter()
-        for index in bounded(count, seconds):
-            item = requests[index % len(requests)]
-            begun = time.perf_counter()
-            try:
-                response = client.request(
-                    item.method,
-                    item.url(base),
-                    headers=list(item.headers),
-                    content=item.body or None,
-                )
-            except httpx.HTTPError:
-                timing.errors += 1
-                continue
-            timing.latencies.append(time.perf_counter() - begun)
-            assert timing.statuses is not None
-            timing.statuses[response.status_code] = timing.statuses.get(response.status_code, 0) + 1
-        wall = time.perf_counter() - started
-    summary = timing.summary()
-    summary["wall_s"] = round(wall, 3)
-    summary["rps"] = round(len(timing.latencies) / wall, 1) if wall > 0 else 0.0
-    return summary
+def _drive(
+    requests: list[Replayable], base: str, count: int, seconds: float, connections: int
+) -> dict[str, dict[str, Any]]:
+    """The same requests on one connection, then on `connections` at once."""
+    return {
+        str(n): keepalive.load(requests, base, connections=n, count=count, seconds=seconds)
+        for n in sorted({1, connections})
+    }
+
+
+def _ratio(reference: dict[str, Any], prism: dict[str, Any]) -> float:
+    return round(reference["rps"] / prism["rps"], 3) if prism["rps"] else 0.0
 
 
 def _kind(item: Replayable) -> str:
@@ -224,6 +204,7 @@ def measure(
     directory: Path,
     count: int,
     seconds: float,
+    connections: int = 4,
 ) -> dict[str, Any]:
     base = workdir / "prism"
     base.mkdir(parents=True, exist_ok=True)
@@ -254,18 +235,27 @@ def measure(
         if not requests:
             raise BenchError("Prism exits on every kind of request the suite sends")
         section["startup_s"] = round(startup, 2)
-        section["prism"] = _drive(requests, url, count, seconds)
+        prism_runs = _drive(requests, url, count, seconds, connections)
         if process.poll() is not None:
             # Prism's figures then cover only what it answered before it died; say so.
             tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
-            section["prism"]["exited"] = process.returncode
-            section["prism"]["log_tail"] = tail
+            for run in prism_runs.values():
+                run["exited"] = process.returncode
+                run["log_tail"] = tail
     finally:
         _stop(process)
-    with start_server(workdir, "prism-reference") as server:
-        section["reference"] = _drive(requests, server.url, count, seconds)
-    prism_rps = section["prism"]["rps"]
-    section["reference_over_prism"] = (
-        round(section["reference"]["rps"] / prism_rps, 3) if prism_rps else 0.0
-    )
+    workers = keepalive.workers_for(connections)
+    section["reference_workers"] = workers
+    with start_server(workdir, "prism-reference", workers=workers) as server:
+        reference_runs = _drive(requests, server.url, count, seconds, connections)
+    one, many = "1", str(connections)
+    section["one_connection"] = {
+        "reference": reference_runs[one],
+        "prism": prism_runs[one],
+        "reference_over_prism": _ratio(reference_runs[one], prism_runs[one]),
+    }
+    section["connections"] = connections
+    section["reference"] = reference_runs[many]
+    section["prism"] = prism_runs[many]
+    section["reference_over_prism"] = _ratio(reference_runs[many], prism_runs[many])
     return section

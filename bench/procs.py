@@ -178,6 +178,7 @@ def start_server(
     profile: Path | None = None,
     db: Path | None = None,
     timeout: float = 120.0,
+    workers: int = 1,
 ) -> BenchServer:
     """Start a fresh bench server on 127.0.0.1 and return once it has written its target file."""
     base = workdir / name
@@ -203,6 +204,8 @@ def start_server(
         argv += ["--profile", str(profile)]
     if db is not None:
         argv += ["--db", str(db)]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
     log = base / "server.log"
     started = time.perf_counter()
     with log.open("wb") as out:

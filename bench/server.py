@@ -5,7 +5,8 @@ socket and uvicorn settings), wrapped in one ASGI layer that counts the requests
 so every client (the suite, the fuzz tests, schemathesis, a plain httpx loop) is counted the
 same way. `GET /__bench__/requests` answers the count and is not counted itself. With
 `--record FILE` every request (method, path, query, headers, body, status) is appended to FILE
-as one JSON line, so that the same requests can be replayed by a plain loop.
+as one JSON line, so that the same requests can be replayed by a plain loop. `--workers N`
+serves from N processes as `serve --workers N` does (the count is then shared memory).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import base64
 import cProfile
 import json
+import multiprocessing
 import shutil
 import signal
 import sys
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from points_conformance.embedded import write_reference_target
 from points_conformance.reference.behaviour import Behaviour, Hooks
+from points_conformance.reference.http_protocol import uvicorn_config
 from points_conformance.reference.serve import (
     DEFAULT_PASSWORD,
     DEFAULT_USER,
@@ -36,6 +39,7 @@ from points_conformance.reference.serve import (
     describe,
     prepare_store,
 )
+from points_conformance.reference.workers import run_forked
 
 HOST = "127.0.0.1"
 STATS_PATH = "/__bench__/requests"
@@ -46,7 +50,8 @@ class CountingApp:
 
     def __init__(self, app: ASGIApp, record: IO[str] | None = None) -> None:
         self.app = app
-        self.count = 0
+        # Shared memory, so that worker processes forked from this one count together.
+        self.counter = multiprocessing.Value("q", 0)
         self.record = record
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -56,7 +61,8 @@ class CountingApp:
         if scope["path"] == STATS_PATH:
             await self._stats(send)
             return
-        self.count += 1
+        with self.counter.get_lock():
+            self.counter.value += 1
         if self.record is None:
             await self.app(scope, receive, send)
             return
@@ -86,7 +92,7 @@ class CountingApp:
         self.record.write(json.dumps(entry, separators=(",", ":")) + "\n")
 
     async def _stats(self, send: Send) -> None:
-        body = json.dumps({"requests": self.count}).encode()
+        body = json.dumps({"requests": self.counter.value}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -116,13 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--target-out", required=True, help="target file, written once listening")
     parser.add_argument("--record", help="append every request to this file (JSON lines)")
     parser.add_argument("--profile", help="write a cProfile of the server to this file on exit")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (1)")
     parser.add_argument("--user", default=DEFAULT_USER)
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and (args.record or args.profile):
+        parser.error("--record and --profile need one worker")
     import uvicorn
 
     from points_conformance.reference import app as reference_app
@@ -150,8 +162,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             reference_app.create_app(store, Behaviour(), Hooks(), (args.user, args.password)),
             record,
         )
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
+        if args.workers > 1:
+            try:
+                run_forked(
+                    store,
+                    app,
+                    sock,
+                    args.workers,
+                    "warning",
+                    lambda: write_reference_target(args.target_out, describe(store, url)),
+                )
+            except (_Stop, KeyboardInterrupt):
+                pass
+            finally:
+                sock.close()
+            return 0
+        server = uvicorn.Server(uvicorn_config(app, "warning"))
 
         def announce() -> None:
             deadline = time.monotonic() + 60

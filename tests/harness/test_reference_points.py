@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +17,7 @@ import httpx
 import pytest
 
 from points_conformance.embedded import start_embedded
+from points_conformance.reference.serve import DEFAULT_PASSWORD, DEFAULT_USER
 from points_conformance.reference.store import Store
 from points_conformance.reference.testing import TestClient, app_client, build_template, fresh_store
 
@@ -362,16 +368,42 @@ def test_history_of_a_customer_needs_a_source(client: TestClient) -> None:
     assert client.get(TRANSFER, params=group).status_code == 200
 
 
-def test_concurrent_transfers_over_http(template: Path, tmp_path: Path) -> None:
-    """Transfers among 10 customers from 10 threads against a served instance conserve points."""
+@contextmanager
+def _served(db: Path, workers: int) -> Iterator[tuple[str, tuple[str, str], list[int]]]:
+    """URL, credentials and transfer pair of a server on `db`: embedded, or `serve --workers`."""
+    if workers == 1:
+        with start_embedded(db_path=str(db), in_process=True) as server:
+            ids = [int(i) for i in server.target_data.transfer["pair_ids"]]
+            yield server.url, (server.username, server.password), ids
+        return
+    described = db.with_suffix(".json")
+    argv = [sys.executable, "-m", "points_conformance.reference.serve", "--db", str(db)]
+    argv += ["--port", "0", "--workers", str(workers), "--describe-out", str(described)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not described.exists():
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "serve --workers did not start"
+            time.sleep(0.05)
+        description = json.loads(described.read_text(encoding="utf-8"))
+        ids = [int(i) for i in description["data"]["transfer"]["pair_ids"]]
+        yield description["base_url"], (DEFAULT_USER, DEFAULT_PASSWORD), ids
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_concurrent_transfers_over_http(template: Path, tmp_path: Path, workers: int) -> None:
+    """Transfers among 10 customers from 10 threads against a served instance conserve points,
+    in one process and in two processes over the one database file."""
     db = tmp_path / "served.db"
     from points_conformance.reference.testing import copy_database
 
     copy_database(template, db)
-    with start_embedded(db_path=str(db), in_process=True) as server:
-        ids = [int(i) for i in server.target_data.transfer["pair_ids"]]
-        auth = (server.username, server.password)
-        with httpx.Client(base_url=server.url, auth=auth, timeout=30) as http:
+    with _served(db, workers) as (url, auth, ids):
+        with httpx.Client(base_url=url, auth=auth, timeout=30) as http:
 
             def balance(customer: int) -> Decimal:
                 body = http.get(
@@ -393,7 +425,7 @@ def test_concurrent_transfers_over_http(template: Path, tmp_path: Path) -> None:
             lock = threading.Lock()
 
             def worker(n: int) -> None:
-                with httpx.Client(base_url=server.url, auth=auth, timeout=30) as own:
+                with httpx.Client(base_url=url, auth=auth, timeout=30) as own:
                     for k in range(6):
                         source, target = ids[n], ids[(n + k + 1) % len(ids)]
                         points = 2500 if k % 3 else 9000

@@ -145,9 +145,51 @@ def test_serve_command_prints_url_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+def _children(pid: int) -> set[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    found: set[int] = set()
+    for task in tasks.iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_serve_workers_answer_from_several_processes_and_stop(tmp_path: Path) -> None:
+    target = tmp_path / "target.toml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "points_conformance.cli", "serve", "--port", "0", "--workers", "2",
+         "--target-out", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not target.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        url = tomllib.loads(target.read_text())["target"]["base_url"]
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        auth = (serve.DEFAULT_USER, serve.DEFAULT_PASSWORD)
+        for _ in range(4):  # a new connection each time: any worker may take it
+            r = httpx.get(url + "/v2/customers/1003/crossMemberLedger", auth=auth)
+            assert r.status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "workers: 2 processes" in out
+    assert "Traceback" not in err
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+    assert _port_closed(url)
+
+
 @pytest.mark.parametrize(
     "argv",
     [
+        ["--workers", "0"],
         ["--port", "abc"],
         ["--port", "70000"],
         ["--size", "enormous"],

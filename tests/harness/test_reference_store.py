@@ -372,6 +372,23 @@ def test_deep_pages_match_plain_offsets(bulk_store: Store, ascending: bool, mask
     assert newest
 
 
+def test_cached_counts_follow_another_process_writes(store: Store) -> None:
+    """`serve --workers`: a transfer written through another store (process) on the same file
+    makes this store count again instead of answering the count it remembered."""
+    q = LedgerQuery(owner_kind=OWNER_CUSTOMER, owner_ids=(5008,), mask=0b111111111)
+    before = store.ledger_count(q)
+    assert store.ledger_count(q) == before  # remembered
+    other = open_store(store.path)
+    try:
+        other.transfer(
+            source=_entity(5001), destination=_entity(5008), program_id=1148,
+            points=1, notes="", otp=None, otp_customer_id=None,
+        )  # fmt: skip
+    finally:
+        other.close()
+    assert store.ledger_count(q) == before + 1
+
+
 def test_deep_page_plan_uses_the_index(bulk_store: Store) -> None:
     bulk = int(bulk_store.seed_info()["customers"]["bulk"]["id"])
     q = LedgerQuery(owner_kind=OWNER_CUSTOMER, owner_ids=(bulk,), mask=0b111111111)

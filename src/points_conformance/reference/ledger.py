@@ -305,22 +305,27 @@ def _entry_json(
 ) -> dict[str, Any]:
     decimals = ctx.behaviour.points_decimals
     till_id = ev["till_id"]
-    shown = [r for r in rows if q.row_passes(r, till_id, ev["source_program_id"])]
+    source_program = ev["source_program_id"]
     details: list[dict[str, Any]] = []
     net = 0
     currencies: dict[str, int] = {}
-    for r in shown:
+    # Every page builds one of these per row: each column is read from the row once.
+    for r in rows:
+        if not q.row_passes(r, till_id, source_program):
+            continue
+        points, program_id, entry_type = int(r["points"]), int(r["program_id"]), r["entry_type"]
         item: dict[str, Any] = {
-            "ledgerEntryType": r["entry_type"],
-            "points": fmt_points(int(r["points"]), decimals, signed=False),
+            "ledgerEntryType": entry_type,
+            "points": fmt_points(points, decimals, signed=False),
             "pointsCategory": r["category"],
-            "programName": programs.get(int(r["program_id"]), ""),
-            "programId": int(r["program_id"]),
+            "programName": programs.get(program_id, ""),
+            "programId": program_id,
         }
-        signed = -int(r["points"]) if r["entry_type"] == "DEBIT" else int(r["points"])
-        if r["currency"] is not None:
-            item["alternateCurrencyName"] = r["currency"]
-            currencies[r["currency"]] = currencies.get(r["currency"], 0) + signed
+        signed = -points if entry_type == "DEBIT" else points
+        currency = r["currency"]
+        if currency is not None:
+            item["alternateCurrencyName"] = currency
+            currencies[currency] = currencies.get(currency, 0) + signed
         else:
             net += signed
         details.append(item)
@@ -357,7 +362,6 @@ def _entry_json(
     entry["storeCode"] = till["store_code"] if till else ""
     entry["tillCode"] = till["till_code"] if till else ""
     entry["eventDetails"] = _event_details(ev)
-    source_program = ev["source_program_id"]
     entry["sourceProgramId"] = int(source_program) if source_program is not None else None
     entry["sourceProgramName"] = (
         programs.get(int(source_program), "") if source_program is not None else None

@@ -3,7 +3,8 @@
 Seeds a database (a temporary one unless --db names a file to keep), listens, prints the URL
 and the credentials it accepts, and with --describe-out writes a description of itself (JSON:
 its URL and what the seed recorded about its data) once it is listening, so a parent process
-can poll for that file. Stops cleanly on SIGINT and SIGTERM. Faults (--fault NAME) come from
+can poll for that file. Stops cleanly on SIGINT and SIGTERM. With --workers N it answers from N
+processes over the one database (`points_conformance.reference.workers`). Faults (--fault NAME) come from
 `points_conformance.reference.faults` and readings (--reading NAME: the other documented reading
 of a contradiction) from `points_conformance.reference.readings`, each imported only when asked
 for.
@@ -28,8 +29,10 @@ from types import FrameType, ModuleType
 from typing import Any, NoReturn
 
 from points_conformance.reference.behaviour import Behaviour, Hooks
+from points_conformance.reference.http_protocol import uvicorn_config
 from points_conformance.reference.seed import SeedSizeError, parse_size, seed_database
 from points_conformance.reference.store import Store, open_store
+from points_conformance.reference.workers import WorkersFailed, run_forked
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -82,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list-readings", action="store_true", help="list the readings and exit")
     parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes over the one database (1; more answer more requests at once)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     return parser
@@ -98,6 +107,15 @@ def _port(text: str) -> int:
     value = _int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {value}")
+    return value
+
+
+def _workers(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"workers must be at least 1, not {value}")
+    if value > 1 and not hasattr(os, "fork"):
+        raise argparse.ArgumentTypeError("more than one worker needs fork(), which is missing here")
     return value
 
 
@@ -309,14 +327,8 @@ def _serve(
     port = int(sock.getsockname()[1])
     url = base_url(args.host, port)
     app = create_app(store, behaviour, hooks, (args.user, args.password))
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
 
-    def announce() -> None:
-        while not server.started:
-            if server.should_exit:
-                return
-            time.sleep(0.02)
+    def ready() -> None:
         description = describe(store, url)
         if args.describe_out:
             write_description(args.describe_out, description)
@@ -328,10 +340,26 @@ def _serve(
             print(f"faults: {', '.join(args.fault)}", flush=True)
         if args.reading:
             print(f"readings: {', '.join(args.reading)}", flush=True)
+        if args.workers > 1:
+            print(f"workers: {args.workers} processes", flush=True)
 
-    watcher = threading.Thread(target=announce, name="announce", daemon=True)
-    watcher.start()
     try:
+        if args.workers > 1:
+            try:
+                run_forked(store, app, sock, args.workers, args.log_level, ready)
+            except WorkersFailed as exc:
+                raise UsageError(str(exc)) from None
+            return
+        server = uvicorn.Server(uvicorn_config(app, args.log_level))
+
+        def announce() -> None:
+            while not server.started:
+                if server.should_exit:
+                    return
+                time.sleep(0.02)
+            ready()
+
+        threading.Thread(target=announce, name="announce", daemon=True).start()
         server.run(sockets=[sock])
     finally:
         sock.close()

@@ -35,8 +35,14 @@ class StoreConnection:
         """This thread's connection (opened on first use)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            # Statements are prepared once per connection and kept: the routes' SQL varies with
+            # the filters and the length of IN lists, more shapes than the default 128 hold.
             conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=60.0, check_same_thread=False
+                self.path,
+                isolation_level=None,
+                timeout=60.0,
+                check_same_thread=False,
+                cached_statements=1024,
             )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
@@ -59,10 +65,26 @@ class StoreConnection:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._drop_caches()
+
+    def _drop_caches(self) -> None:
         with self._lock:
             self._generation += 1
             self._counts.clear()
             self._anchors.clear()
+
+    def caches_checked(self) -> None:
+        """Drop the cached counts and anchors when another connection has committed since.
+
+        Other server processes write the same file (`serve --workers`); SQLite's data_version
+        changes on this connection whenever any other connection commits. A connection not seen
+        before may have missed commits, so it drops them too.
+        """
+        conn = self.conn()
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if getattr(self._local, "data_version", None) != version:
+            self._drop_caches()
+            self._local.data_version = version
 
     def close(self) -> None:
         with self._lock:

@@ -160,6 +160,7 @@ class LedgerQueries(StoreConnection):
         return sql, args
 
     def ledger_count(self, q: LedgerQuery) -> int:
+        self.caches_checked()
         with self._lock:
             key = (self._generation, q)
             cached = self._counts.get(key)
@@ -219,6 +220,7 @@ class LedgerQueries(StoreConnection):
         entries from the previous one) and kept until the next write, so a walk of the pages,
         or any jump to a page already reached, never walks the index from its start again.
         """
+        self.caches_checked()
         with self._lock:
             key = (self._generation, q, ascending)
             known = list(self._anchors.get(key, ()))
