@@ -276,6 +276,7 @@ def _start_thread(
 
     from points_conformance.reference.app import create_app
     from points_conformance.reference.behaviour import Behaviour, Hooks
+    from points_conformance.reference.http_protocol import uvicorn_config
 
     try:
         behaviour, hooks = apply_faults(faults, Behaviour(), Hooks())
@@ -294,8 +295,7 @@ def _start_thread(
         raise EmbeddedServerError(str(exc)) from None
     url = base_url(HOST, int(sock.getsockname()[1]))
     app = create_app(store, behaviour, hooks, (username, password))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, "warning"))
 
     def run() -> None:
         try:
