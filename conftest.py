@@ -23,7 +23,11 @@ UNICODE_DATA = "unicode_data"
 
 def _shared_unicode_data() -> Path | None:
     """The folder of hypothesis' Unicode tables every run shares; None where it cannot be had."""
-    folder = Path(tempfile.gettempdir()) / f"points-conformance-hypothesis-{getpass.getuser()}"
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name to keep the folder apart from other users'
+        return None
+    folder = Path(tempfile.gettempdir()) / f"points-conformance-hypothesis-{user}"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError:
