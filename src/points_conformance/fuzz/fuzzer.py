@@ -97,6 +97,10 @@ class Fuzzer:
             self.operations[str(raw.get("operationId"))] = operation
         self.adapter = ClientAdapter(client)
         self.session = requests.Session()
+        # Every case goes out through the adapter, which takes no proxy or CA bundle; nor may
+        # ~/.netrc give credentials to a case sent without them. Not reading the environment
+        # for each case also spares a few percent of a case's time.
+        self.session.trust_env = False
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
 
