@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from schemathesis import GenerationMode
+from schemathesis.core import NOT_SET
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import (
     CaseMetadata,
@@ -37,7 +38,9 @@ from points_conformance.spec import load_spec
 QUERY = ParameterLocation.QUERY
 
 
-def _case(operation_id: str, name: str | None, location: ParameterLocation = QUERY) -> Any:
+def _case(
+    operation_id: str, name: str | None, location: ParameterLocation = QUERY, body: Any = NOT_SET
+) -> Any:
     """A negative case of `operation_id` that made `name` invalid (None: names no part)."""
     meta = CaseMetadata(
         generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),
@@ -57,7 +60,7 @@ def _case(operation_id: str, name: str | None, location: ParameterLocation = QUE
         definition=SimpleNamespace(raw=raw),
         schema=SimpleNamespace(is_security_param_negated=lambda case: False),
     )
-    return SimpleNamespace(meta=meta, operation=operation)
+    return SimpleNamespace(meta=meta, operation=operation, body=body)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +93,36 @@ def test_refusal_stated(
     operation_id: str, name: str, location: ParameterLocation, stated: bool
 ) -> None:
     assert refusal_stated(_case(operation_id, name, location)) is stated
+
+
+_IDENTIFIER = {"type": "MOBILE", "value": "9100000001"}
+_TRANSFER = {
+    "pointsTobeTransferred": 10,
+    "fromCustomerIdentifier": _IDENTIFIER,
+    "toCustomerIdentifier": _IDENTIFIER,
+    "code": "1234",
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "stated"),
+    [
+        # "All parameters marked by * are mandatory" (003): leaving one out is stated.
+        ({k: v for k, v in _TRANSFER.items() if k != "code"}, True),
+        ({**_TRANSFER, "fromCustomerIdentifier": {"type": "MOBILE"}}, True),
+        ({**_TRANSFER, "toCustomerIdentifier": "9100000001"}, True),
+        ("not an object", True),
+        # No page says a value of another type or an unlisted field is refused (D-108).
+        ({**_TRANSFER, "pointsTobeTransferred": "10"}, False),
+        ({**_TRANSFER, "notes": 7}, False),
+        ({**_TRANSFER, "fromCustomerIdentifier": {**_IDENTIFIER, "type": "CARD"}}, False),
+    ],
+)
+def test_a_body_refusal_is_stated_when_a_mandatory_field_is_missing(
+    body: Any, stated: bool
+) -> None:
+    case = _case("transferPoints", "body", ParameterLocation.BODY, body)
+    assert refusal_stated(case) is stated
 
 
 def test_a_case_that_names_no_part_counts_as_stated() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemathesis import Case
+from schemathesis.core import NOT_SET
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import negated_parameters
 
@@ -88,8 +89,8 @@ STATED_REFUSALS: dict[str, dict[str, str]] = {
 def refusal_stated(case: Case[Any]) -> bool:
     """Whether a page says the invalid part of a negative case is refused.
 
-    The body's schema (the default reading) and a required parameter's absence are stated; of
-    the other parameters, only those in `STATED_REFUSALS`. A case that names no part counts as
+    A body without a mandatory field and a required parameter's absence are stated; of the
+    other parameters, only those in `STATED_REFUSALS`. A case that names no part counts as
     stated.
     """
     negated = list(negated_parameters(case.meta))
@@ -97,8 +98,23 @@ def refusal_stated(case: Case[Any]) -> bool:
         return True
     op = operation_id_of(case)
     return any(
-        location == ParameterLocation.BODY or _parameter_refusal_stated(op, name, location.value)
+        _body_refusal_stated(op, case.body)
+        if location == ParameterLocation.BODY
+        else _parameter_refusal_stated(op, name, location.value)
         for name, location in negated
+    )
+
+
+def _body_refusal_stated(operation_id: str, body: Any) -> bool:
+    """Whether an invalid body lacks a mandatory field ("All parameters marked by * are
+    mandatory", 003), which is all a page says of a body: a value of another type, outside its
+    enum or range, or a field no table lists is not said to be refused (D-108)."""
+    if body is NOT_SET:
+        return True
+    return any(
+        error.keyword == "required"
+        or (error.keyword == "type" and error.message.endswith("is not of type 'object'"))
+        for error in load_spec().validate_request_body(operation_id, body, strict=False)
     )
 
 

@@ -30,6 +30,7 @@ from points_conformance.reference.variants import (
     on_success,
     rerun,
     respond,
+    rewrite_params,
     seen_params,
     switch,
 )
@@ -221,3 +222,32 @@ reading(
     discrepancy="D-097",
     description="the transfer history lists the transfers to the party as well as those from it",
 )(switch(history_lists_incoming=True))
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+_POINTS_FIELDS = {TRANSFER: "pointsTobeTransferred", REVERSE: "pointsToBeReversed"}
+
+
+@reading(
+    "body-number-text-read",
+    discrepancy="D-108",
+    description="the transfer and the reversal read points written as a string of digits "
+    '("2") as the number, as many JSON binders do',
+)
+def _body_number_text(b: Behaviour, h: Hooks) -> FaultResult:
+    def read(params: dict[str, Any], field: str) -> dict[str, Any]:
+        body = params.get("body")
+        value = body.get(field) if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(value, str) or not value.isdigit():
+            return params
+        if len(value) > 15:
+            return params
+        return {**params, "body": {**body, field: int(value)}}
+
+    def hook(params: dict[str, Any]) -> dict[str, Any]:
+        for field in _POINTS_FIELDS.values():
+            params = read(params, field)
+        return params
+
+    return h.then(params_hook=rewrite_params(tuple(_POINTS_FIELDS), hook))
