@@ -2,11 +2,12 @@
 
 Sections: harness (the suite against a plain httpx loop), scaling (the suite serially and on
 two workers), remote (the suite through a proxy adding `--delay-ms` to every exchange, serially
-and on 4 and 8 workers; smoke: 2), fuzz (the harness's fuzz tests against schemathesis's CLI), reference (ledger
-page latency on a small and a large store), prism (the reference server against Prism's
-mock), proxy (what `points-conformance proxy` adds to an exchange) and validate (`validate`'s
-throughput and memory on a large recording). A section that cannot run records why and the others still run. Exit status 0 when
-every section ran (whether or not its target was met), 1 when one could not, 2 on bad options.
+and on 4 and 8 workers; smoke: 2), fuzz (the harness's fuzz tests against schemathesis's CLI),
+reference (ledger page latency on a small and a large store), prism (the reference server
+against Prism's mock), proxy (what `points-conformance proxy` adds to an exchange) and validate
+(`validate`'s throughput and memory on a large recording). A section that cannot run records
+why and the others still run. Exit status 0 when every section ran (whether or not its target
+was met), 1 when one could not, 2 on bad options.
 """
 
 from __future__ import annotations

@@ -212,7 +212,8 @@ def _sections(value: Any) -> set[str]:
 
 
 def _parties(value: Any) -> set[str]:
-    """`customers.ROLE`, `groups.ROLE` and `redemptions` as the placeholders in `value` name them."""
+    """`customers.ROLE`, `groups.ROLE` and `redemptions`, as the placeholders in `value` name
+    them."""
     if isinstance(value, dict | list | tuple):
         items = value.values() if isinstance(value, dict) else value
         return set().union(*(_parties(v) for v in items)) if items else set()

@@ -3,9 +3,9 @@
 What a test works on is named by the target file's keys: `customers.<role>`, `groups.<role>`,
 `redemptions`, `transfer.pair_ids`. A test marked `writes` names what it changes with
 `@pytest.mark.touches(KEY, ...)` (no key: it changes nothing other tests read, as a
-transferability check that issues no OTP); a test whose result rests on data not changing while it runs
-(a ledger walked page by page, a balance read before and after) names that data with
-`@pytest.mark.reads(KEY, ...)`. Under pytest-xdist each test then holds, for its whole run, a
+transferability check that issues no OTP); a test whose result rests on data not changing
+while it runs (a ledger walked page by page, a balance read before and after) names that data
+with `@pytest.mark.reads(KEY, ...)`. Under pytest-xdist each test then holds, for its whole run, a
 lock per named resource: exclusively what it touches, shared what it reads, so that writes to
 different customers run side by side and a walk waits only for writes to its own ledger. A
 `writes` test that names nothing it touches holds the whole run exclusively (every other test
