@@ -100,7 +100,7 @@ def render(results: dict[str, Any]) -> str:
                     f"{proc['tests']} tests",
                     f"first test at {_num(proc['first_test_at_s'], 's')}, last done at "
                     f"{_num(proc['last_test_done_at_s'], 's')}; in tests "
-                    f"{_num(proc['in_tests_s'], 's')}, waiting before setup (write lock) "
+                    f"{_num(proc['in_tests_s'], 's')}, waiting before setup (locks) "
                     f"{_num(proc['waiting_s'], 's')}",
                 )
         row("scaling", _num(s["ratio"], "x"), f"target >= {s['target_ratio']}: {_met(s['met'])}")
