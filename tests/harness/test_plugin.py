@@ -1095,6 +1095,38 @@ def test_lock_plans_from_the_markers(pytester: pytest.Pytester) -> None:
     assert plans["test_read"].steps() == [("run", False)]
 
 
+def test_tests_changing_the_same_data_run_on_one_worker(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("fcntl")
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.writes
+        @pytest.mark.touches("customers.transfer_from")
+        @pytest.mark.parametrize("n", range(6))
+        def test_transfer(n):
+            time.sleep(0.05)
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_read(n):
+            time.sleep(0.05)
+        """
+    )
+    args = (NO_REPORT, "--base-url=http://127.0.0.1:9", "-p", "xdist", "-n", "2", "-v")
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=12)
+    result.stdout.fnmatch_lines(["*scheduling tests via GroupScheduling*"])
+    workers = {
+        line.split()[0] for line in result.outlines if "PASSED" in line and "test_transfer[" in line
+    }
+    assert len(workers) == 1, result.outlines
+    # a distribution mode the user names is kept
+    named = pytester.runpytest_subprocess(*args, "--dist", "load")
+    named.assert_outcomes(passed=12)
+    named.stdout.fnmatch_lines(["*scheduling tests via LoadScheduling*"])
+
+
 def test_target_data_survives_the_trip_to_workers() -> None:
     from points_conformance.target import Group, parse_target
 

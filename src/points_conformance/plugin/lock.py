@@ -12,11 +12,12 @@ different customers run side by side and a walk waits only for writes to its own
 holds the run shared), the safe default for a write nobody described.
 
 Tests that change the same data also run on one worker, one after another: waiting for a lock
-held by another worker would idle this one, so a run given `-n N` without `--dist` is run as
-`--dist loadgroup`, each test with exclusive resources put in the xdist group of those
-resources (one group per set; a group's tests go to one worker, largest groups first, every
-other test to whichever worker is free). A `--dist` the user names is kept; under
-`--dist loadgroup` the groups are added as well.
+held by another worker would idle this one. A run given `-n N` without `--dist` is scheduled by
+group (`scheduling.GroupScheduling`): the tests with the same exclusive resources form one
+group, which goes to one worker, largest groups first; every other test goes to whichever
+worker is free, one at a time in collection order. The workers write the groups into the lock
+folder as they collect, and the controller's scheduler reads them. A `--dist` the user names
+is kept (the locks still keep the results right; a worker may wait for one).
 
 The locks are pairs of files in a folder the controller makes and names to every worker. Two
 keys naming the same customer or group in the target data share one lock, and a customer's
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -43,11 +45,11 @@ from points_conformance.target import TargetData
 
 # The workerinput key naming the lock folder.
 LOCK_KEY = "points_conformance_lock"
-# The workerinput key saying that the controller schedules by xdist group.
+# The workerinput key asking a worker to write the tests' groups for the controller.
 GROUPS_KEY = "points_conformance_groups"
-# The xdist group names of tests with exclusive resources start with this.
-GROUP_PREFIX = "points-conformance-lock-"
-_GROUP_SUFFIX = re.compile("@" + re.escape(GROUP_PREFIX) + r"[^@]*$")
+# The file in the lock folder holding them: {nodeid: group} for tests with exclusive resources.
+GROUPS_FILE = "groups.json"
+GROUPS_STASH = pytest.StashKey[Path]()
 LOCK_STASH = pytest.StashKey["RunLocks"]()
 TOUCHES = "touches"
 READS = "reads"
@@ -230,43 +232,52 @@ def _dist_named(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    workerinput = getattr(config, "workerinput", None)
-    if isinstance(workerinput, dict):
-        if workerinput.get(GROUPS_KEY):
-            # Workers parse the command line again, where `--dist` may not be: the controller
-            # says that it schedules by group, so that xdist here names each test's group.
-            config.option.loadgroup = True
-    elif config.getoption("dist", "no") == "load" and not _dist_named(config):
-        config.option.dist = "loadgroup"
 
 
-@pytest.hookimpl(optionalhook=True)
+def _groups_wanted(config: pytest.Config) -> bool:
+    """On the controller: whether this run is scheduled by the tests' resource groups."""
+    return config.getoption("dist", "no") == "load" and not _dist_named(config)
+
+
+@pytest.hookimpl(optionalhook=True, trylast=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: tell every worker whether the controller schedules by group."""
-    node.workerinput[GROUPS_KEY] = node.config.getoption("dist", "no") == "loadgroup"
+    """xdist: ask every worker for the tests' groups when the run is scheduled by them.
+    trylast: the session plugin has named the lock folder by then."""
+    lock_dir = node.workerinput.get(LOCK_KEY)
+    if isinstance(lock_dir, str) and _groups_wanted(node.config):
+        node.workerinput[GROUPS_KEY] = True
+        node.config.stash[GROUPS_STASH] = Path(lock_dir) / GROUPS_FILE
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On a worker of a run scheduled by group: each test with exclusive resources (and no
-    xdist group of its own) joins the group of those resources. tryfirst: xdist's own hook
-    reads the groups afterwards."""
-    if not getattr(config.option, "loadgroup", False):
-        return
+    """On a worker asked for them: write each test's group (its exclusive resources) where the
+    controller's scheduler reads them. tryfirst: before other plugins look at the items."""
+    workerinput = getattr(config, "workerinput", None)
     locks = config.stash.get(LOCK_STASH, None)
-    target = locks.target if locks is not None else None
+    if not isinstance(workerinput, dict) or not workerinput.get(GROUPS_KEY) or locks is None:
+        return
+    groups: dict[str, str] = {}
     for item in items:
-        plan = plan_for(item, target)
-        names = sorted(plan.exclusive) if not plan.whole_run else []
-        if names and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(GROUP_PREFIX + "+".join(names)))
+        plan = plan_for(item, locks.target)
+        if plan.exclusive and not plan.whole_run:
+            groups[item.nodeid] = "+".join(sorted(plan.exclusive))
+    # Every worker collects the same tests: each writes the same file, whole, under its name.
+    path = Path(locks.directory) / GROUPS_FILE
+    scratch = path.with_name(f"{GROUPS_FILE}.{workerinput.get('workerid', os.getpid())}")
+    scratch.write_text(json.dumps(groups), encoding="utf-8")
+    os.replace(scratch, path)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """On the controller: a test reads under its own id, without the group xdist appended."""
-    if "@" in report.nodeid:
-        report.nodeid = _GROUP_SUFFIX.sub("", report.nodeid)
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist: a run given `-n` without `--dist` is scheduled by the tests' groups."""
+    path = config.stash.get(GROUPS_STASH, None)
+    if path is None:
+        return None
+    from points_conformance.plugin.scheduling import GroupScheduling
+
+    return GroupScheduling(config, log, path)
 
 
 def join_lock(
