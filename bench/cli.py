@@ -1,11 +1,13 @@
 """The benchmark command: options, the order of the sections, bench.json and the table.
 
 Sections: harness (the suite against a plain httpx loop), scaling (the suite serially and on
-two workers), fuzz (the harness's fuzz tests against schemathesis's CLI), reference (ledger
-page latency on a small and a large store), prism (the reference server against Prism's
-mock), proxy (what `points-conformance proxy` adds to an exchange) and validate (`validate`'s
-throughput and memory on a large recording). A section that cannot run records why and the others still run. Exit status 0 when
-every section ran (whether or not its target was met), 1 when one could not, 2 on bad options.
+two workers), remote (the suite through a proxy adding `--delay-ms` to every exchange, serially
+and on 4 and 8 workers; smoke: 2), fuzz (the harness's fuzz tests against schemathesis's CLI),
+reference (ledger page latency on a small and a large store), prism (the reference server
+against Prism's mock), proxy (what `points-conformance proxy` adds to an exchange) and validate
+(`validate`'s throughput and memory on a large recording). A section that cannot run records
+why and the others still run. Exit status 0 when every section ran (whether or not its target
+was met), 1 when one could not, 2 on bad options.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fuzzing, harness, ledger, machine, prism, proxy, validating
+from bench import fuzzing, harness, ledger, machine, prism, proxy, remote, validating
 from bench.procs import REPO, BenchError, remove
 from bench.table import render
 
@@ -30,6 +32,8 @@ FORMAT = "points-conformance-bench/1"
 SMOKE_SUITE = ("tests/conformance/test_auth.py", "tests/conformance/test_ledger_balance.py")
 FULL_SUITE = ("tests/conformance",)
 SMOKE_LARGE_SIZE = "20000"
+REMOTE_WORKERS = (4, 8)
+SMOKE_REMOTE_WORKERS = (2,)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip-large", action="store_true", help="no large store")
     parser.add_argument("--skip-prism", action="store_true", help="no Prism comparison")
+    parser.add_argument(
+        "--skip-remote", action="store_true", help="no runs of the suite through a delay proxy"
+    )
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=remote.DEFAULT_DELAY_MS,
+        help=f"what the remote section's proxy adds to each exchange ({remote.DEFAULT_DELAY_MS:g})",
+    )
     parser.add_argument(
         "--large-size", help="ledger rows of the large store (large = 1,000,000; smoke 20000)"
     )
@@ -93,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, re
     except SystemExit as exc:
         return int(exc.code or 0)
     numbers = ("fuzz_examples", "requests", "prism_requests", "proxy_requests", "threads")
-    for name in (*numbers, "validate_exchanges", "timeout"):
+    for name in (*numbers, "validate_exchanges", "timeout", "delay_ms"):
         try:
             _positive(parser, "--" + name.replace("_", "-"), getattr(args, name))
         except SystemExit as exc:
@@ -126,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, re
             "validate_exchanges": validate_count,
             "threads": args.threads,
             "large_size": None if args.skip_large else large_size,
+            "delay_ms": None if args.skip_remote else args.delay_ms,
             "bytecode": "cached in the run's work directory; the first (recording) run warms it",
         },
     }
@@ -158,6 +172,20 @@ def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, re
         else:
             results["harness"] = pair
             results["scaling"] = {"error": "not measured: the harness section failed"}
+        if args.skip_remote:
+            results["remote"] = {"skipped": True, "reason": "--skip-remote"}
+        else:
+            results["remote"] = section(
+                f"remote ({args.delay_ms:g} ms away)",
+                lambda: remote.measure(
+                    workdir,
+                    suite,
+                    delay_ms=args.delay_ms,
+                    workers=SMOKE_REMOTE_WORKERS if smoke else REMOTE_WORKERS,
+                    timeout=timeout,
+                    loopback_cpu_s=_loopback_cpu(results.get("scaling")),
+                ),
+            )
         results["fuzz"] = section("fuzz", lambda: fuzzing.measure(workdir, examples, timeout))
         ledger_options = ledger.LedgerOptions(
             count=count,
@@ -218,6 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, re
     return 1 if failed else 0
 
 
+def _loopback_cpu(scaling: Any) -> float | None:
+    """CPU seconds (pytest and server) of the loopback serial run, when it was measured."""
+    serial = scaling.get("serial") if isinstance(scaling, dict) else None
+    if not isinstance(serial, dict) or "cpu_s" not in serial:
+        return None
+    return round(float(serial["cpu_s"]) + float(serial.get("server_cpu_s") or 0.0), 2)
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -243,6 +279,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "value": s["ratio"],
                 "target": f">= {s['target_ratio']}",
                 "met": s["met"],
+            }
+        )
+    r = results.get("remote") or {}
+    workers = r.get("target_workers")
+    if "met" in r:
+        found.append(
+            {
+                "name": f"suite wall time {r['delay_ms']:g} ms away: serial / -n {workers}",
+                "value": r["speedup"][f"n{workers}"],
+                "target": f">= {r['target_speedup']}",
+                "met": r["met"],
             }
         )
     for label, store in (results.get("reference") or {}).items():

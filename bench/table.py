@@ -100,10 +100,32 @@ def render(results: dict[str, Any]) -> str:
                     f"{proc['tests']} tests",
                     f"first test at {_num(proc['first_test_at_s'], 's')}, last done at "
                     f"{_num(proc['last_test_done_at_s'], 's')}; in tests "
-                    f"{_num(proc['in_tests_s'], 's')}, waiting before setup (write lock) "
+                    f"{_num(proc['in_tests_s'], 's')}, waiting before setup (locks) "
                     f"{_num(proc['waiting_s'], 's')}",
                 )
         row("scaling", _num(s["ratio"], "x"), f"target >= {s['target_ratio']}: {_met(s['met'])}")
+
+    r, problem = _section(results.get("remote"))
+    delay = (results.get("remote") or {}).get("delay_ms")
+    head(f"suite wall time {delay:g} ms away (a delay proxy on loopback)" if delay else "remote")
+    if problem:
+        row("", problem)
+    else:
+        for name, part in r["runs"].items():
+            label = "serial" if name == "serial" else f"-n {name.removeprefix('n')}"
+            speedup = r["speedup"].get(name)
+            note = f"pytest exit {part['exit_status']}; {_num(part['requests'])} requests"
+            if part.get("bound_s") is not None:
+                note += f"; bound {_num(part['bound_s'], 's')}"
+            if speedup is not None:
+                note += f"; {_num(speedup, 'x')} serial"
+            row(label, _num(part["wall_s"], "s"), note)
+        if "met" in r:
+            row(
+                f"serial / -n {r['target_workers']}",
+                _num(r["speedup"][f"n{r['target_workers']}"], "x"),
+                f"target >= {r['target_speedup']}: {_met(r['met'])}",
+            )
 
     f, problem = _section(results.get("fuzz"))
     head("fuzzing: harness fuzz tests against schemathesis's CLI")

@@ -98,6 +98,12 @@ class Case:
         fields = (self.path, self.params, self.headers, self.json, self.expect, self.extra)
         return section in _sections(fields)
 
+    def named(self) -> tuple[str, ...]:
+        """The customers, groups and redemptions the request names (`customers.rich`, ...):
+        what a write case changes, or a reading case rests on, for the parallel run's locks."""
+        fields = (self.path, self.params, self.headers, self.json)
+        return tuple(sorted(_parties(fields)))
+
     def resolve(self, target: TargetData, **sections: Any) -> Case:
         """This case with every placeholder filled; skips the test when a value is missing."""
         try:
@@ -137,12 +143,19 @@ class Case:
         return exchange
 
 
-def load_cases(name: str) -> list[Any]:
-    """`cases/<name>.yaml` as pytest params (one `Case` each), ids and requirement marks set."""
-    return [
-        pytest.param(case, id=case.id, marks=pytest.mark.requirement(*case.requirements))
-        for case in load_table(name)
-    ]
+def load_cases(name: str, lock: str | None = None) -> list[Any]:
+    """`cases/<name>.yaml` as pytest params (one `Case` each), ids and requirement marks set.
+
+    `lock` ("touches" or "reads") also marks each case with what its request names, so that
+    under pytest-xdist it holds those customers and groups (see `points_conformance.plugin.lock`).
+    """
+    params = []
+    for case in load_table(name):
+        marks = [pytest.mark.requirement(*case.requirements)]
+        if lock is not None:
+            marks.append(getattr(pytest.mark, lock)(*case.named()))
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    return params
 
 
 # The C loader reads the tables about eight times faster (every pytest process and xdist worker
@@ -196,6 +209,24 @@ def _sections(value: Any) -> set[str]:
     if isinstance(value, list | tuple):
         return set().union(*(_sections(v) for v in value)) if value else set()
     return set()
+
+
+def _parties(value: Any) -> set[str]:
+    """`customers.ROLE`, `groups.ROLE` and `redemptions`, as the placeholders in `value` name
+    them."""
+    if isinstance(value, dict | list | tuple):
+        items = value.values() if isinstance(value, dict) else value
+        return set().union(*(_parties(v) for v in items)) if items else set()
+    if not isinstance(value, str):
+        return set()
+    found = set()
+    for match in _PLACEHOLDER.finditer(value):
+        parts = match.group(1).split(".")
+        if parts[0] in ("customers", "groups") and len(parts) > 1:
+            found.add(".".join(parts[:2]))
+        elif parts[0] == "redemptions":
+            found.add("redemptions")
+    return found
 
 
 class _Lookup:

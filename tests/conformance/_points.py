@@ -14,8 +14,9 @@
   (the sandbox OTP header of isTransferrable, when the target file names one), `echo: FIELD`
   (strict only: data[0].FIELD equals the request body's FIELD), `empty: true` (`data` is empty).
 
-State-changing tests hold one lock shared by the run's xdist workers (`serialising_fixture`),
-and reversals draw redemption ids from a counter those workers share (`RedemptionPool`).
+Under pytest-xdist, state-changing tests hold the customers and groups they touch (the
+`touches` marker, see `points_conformance.plugin.lock`), and reversals draw redemption ids from
+a counter the run's workers share (`RedemptionPool`).
 
 Balances are read where the pages put them: a customer's from getCustomerLedgerBalance (the
 Main category, of one program when the transfer names one, as of now), a user group's as the
@@ -72,10 +73,6 @@ HISTORY = "getPointsTransfers"
 REVERSE = "reversePoints"
 LEDGER_INFO = "getCustomerLedgerInfo"
 BALANCE = "getCustomerLedgerBalance"
-# Every test that moves points (or could, on a faulty server) asks for one xdist group and, as
-# xdist's grouping is not honoured by every pytest version, also holds a lock shared by the
-# run's workers: no other test changes a balance between a test's before and after readings.
-STATE_GROUP = "points-state"
 # isTransferrable / transfer identifier types (003) -> the target file's customer field.
 IDENTIFIER_FIELDS = {"ID": "id", "MOBILE": "mobile", "EXTERNAL_ID": "external_id", "EMAIL": "email"}
 # A ledger or balance larger than this many pages is not read (a balance read must stay cheap).
@@ -640,7 +637,7 @@ def exclusive(directory: Path, name: str) -> Iterator[None]:
     """Holds the run-wide lock `name` (across xdist workers on this machine)."""
     try:
         import fcntl
-    except ImportError:  # no POSIX locks: the xdist group is the only guard
+    except ImportError:  # no POSIX locks (Windows): the plugin runs workers unlocked there too
         yield
         return
     with open(directory / f"points-conformance-{name}.lock", "a+") as handle:
@@ -649,17 +646,6 @@ def exclusive(directory: Path, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def serialising_fixture(*, autouse: bool) -> Any:
-    """A `points_state` fixture: the test runs while no other points-state test does."""
-
-    @pytest.fixture(autouse=autouse)
-    def points_state(request: pytest.FixtureRequest) -> Iterator[None]:
-        with exclusive(shared_dir(request), STATE_GROUP):
-            yield
-
-    return points_state
 
 
 class RedemptionPool:

@@ -34,11 +34,17 @@ def _params() -> list[Any]:
             auth,
             id=f"{operation_id}-{label}",
             marks=[pytest.mark.requirement(*_requirements(operation_id))]
-            + ([pytest.mark.writes] if operations[operation_id].method != "GET" else []),
+            + (_write_marks(operation_id) if operations[operation_id].method != "GET" else []),
         )
         for operation_id in sorted(operations)
         for label, auth in CREDENTIALS.items()
     ]
+
+
+def _write_marks(operation_id: str) -> list[pytest.MarkDecorator]:
+    """A write changes, if the server lets it through, what its request names."""
+    case = _request(operation_id)
+    return [pytest.mark.writes, pytest.mark.touches(*(case.named() if case else ()))]
 
 
 def _requirements(operation_id: str) -> tuple[str, ...]:

@@ -64,6 +64,7 @@ Balances = dict[tuple[str, str], Decimal]
 
 
 @pytest.mark.requirement("LEDGER-FILTER-DATE")
+@pytest.mark.reads("customers.rich")
 def test_window_before_the_newest_entries(
     client: ConformanceClient,
     target: TargetData,
@@ -113,6 +114,7 @@ def _role(entry: Mapping[str, Any]) -> str | None:
 
 
 @pytest.mark.requirement("CORG-FILTER-ROLE")
+@pytest.mark.reads("groups.usergroup2")
 def test_role_restricts_a_groups_entries(
     client: ConformanceClient,
     target: TargetData,
@@ -213,6 +215,7 @@ def _balances(
 
 
 @pytest.mark.requirement("BAL-FILTER-ENTRYTYPE")
+@pytest.mark.reads("customers.rich")
 def test_entry_type_balances_add_up_to_the_balance(
     client: ConformanceClient,
     target: TargetData,
@@ -274,6 +277,7 @@ def test_entry_type_balances_add_up_to_the_balance(
 
 
 @pytest.mark.requirement("BAL-FILTER-ENDDATE")
+@pytest.mark.reads("customers.rich")
 def test_balance_before_the_first_event_is_zero(
     client: ConformanceClient,
     target: TargetData,

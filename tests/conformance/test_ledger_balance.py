@@ -42,7 +42,7 @@ BALANCE_PAGE = 10
 MAX_PAGES = 20
 
 
-@pytest.mark.parametrize("case", load_cases("ledger_balance"))
+@pytest.mark.parametrize("case", load_cases("ledger_balance", lock="reads"))
 def test_balance(
     case: Case,
     client: ConformanceClient,
@@ -78,6 +78,7 @@ def _query(operation: str, requirement: str, **extra: Any) -> Case:
 
 
 @pytest.mark.requirement("BAL-ARITH-CLOSING")
+@pytest.mark.reads("customers.rich")
 def test_closing_balances_sum_the_ledger(
     client: ConformanceClient,
     target: TargetData,
@@ -130,6 +131,7 @@ FILTERED: tuple[tuple[str, str, str, str | None], ...] = (
         for case_id, req, name, value in FILTERED
     ],
 )
+@pytest.mark.reads("customers.rich")
 def test_filtered_balances_sum_the_ledger(
     requirement: str,
     name: str,

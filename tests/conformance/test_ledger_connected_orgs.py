@@ -17,7 +17,7 @@ from ._cases import Case, load_cases
 from ._ledger import run_case
 
 
-@pytest.mark.parametrize("case", load_cases("ledger_connected_orgs"))
+@pytest.mark.parametrize("case", load_cases("ledger_connected_orgs", lock="reads"))
 def test_connected_orgs(
     case: Case,
     client: ConformanceClient,

@@ -32,7 +32,7 @@ from ._ledger import (
 )
 
 
-@pytest.mark.parametrize("case", load_cases("ledger_info"))
+@pytest.mark.parametrize("case", load_cases("ledger_info", lock="reads"))
 def test_customer(
     case: Case,
     client: ConformanceClient,
@@ -43,7 +43,7 @@ def test_customer(
     findings.add(run_case(case, client=client, target=target, ctx=check_context))
 
 
-@pytest.mark.parametrize("case", load_cases("ledger_info_group"))
+@pytest.mark.parametrize("case", load_cases("ledger_info_group", lock="reads"))
 def test_user_group(
     case: Case,
     client: ConformanceClient,
@@ -54,7 +54,7 @@ def test_user_group(
     findings.add(run_case(case, client=client, target=target, ctx=check_context))
 
 
-@pytest.mark.parametrize("case", load_cases("ledger_info_altcur"))
+@pytest.mark.parametrize("case", load_cases("ledger_info_altcur", lock="reads"))
 def test_alternate_currencies(
     case: Case,
     client: ConformanceClient,
@@ -85,6 +85,7 @@ HISTORY_MAX_PAGES = 20
 @pytest.mark.requirement(
     "LEDGER-FILTER-DATE-ONE-SIDED", "LEDGER-FILTER-DATE-ONE-YEAR", "LEDGER-DEFAULT-DATES"
 )
+@pytest.mark.reads("customers.rich")
 def test_one_date_windows(
     client: ConformanceClient,
     target: TargetData,
@@ -159,6 +160,7 @@ def test_one_date_windows(
 
 
 @pytest.mark.requirement("LEDGER-FILTER-PROGRAM")
+@pytest.mark.reads("customers.rich")
 def test_program_filter_over_the_whole_history(
     client: ConformanceClient,
     target: TargetData,

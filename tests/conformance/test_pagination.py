@@ -36,8 +36,9 @@ def _walks() -> list[Any]:
             ids.append(case.extra["past_requirement"])
         if "events" in case.extra:
             ids.append(case.extra["events_requirement"])
+        # A walk rests on its ledger not changing between pages.
+        marks = [pytest.mark.requirement(*dict.fromkeys(ids)), pytest.mark.reads(*case.named())]
         if case.extra.get("boundary"):
-            marks = pytest.mark.requirement(*dict.fromkeys(ids))
             params.append(pytest.param(case, None, id=case.id, marks=marks))
             continue
         for size in case.extra.get("sizes") or [None]:
@@ -46,7 +47,7 @@ def _walks() -> list[Any]:
                     case,
                     size,
                     id=f"{case.id}-{size if size is not None else 'default'}",
-                    marks=pytest.mark.requirement(*dict.fromkeys(ids)),
+                    marks=marks,
                 )
             )
     return params

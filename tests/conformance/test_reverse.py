@@ -2,8 +2,8 @@
 
 Each successful reversal consumes one of the target's redemptions.reversible_ids (RedemptionPool:
 never the same id twice in a run, on any worker; the last id is kept for the refusals, which
-must not consume it). All tests hold the points-state lock, so no transfer or reversal
-elsewhere moves the customer's balance between a test's readings.
+must not consume it). Under pytest-xdist all tests hold the redeemer (`touches("redemptions")`),
+so no reversal elsewhere moves its balance between a test's readings.
 """
 
 from __future__ import annotations
@@ -33,19 +33,17 @@ from points_conformance.target import Customer, TargetData
 from ._cases import Case, load_cases
 from ._points import (
     REVERSE,
-    STATE_GROUP,
     RedemptionPool,
     customer_query,
     judge,
     ok,
     read_customer_balance,
     read_ledger,
-    serialising_fixture,
     shared_dir,
     without,
 )
 
-pytestmark = [pytest.mark.writes, pytest.mark.xdist_group(STATE_GROUP)]
+pytestmark = [pytest.mark.writes, pytest.mark.touches("redemptions")]
 
 # redemptions.identifier_type (reverse's identifier types) -> the target file's customer field.
 REDEEMER_BY_IDENTIFIER: dict[str, Callable[[str], Customer]] = {
@@ -53,9 +51,6 @@ REDEEMER_BY_IDENTIFIER: dict[str, Callable[[str], Customer]] = {
     "email": lambda value: Customer(role="redeemer", email=value),
     "externalid": lambda value: Customer(role="redeemer", external_id=value),
 }
-
-
-points_state = serialising_fixture(autouse=True)
 
 
 @pytest.fixture
@@ -227,7 +222,7 @@ def test_reverse_in_parts(
         )
 
 
-@pytest.mark.parametrize("case", load_cases("points_reverse_errors"))
+@pytest.mark.parametrize("case", load_cases("points_reverse_errors", lock="touches"))
 def test_reverse_refused(
     case: Case,
     client: ConformanceClient,

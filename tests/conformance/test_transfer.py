@@ -3,8 +3,9 @@
 A transfer is judged by what it leaves behind: balances moved by exactly the amount
 (XFER-STATE-CONSERVE), a new event on both ledgers (XFER-STATE-LEDGER), and the transfer in
 the source's history (XFER-STATE-HISTORY); a refused one leaves both balances as they were.
-Every test here changes (or could change) transfer_from's and transfer_to's balances, so all
-hold the points-state lock, and all need writes (loopback or --allow-writes).
+Every test here changes (or could change) transfer_from's and transfer_to's balances, so under
+pytest-xdist all hold both customers (`touches`), and all need writes (loopback or
+--allow-writes).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from points_conformance.target import Customer, Group, TargetData
 from ._cases import Case, load_cases
 from ._points import (
     HISTORY,
-    STATE_GROUP,
     TRANSFER,
     TRANSFER_GROUP,
     customer_query,
@@ -50,13 +50,14 @@ from ._points import (
     read_customer_balance,
     read_group_balance,
     read_ledger,
-    serialising_fixture,
     unless_permitted,
     without,
 )
 
-pytestmark = [pytest.mark.writes, pytest.mark.xdist_group(STATE_GROUP)]
-points_state = serialising_fixture(autouse=True)
+pytestmark = [
+    pytest.mark.writes,
+    pytest.mark.touches("customers.transfer_from", "customers.transfer_to"),
+]
 
 
 def _pair(require_customer: Callable[[str], Customer]) -> tuple[Customer, Customer]:
@@ -117,7 +118,7 @@ def _history(client: ConformanceClient, target: TargetData, customer: Customer) 
     return client.request(HISTORY, "GET", PATHS[HISTORY], params=customer_query(target, customer))
 
 
-@pytest.mark.parametrize("case", load_cases("points_transfer_flows"))
+@pytest.mark.parametrize("case", load_cases("points_transfer_flows", lock="touches"))
 def test_transfer_end_to_end(
     case: Case,
     client: ConformanceClient,
@@ -320,7 +321,7 @@ def test_concurrent_transfers_cannot_overdraw(
             findings.add(ok(check_context, "XFER-STATE-CONSERVE", what, back_ex))
 
 
-@pytest.mark.parametrize("case", load_cases("points_transfer_errors"))
+@pytest.mark.parametrize("case", load_cases("points_transfer_errors", lock="touches"))
 def test_transfer_refused(
     case: Case,
     client: ConformanceClient,
@@ -375,6 +376,7 @@ def test_transfer_refused(
 @pytest.mark.requirement(
     "XFER-STATE-CONSERVE", "XFER-STATE-LEDGER", "XFER-STATE-HISTORY", "XFERHIST-PARAM-GROUP"
 )
+@pytest.mark.touches("groups.usergroup2")
 def test_group_transfer_end_to_end(
     client: ConformanceClient,
     target: TargetData,

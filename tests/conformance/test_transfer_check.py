@@ -2,7 +2,9 @@
 
 Cases are data (cases/points_transfer_check.yaml, cases/points_transfer_check_group.yaml). Every
 request is a POST, so the module needs writes (loopback or --allow-writes); a check moves no
-points, which the last test holds the server to by reading both balances around it.
+points, which the last test holds the server to by reading both balances around it. A check
+changes nothing but the OTPs it issues: under pytest-xdist a case that asks for one holds the
+customers it names (`touches`), the others hold none.
 """
 
 from __future__ import annotations
@@ -23,20 +25,28 @@ from points_conformance.target import Customer, TargetData
 from ._cases import Case, load_cases
 from ._points import (
     CHECK,
-    STATE_GROUP,
     check_body,
     expectation,
     group_actor,
     judge,
     ok,
     read_balances,
-    serialising_fixture,
     unless_permitted,
     without,
 )
 
 pytestmark = pytest.mark.writes
-points_state = serialising_fixture(autouse=False)
+
+
+def _checks(table: str) -> list[Any]:
+    """The cases of `table`, each marked with what it changes: the OTP it asks for, if any."""
+    params = []
+    for param in load_cases(table):
+        (case,) = param.values
+        issues = isinstance(case.json, dict) and case.json.get("issueOtp") is True
+        touched = pytest.mark.touches(*case.named()) if issues else pytest.mark.touches()
+        params.append(pytest.param(case, id=param.id, marks=[*param.marks, touched]))
+    return params
 
 
 def _send(
@@ -49,7 +59,7 @@ def _send(
     return resolved, resolved.send(client)
 
 
-@pytest.mark.parametrize("case", load_cases("points_transfer_check"))
+@pytest.mark.parametrize("case", _checks("points_transfer_check"))
 def test_customer(
     case: Case,
     client: ConformanceClient,
@@ -62,7 +72,7 @@ def test_customer(
     findings.add(judge(check_context, resolved, ex, target=target))
 
 
-@pytest.mark.parametrize("case", load_cases("points_transfer_check_group"))
+@pytest.mark.parametrize("case", _checks("points_transfer_check_group"))
 def test_user_group(
     case: Case,
     client: ConformanceClient,
@@ -77,8 +87,8 @@ def test_user_group(
     findings.add(judge(check_context, resolved, ex, target=target))
 
 
-@pytest.mark.xdist_group(STATE_GROUP)
 @pytest.mark.requirement("XFERCHK-STATE-READONLY", "XFERCHK-OTP-ISSUE")
+@pytest.mark.touches("customers.transfer_from", "customers.transfer_to")
 def test_check_moves_no_points(
     client: ConformanceClient,
     target: TargetData,
@@ -86,7 +96,6 @@ def test_check_moves_no_points(
     findings: FindingsRecorder,
     require_customer: Callable[[str], Customer],
     writes_allowed: bool,
-    points_state: None,
 ) -> None:
     """Both balances are the same before and after a check that also issues an OTP."""
     source, destination = require_customer("transfer_from"), require_customer("transfer_to")

@@ -23,21 +23,14 @@ from points_conformance.target import Customer, Group, TargetData
 from ._cases import Case, load_cases, load_table
 from ._points import (
     HISTORY,
-    STATE_GROUP,
     TRANSFER_GROUP,
     customer_query,
     data_items,
     group_transfer_body,
     judge,
     ok,
-    serialising_fixture,
     unless_permitted,
 )
-
-# transfer_from's history grows while the transfer tests run; reading it on their worker keeps
-# two reads of one test from straddling a transfer.
-pytestmark = pytest.mark.xdist_group(STATE_GROUP)
-points_state = serialising_fixture(autouse=True)
 
 
 def _party_id(item: dict[str, Any], side: str) -> Any:
@@ -81,7 +74,9 @@ def _transfer_ids(ex: Exchange) -> list[str]:
     return sorted(str(item.get("transferId")) for item in data_items(ex))
 
 
-@pytest.mark.parametrize("case", load_cases("points_transfer_history"))
+# A party's history grows while the transfer tests run: under pytest-xdist each case holds the
+# parties it names (`reads`), so that its two reads never straddle a transfer.
+@pytest.mark.parametrize("case", load_cases("points_transfer_history", lock="reads"))
 def test_history(
     case: Case,
     client: ConformanceClient,
@@ -119,6 +114,7 @@ def test_history(
 
 
 @pytest.mark.requirement("XFERHIST-PARAM-IDENTIFIER")
+@pytest.mark.touches("groups.usergroup2", "customers.transfer_to")
 def test_history_of_a_receiving_customer(
     client: ConformanceClient,
     target: TargetData,

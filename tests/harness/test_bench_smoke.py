@@ -45,6 +45,14 @@ NUMERIC = (
     "scaling.serial.wall_s",
     "scaling.n2.wall_s",
     "scaling.ratio",
+    "remote.delay_ms",
+    "remote.loopback_cpu_s",
+    "remote.runs.serial.wall_s",
+    "remote.runs.serial.requests",
+    "remote.runs.serial.bound_s",
+    "remote.runs.n2.wall_s",
+    "remote.runs.n2.bound_s",
+    "remote.speedup.n2",
     "fuzz.examples",
     "fuzz.harness.requests",
     "fuzz.harness.wall_s",
@@ -79,11 +87,12 @@ def _problems(data: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     if data.get("format") != "points-conformance-bench/1" or data.get("smoke") is not True:
         problems.append(f"format/smoke: {data.get('format')!r}, {data.get('smoke')!r}")
-    sections = ("machine", "harness", "scaling", "fuzz", "reference", "prism", "proxy", "validate")
+    sections = ["machine", "harness", "scaling", "remote", "fuzz", "reference", "prism", "proxy"]
+    sections.append("validate")
     for name in (*sections, "targets"):
         if name not in data:
             problems.append(f"no section {name}")
-    for name in ("harness", "scaling", "fuzz", "reference.small", "proxy", "validate"):
+    for name in ("harness", "scaling", "remote", "fuzz", "reference.small", "proxy", "validate"):
         section = _at(data, name)
         if "error" in section:
             problems.append(f"{name}: {section['error']}")
@@ -98,6 +107,8 @@ def _problems(data: dict[str, Any]) -> list[str]:
     # requests are counted at the server: every run that sends anything must show it
     for path in (
         "harness.suite.requests",
+        "remote.runs.serial.requests",
+        "remote.runs.n2.requests",
         "fuzz.harness.requests",
         "fuzz.schemathesis_cli.requests",
         "proxy.proxy_judged",

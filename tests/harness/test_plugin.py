@@ -13,6 +13,7 @@ import os
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,10 +27,10 @@ import pytest
 
 from points_conformance import operations
 from points_conformance.plugin import requirements
-from points_conformance.plugin.lock import WriteLock
+from points_conformance.plugin.lock import FairLock, LockPlan, plan_for, resources
 from points_conformance.plugin.session import target_document
 from points_conformance.records import RECORD_PROPERTY, TestRecord
-from points_conformance.target import Customer, TargetData
+from points_conformance.target import Customer, Group, TargetData
 
 NO_REPORT = "-pno:points_conformance_report"
 PASSWORD = "s3cr3t-Pa55word"
@@ -55,7 +56,7 @@ def fake_catalogue() -> Any:
 STAND_INS = """
 import sys, types
 from pathlib import Path
-from points_conformance.target import Customer, TargetData
+from points_conformance.target import Customer, Group, TargetData
 
 def _req(*ops):
     return types.SimpleNamespace(operations=ops)
@@ -994,7 +995,7 @@ def test_run_selects_the_suite_unless_given_part_of_it() -> None:
 
 def test_write_lock_lets_readers_share_and_writers_wait(tmp_path: Path) -> None:
     pytest.importorskip("fcntl")
-    reader_a, reader_b, writer = (WriteLock(str(tmp_path)) for _ in range(3))
+    reader_a, reader_b, writer = (FairLock(tmp_path, "run") for _ in range(3))
     reader_a.acquire(exclusive=False)
     reader_b.acquire(exclusive=False)  # would hang here if readers excluded each other
     got_it = threading.Event()
@@ -1014,6 +1015,136 @@ def test_write_lock_lets_readers_share_and_writers_wait(tmp_path: Path) -> None:
     thread.join(5)
     for lock in (reader_a, reader_b, writer):
         lock.close()
+
+
+def test_a_waiting_writer_holds_back_later_readers(tmp_path: Path) -> None:
+    pytest.importorskip("fcntl")
+    reader, writer, late = (FairLock(tmp_path, "customer-id-1") for _ in range(3))
+    reader.acquire(exclusive=False)
+    events: list[str] = []
+
+    def take(lock: FairLock, exclusive: bool, name: str) -> None:
+        lock.acquire(exclusive)
+        events.append(name)
+        lock.release()
+
+    writing = threading.Thread(target=take, args=(writer, True, "writer"), daemon=True)
+    writing.start()
+    time.sleep(0.2)
+    reading = threading.Thread(target=take, args=(late, False, "late reader"), daemon=True)
+    reading.start()
+    time.sleep(0.2)
+    assert events == []
+    reader.release()
+    writing.join(5)
+    reading.join(5)
+    assert events == ["writer", "late reader"]
+    for lock in (reader, writer, late):
+        lock.close()
+
+
+LOCK_TARGET = TargetData(
+    customers={
+        "rich": Customer("rich", id="1"),
+        "transfer_from": Customer("transfer_from", id="2", mobile="9100"),
+        "transfer_to": Customer("transfer_to", id="3"),
+        "same_as_from": Customer("same_as_from", id="2"),
+        "member": Customer("member", id="7"),
+    },
+    groups={"usergroup2": Group("usergroup2", id="70", member_ids=("7",))},
+    redemptions={"identifier_type": "mobile", "identifier_value": "9100"},
+)
+
+
+def test_lock_resources_are_who_the_keys_name() -> None:
+    def names(key: str, writing: bool = True) -> set[str]:
+        return resources(key, LOCK_TARGET, writing=writing)
+
+    # two roles, one customer: one lock; the redeemer found among the customers by its mobile
+    assert names("customers.same_as_from") == names("customers.transfer_from") == {"customer-id-2"}
+    assert names("redemptions") == {"customer-id-2"}
+    # a member's write shows in its group's ledger; reading the member does not hold the group
+    assert names("customers.member") == {"customer-id-7", "group-70"}
+    assert names("customers.member", writing=False) == {"customer-id-7"}
+    assert names("groups.usergroup2") == {"group-70"}
+    # keys the target does not resolve stand for themselves
+    assert names("transfer.pair_ids") == {"transfer.pair_ids"}
+    assert names("customers.absent") == {"customers.absent"}
+    assert resources("customers.rich", None, writing=True) == {"customers.rich"}
+
+
+def test_lock_plans_from_the_markers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.writes
+        def test_undescribed_write(): pass
+
+        @pytest.mark.writes
+        @pytest.mark.touches("customers.transfer_from", "customers.transfer_to")
+        @pytest.mark.reads("customers.transfer_from", "customers.rich")
+        def test_transfer(): pass
+
+        @pytest.mark.writes
+        @pytest.mark.touches()
+        def test_changes_nothing_read(): pass
+
+        @pytest.mark.reads("groups.usergroup2")
+        def test_walk(): pass
+
+        def test_read(): pass
+        """
+    )
+    items, _ = pytester.inline_genitems("-p", "no:points_conformance")
+    plans = {item.name: plan_for(item, LOCK_TARGET) for item in items}
+    assert plans["test_undescribed_write"] == LockPlan(whole_run=True)
+    assert plans["test_transfer"] == LockPlan(
+        whole_run=False,
+        exclusive=frozenset({"customer-id-2", "customer-id-3"}),
+        shared=frozenset({"customer-id-1"}),
+    )
+    assert plans["test_transfer"].steps() == [
+        ("run", False),
+        ("customer-id-1", False),
+        ("customer-id-2", True),
+        ("customer-id-3", True),
+    ]
+    assert plans["test_changes_nothing_read"] == LockPlan(whole_run=False)
+    assert plans["test_walk"].steps() == [("run", False), ("group-70", False)]
+    assert plans["test_read"].steps() == [("run", False)]
+
+
+def test_tests_changing_the_same_data_run_on_one_worker(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("fcntl")
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.writes
+        @pytest.mark.touches("customers.transfer_from")
+        @pytest.mark.parametrize("n", range(6))
+        def test_transfer(n):
+            time.sleep(0.05)
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_read(n):
+            time.sleep(0.05)
+        """
+    )
+    args = (NO_REPORT, "--base-url=http://127.0.0.1:9", "-p", "xdist", "-n", "2", "-v")
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=12)
+    result.stdout.fnmatch_lines(["*scheduling tests via GroupScheduling*"])
+    workers = {
+        line.split()[0] for line in result.outlines if "PASSED" in line and "test_transfer[" in line
+    }
+    assert len(workers) == 1, result.outlines
+    # a distribution mode the user names is kept
+    named = pytester.runpytest_subprocess(*args, "--dist", "load")
+    named.assert_outcomes(passed=12)
+    named.stdout.fnmatch_lines(["*scheduling tests via LoadScheduling*"])
 
 
 def test_target_data_survives_the_trip_to_workers() -> None:

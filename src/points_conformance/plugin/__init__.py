@@ -11,7 +11,9 @@ One module per job, each registered below so that pytest sees their hooks and fi
   accepts connections);
 - `requirements`: validates `@pytest.mark.requirement` IDs against the catalogue and derives the
   operation markers from them;
-- `lock`: keeps writing tests apart from reading ones across pytest-xdist workers;
+- `lock`: keeps writing tests apart from the tests reading what they change, across
+  pytest-xdist workers (the `touches` and `reads` markers), and has `scheduling` deal the
+  tests that change the same data to one worker;
 - `fixtures`: what tests use (`settings`, `target`, `client`, `check_context`, `findings`,
   `require*`, `writes_allowed`, `record_fuzz`);
 - `recording`: fails a test that recorded findings and hands its `TestRecord` to the report.

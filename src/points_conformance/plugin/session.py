@@ -92,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     base_url.publish(config, settings.base_url)
     if workerinput is not None:
-        lock.join_lock(config, workerinput)
+        lock.join_lock(config, workerinput, settings.target_data)
         return
     if _distributed(config):
         if not config.getoption("continue_on_collection_errors", False):
@@ -269,7 +269,7 @@ def _worker_settings(settings: Settings, workerinput: Mapping[str, Any]) -> Sett
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: hand every worker the write lock and the controller's embedded server."""
+    """xdist: hand every worker the lock folder and the controller's embedded server."""
     state = node.config.stash.get(STATE_KEY, None)
     if state is None:
         return

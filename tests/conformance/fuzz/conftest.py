@@ -2,7 +2,8 @@
 
 Each operation is its own test (so pytest-xdist spreads them over the workers), named by its
 operationId and marked with the requirements fuzzing is evidence for; the write operations are
-also marked `writes`.
+also marked `writes`, and `touches` with what the known data lays over their cases
+(`points_conformance.fuzz.known_data`), which under pytest-xdist they hold alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from points_conformance.operations import OPERATIONS, WRITE_OPERATIONS
 from points_conformance.plugin.session import get_settings
 from points_conformance.settings import Settings
 
+# What the fed cases of each write operation name (KnownData): the scratch pairs of customer
+# transfers, the transfer pair of group transfers, the redeemer of reversals.
+FUZZ_TOUCHES = {
+    "transferPoints": ("transfer.pair_ids",),
+    "transferPointsUserGroup": ("customers.transfer_from", "customers.transfer_to"),
+    "reversePoints": ("redemptions",),
+}
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fuzz_operation" not in metafunc.fixturenames:
@@ -31,7 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.mark.requirement(*fuzz_requirements(operation, strict=strict))
         ]
         if operation in WRITE_OPERATIONS:
-            marks.append(pytest.mark.writes)
+            marks += [pytest.mark.writes, pytest.mark.touches(*FUZZ_TOUCHES[operation])]
         params.append(pytest.param(operation, marks=marks, id=operation))
     metafunc.parametrize("fuzz_operation", params)
 

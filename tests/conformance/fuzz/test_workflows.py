@@ -84,6 +84,7 @@ def _findings(*readings: list[Step]) -> list[Finding]:
 @pytest.mark.requirement(
     "XFERCHK-OTP-ISSUE", "XFER-OTP-REQUIRED", "XFER-STATE-LEDGER", "XFER-STATE-HISTORY"
 )
+@pytest.mark.touches("customers.transfer_from", "customers.transfer_to")
 def test_transfer_with_issued_otp(
     fuzzer: Fuzzer,
     target: TargetData,
@@ -158,6 +159,7 @@ def test_transfer_with_issued_otp(
 
 
 @pytest.mark.requirement("REV-STATE-LEDGER", "REV-STATE-TWICE")
+@pytest.mark.touches("redemptions")
 def test_reversal_then_again(
     fuzzer: Fuzzer,
     target: TargetData,
