@@ -194,9 +194,22 @@ def test_a_repeated_full_reversal_accepted_is_a_finding_in_the_strict_reading() 
     # The default reading gives a reversal without pointsToBeReversed no meaning (D-091).
     judge, found = judged(LENIENT, again)
     assert (judge.pairs_judged, found) == (0, [])
+    # A first answer that warns (D-036) may have reversed nothing.
+    warned = reversal("R4", None)
+    body = {**warned.response.json, "warnings": [{"code": 902, "message": "Invalid"}]}
+    warned = make_exchange(
+        "reversePoints", body, request_body=warned.request.body, response_headers=DATE
+    )
+    judge, found = judged(STRICT, [warned, reversal("R4", None)])
+    assert (judge.pairs_judged, found) == (0, [])
     # A partial reversal leaves the rest: a second one is no repeat.
     judge, found = judged(STRICT, [reversal("R3", 1), reversal("R3", 1)])
     assert (judge.pairs_judged, found) == (0, [])
+
+
+def test_a_write_never_read_after_is_counted_as_incomplete() -> None:
+    judge, found = judged(LENIENT, [balance(SOURCE, "100.000"), transfer(10)])
+    assert (judge.pairs_judged, judge.pairs.dropped, found) == (0, 1, [])
 
 
 def test_the_pairs_stay_bounded() -> None:

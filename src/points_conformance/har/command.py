@@ -103,6 +103,7 @@ class Tally:
                 "walks_judged": judge.walks_judged,
                 "walks_incomplete": judge.walks.dropped,
                 "pairs_judged": judge.pairs_judged,
+                "pairs_incomplete": judge.pairs.dropped,
                 "not_judged": [
                     {"reason": reason, "count": n} for reason, n in self.skipped.most_common()
                 ],

@@ -30,8 +30,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from points_conformance.checks.all_operations import envelope_codes
 from points_conformance.checks.balance import BALANCE_OPERATION, END_DATE_FORMAT, balance_page
 from points_conformance.checks.context import CheckContext
+from points_conformance.checks.errors import warning_codes
 from points_conformance.checks.readers import (
     as_dict,
     dicts,
@@ -318,8 +320,10 @@ class Pairs:
         first = self.reversed.get(key)
         if first is not None:
             return Pair(ex, first=first)
-        emptied = is_success(ex) and "pointsToBeReversed" not in sent and success_object(ex)
-        if self.strict and emptied:
+        data = success_object(ex)
+        # A 2xx carrying a code in its errors or warnings may have reversed nothing (D-016, D-036).
+        clean = data is not None and not envelope_codes(data) and not warning_codes(data)
+        if self.strict and clean and "pointsToBeReversed" not in sent:
             self.reversed[key] = ex
             while len(self.reversed) > MAX_REVERSED:
                 self.reversed.popitem(last=False)
