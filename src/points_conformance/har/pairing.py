@@ -11,7 +11,8 @@ transferredTo of a transfer, customerId of a reversal). A balance counts only wh
 as of now (its endDate at least `ZONE_SPAN` past the answer's Date, whatever zone the server
 reads it in) with no filter, and only where the page holds the rows compared: the written
 program's Main row, or every row when the write names no program. This assumes that no write
-outside the recording touched those customers between the two reads.
+outside the recording touched those customers between the two reads, and that exchanges come
+in the order they happened (a client that waits for each answer, as the suite's does).
 
 A repeated reversal is a reversal of a redemption (and identifier) that an earlier accepted
 reversal without pointsToBeReversed emptied: only the strict reading gives that request the
