@@ -133,6 +133,34 @@ def test_a_credit_never_written_breaks_conservation() -> None:
     assert found[0].exchange is not None and found[0].exchange.operation == "transferPoints"
 
 
+def group_transfer(points: int) -> Exchange:
+    sent = {
+        "pointsTobeTransferred": points,
+        "programId": PROGRAM,
+        "transferredBy": {"identifierType": "mobile", "identifierValue": DESTINATION[0]},
+        "fromEntity": {"type": "USERGROUP2", "identifierType": "id", "identifierValue": "7001"},
+        "toEntity": {"type": "CUSTOMER", "identifierType": "mobile", "identifierValue": "x"},
+    }
+    answer = {
+        "data": [{"pointsTransferred": points, "transferredTo": {"userId": DESTINATION[1]}}],
+        "warnings": [],
+    }
+    return make_exchange("transferPointsUserGroup", answer, request_body=sent)
+
+
+def test_a_group_transfer_is_judged_on_its_customer_side() -> None:
+    # The customer is named by a mobile no read uses: the answer's userId ties it to the reads.
+    for after, wanted in (("60.000", []), ("50.000", ["XFER-STATE-CONSERVE"])):
+        exchanges = [
+            balance(DESTINATION, "50.000"),
+            group_transfer(10),
+            balance(DESTINATION, after),
+        ]
+        judge, found = judged(LENIENT, exchanges)
+        assert judge.pairs_judged == 1
+        assert [f.requirement for f in found] == wanted
+
+
 def test_a_refused_transfer_that_moves_points_breaks_the_refusal_rule() -> None:
     _, found = judged(LENIENT, around(transfer(10, status=400), ("90.000", "50.000")))
     assert [f.requirement for f in found] == ["XFER-STATE-REJECTED"]
