@@ -217,7 +217,7 @@ def _parties(ex: Exchange) -> list[tuple[str, frozenset[Key]]]:
 
 def _judgeable(ex: Exchange) -> bool:
     """A write whose outcome the answer tells: accepted (2xx) or refused (4xx)."""
-    return 200 <= ex.response.status < 500
+    return is_success(ex) or 400 <= ex.response.status < 500
 
 
 @dataclass
