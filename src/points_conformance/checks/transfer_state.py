@@ -133,25 +133,30 @@ def compare_transfer(
     ctx: CheckContext,
     *,
     transfer: Exchange,
-    source_before: BalanceReading,
-    source_after: BalanceReading,
-    destination_before: BalanceReading,
-    destination_after: BalanceReading,
+    source_before: BalanceReading | None,
+    source_after: BalanceReading | None,
+    destination_before: BalanceReading | None,
+    destination_after: BalanceReading | None,
 ) -> list[Finding]:
     """Points are conserved: the source loses and the destination gains exactly the amount moved.
 
     A refused transfer moves nothing (XFER-STATE-REJECTED). Nothing else may change the two
-    balances in between.
+    balances in between. A side without both readings (a user group's, in traffic) is not
+    compared.
     """
     amount = transfer_amount(transfer) if is_success(transfer) else Decimal(0)
     if amount is None:
         return []
     problems = _balance_problems(
         ctx,
-        (
-            ("source", source_before, source_after, -amount),
-            ("destination", destination_before, destination_after, amount),
-        ),
+        [
+            (role, before, after, change)
+            for role, before, after, change in (
+                ("source", source_before, source_after, -amount),
+                ("destination", destination_before, destination_after, amount),
+            )
+            if before is not None and after is not None
+        ],
     )
     if not problems:
         return []

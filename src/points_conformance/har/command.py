@@ -1,7 +1,8 @@
 """`points-conformance validate FILE…`: judge recorded traffic (HAR 1.2) with the suite's checks.
 
 Every exchange of the files that matches an operation of the OpenAPI description goes through
-the checks a run applies to each answer, and complete page walks through the walk rules; the
+the checks a run applies to each answer, complete page walks through the walk rules and pairs
+(balances around a write, a repeated reversal) through the rules across exchanges; the
 report is the run's (conformance.json, .html, summary.md, junit.xml) in `--report-dir`.
 The stance, the target file (org, timezone), credentials to scrub and the report folder come
 through `Settings`, with the run's own flags. `conclude` (the report and the printed summary)
@@ -101,6 +102,8 @@ class Tally:
                 "judged": self.judged,
                 "walks_judged": judge.walks_judged,
                 "walks_incomplete": judge.walks.dropped,
+                "pairs_judged": judge.pairs_judged,
+                "pairs_incomplete": judge.pairs.dropped,
                 "not_judged": [
                     {"reason": reason, "count": n} for reason, n in self.skipped.most_common()
                 ],
@@ -141,6 +144,7 @@ def _print_summary(
     say(
         f"points-conformance {command} ({report['stance']}): {tally.entries} entries, "
         f"{tally.judged} judged, {judge.walks_judged} page walks judged, "
+        f"{judge.pairs_judged} pairs judged, "
         f"{tally.unmatched.total} matched no operation, {sum(tally.skipped.values())} not judged"
     )
     for reason, count in tally.skipped.most_common(MAX_SHOWN):

@@ -2,7 +2,9 @@
 
 Each exchange goes through `checks.run_checks`, the entry point the matrix tests and fuzzing
 judge every answer with, so a rule is the same whichever way the traffic came. The pages of a
-walk a client made (see `walking`) also go through `checks.walk_pages`. What the checks
+walk a client made (see `walking`) also go through `checks.walk_pages`, and the exchanges
+`pairing` pairs (balances around a write, a repeated reversal) through the suite's own rules
+across exchanges. What the checks
 evaluated and found is kept per recording and operation, as one `TestRecord` each, with the
 findings capped per requirement (their full count is kept beside): memory stays bounded
 however many exchanges a recording holds.
@@ -18,6 +20,7 @@ from typing import Any
 from points_conformance.checks import CheckContext, run_checks, walk_pages
 from points_conformance.checks.registry import crediting, declared, registered_checks
 from points_conformance.checks.schema import routes
+from points_conformance.har.pairing import Pair, Pairs, judge_pair
 from points_conformance.har.walking import Walks
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import OPERATIONS
@@ -25,23 +28,29 @@ from points_conformance.records import TestRecord
 from points_conformance.report.model import MAX_FINDINGS, one_line
 
 WALK_SUFFIX = "page walks"
+PAIR_SUFFIX = "balances and repeats"
 # What a judge of traffic can and cannot fail a server on, as its summary and report say it.
 SPEAKS_FOR = (
-    "judged from traffic: the {n} requirements the single-exchange checks and the page walks "
-    "can fail; the others (a transfer's or reversal's effect on balances, ledgers and history, "
-    "and error codes only the intent of a request decides, such as an unknown customer's) "
-    "take a run of the suite"
+    "judged from traffic: the {n} requirements the single-exchange checks, the page walks and "
+    "the pairs can fail (balances read just before and after a transfer or reversal, assuming "
+    "no write outside the traffic touched those customers in between; a reversal repeated); "
+    "the others (a write's effect on ledgers and history, and error codes only the intent of "
+    "a request decides, such as an unknown customer's) take a run of the suite"
 )
+# The rules across exchanges that `pairing` feeds.
+PAIR_RULES = ("compare_transfer", "compare_reversal_balance", "check_reversal_twice")
 
 
 def traffic_requirements() -> frozenset[str]:
-    """The requirements a judge of traffic speaks for: those `run_checks` and `walk_pages`
-    can fail. The rest need what only a test knows: what it sent on purpose, and what it read
-    before and after a write."""
+    """The requirements a judge of traffic speaks for: those `run_checks`, `walk_pages` and
+    the rules fed pairs can fail. The rest need what only a test knows: what it sent on
+    purpose, and what the ledgers and history held before and after a write."""
     ids = {rid for entry in registered_checks() for rid in entry.requirements}
     # The schema check files an error under the requirement whose body paths name its place.
     ids |= {entry.requirement for op in OPERATIONS for entry in routes(op)}
-    return frozenset(ids | set(declared("walk_pages")))
+    for name in ("walk_pages", *PAIR_RULES):
+        ids |= set(declared(name))
+    return frozenset(ids)
 
 
 @dataclass
@@ -49,7 +58,8 @@ class _Tally:
     """What the checks did on the exchanges of one recording and operation (or its walks)."""
 
     operation: str
-    # A walk's pages were each counted as a request where they were judged on their own.
+    # A walk's pages (a pair's exchanges) were each counted as a request where they were
+    # judged on their own.
     walk: bool = False
     exchanges: int = 0
     exercised: dict[str, set[str]] = field(default_factory=dict)
@@ -99,35 +109,50 @@ class Judge:
         self.tallies: dict[tuple[str, str], _Tally] = {}
         self.walks = Walks()
         self.walks_judged = 0
+        self.pairs = Pairs(strict=ctx.strict)
+        self.pairs_judged = 0
         self.judged = 0
 
     def judge(self, source: str, ex: Exchange) -> list[Finding]:
-        """Every single-exchange rule on `ex`, then the walk rules on a walk it completed."""
+        """Every single-exchange rule on `ex`, then the walk rules on a walk it completed and
+        the rules across exchanges on the pairs it completed."""
         with crediting() as credited:
             found = run_checks(self.ctx, ex)
         self._tally(source, ex.operation).add(credited.operations, found)
         self.judged += 1
         for pages in self.walks.add(ex):
             found += self.judge_walk(source, pages)
+        for pair in self.pairs.add(ex):
+            found += self.judge_pair(source, pair)
+        return found
+
+    def judge_pair(self, source: str, pair: Pair) -> list[Finding]:
+        operation = pair.write.operation
+        with crediting() as credited:
+            found = judge_pair(self.ctx, pair)
+        self._tally(source, operation, suffix=PAIR_SUFFIX).add(credited.operations, found)
+        self.pairs_judged += 1
         return found
 
     def judge_walk(self, source: str, pages: Sequence[Exchange]) -> list[Finding]:
         operation = pages[0].operation
         with crediting() as credited:
             found = walk_pages(self.ctx, pages, operation=operation)
-        self._tally(source, operation, walk=True).add(credited.operations, found)
+        self._tally(source, operation, suffix=WALK_SUFFIX).add(credited.operations, found)
         self.walks_judged += 1
         return found
 
     def file_ended(self) -> None:
-        """A recording ended: walks still open in it never reached their last page."""
+        """A recording ended: walks still open in it never reached their last page, and a write
+        still waiting for its balances read after it is not judged."""
         self.walks.close()
+        self.pairs.close()
 
-    def _tally(self, source: str, operation: str, *, walk: bool = False) -> _Tally:
-        key = (source, f"{operation} {WALK_SUFFIX}" if walk else operation)
+    def _tally(self, source: str, operation: str, *, suffix: str = "") -> _Tally:
+        key = (source, f"{operation} {suffix}" if suffix else operation)
         tally = self.tallies.get(key)
         if tally is None:
-            tally = self.tallies[key] = _Tally(operation, walk)
+            tally = self.tallies[key] = _Tally(operation, bool(suffix))
         return tally
 
     @property

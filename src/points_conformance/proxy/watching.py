@@ -3,7 +3,9 @@
 Each `Captured` exchange is made into the HAR entry a recording tool would have written and read
 back with `har.reading.exchange_of`, so bodies, credentials and reasons not to judge are
 handled exactly as for a file; it is then matched (`har.matching`) and judged (`har.judging`,
-walks included). Every finding goes out at once as one JSON line, every exchange to the HAR
+page walks and pairs included: the balances read around a transfer or reversal, judged on the
+assumption that nothing outside the proxied traffic wrote to those customers in between, and a
+repeated reversal). Every finding goes out at once as one JSON line, every exchange to the HAR
 recording when one is kept. Nothing here runs on the request path: `submit` only queues.
 """
 
@@ -131,7 +133,8 @@ class Watcher:
         self._queue.put(captured)
 
     def close(self) -> None:
-        """Judge what is still queued, end the walks still open and the HAR recording."""
+        """Judge what is still queued, end the walks and the pair still open and the HAR
+        recording."""
         self._queue.put(None)
         self._thread.join()
         if self._behind:
