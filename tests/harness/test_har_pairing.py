@@ -356,6 +356,12 @@ def test_a_reversal_shows_in_the_ledger() -> None:
     lost = [ledger(SOURCE, OLD), reversal("R1", 5), ledger(SOURCE, OLD)]
     assert requirements(judged(LENIENT, shown)[1]) == []
     assert requirements(judged(LENIENT, lost)[1]) == ["REV-STATE-LEDGER"]
+    # An accepted reversal that returned nothing has no event to show.
+    nothing = [ledger(SOURCE, OLD), reversal("R1", 0), ledger(SOURCE, OLD)]
+    judge, found = judged(LENIENT, nothing)
+    # (Asking for 0 points is judged on its own, REV-ARITH-BOUND, not from the ledger.)
+    assert judge.pairs_judged == 1
+    assert not [rid for rid in requirements(found) if "-STATE-" in rid]
 
 
 def test_filtered_or_partial_ledger_reads_are_not_paired() -> None:
