@@ -389,3 +389,12 @@ def test_the_ledger_pairs_stay_bounded() -> None:
     for n in range(LEDGER_MAX_READS * 2):
         pairs.add(ledger((f"91{n:010d}", n), OLD))
     assert len(pairs.reads) <= LEDGER_MAX_READS
+
+
+def test_a_group_transfer_is_judged_on_its_customer_ledger() -> None:
+    # The group's side has no customer ledger read: only the customer's side is compared.
+    for shown, wanted in (([event(5, "CREDIT", 10)], []), ([], ["XFER-STATE-LEDGER"])):
+        exchanges = [ledger(DESTINATION, []), group_transfer(10), ledger(DESTINATION, shown)]
+        judge, found = judged(LENIENT, exchanges)
+        assert judge.pairs_judged == 1
+        assert requirements(found) == wanted
