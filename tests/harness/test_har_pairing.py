@@ -1,5 +1,6 @@
-"""Pairs of exchanges a judge of traffic judges together (`har.pairing`), from hand-built
-exchanges: balances read around a transfer or reversal, and a reversal repeated.
+"""Pairs of exchanges a judge of traffic judges together (`har.pairing`,
+`har.ledger_pairing`), from hand-built exchanges: balances and ledgers read around a transfer
+or reversal, and a reversal repeated.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from typing import Any
 
 from points_conformance.checks import CheckContext
 from points_conformance.har.judging import Judge, traffic_requirements
+from points_conformance.har.ledger_pairing import MAX_READS as LEDGER_MAX_READS
+from points_conformance.har.ledger_pairing import LedgerPairs
 from points_conformance.har.pairing import MAX_READS, Pairs, kind
 from points_conformance.model import Exchange, Finding
 
@@ -255,5 +258,143 @@ def test_the_pair_rules_are_spoken_for() -> None:
     assert {"XFER-STATE-CONSERVE", "XFER-STATE-REJECTED", "REV-STATE-BALANCE"} <= (
         traffic_requirements()
     )
-    assert "REV-STATE-TWICE" in traffic_requirements()
-    assert "XFER-STATE-LEDGER" not in traffic_requirements()
+    assert {"REV-STATE-TWICE", "XFER-STATE-LEDGER", "REV-STATE-LEDGER"} <= traffic_requirements()
+    assert "XFER-STATE-HISTORY" not in traffic_requirements()
+
+
+# -- ledgers read around a write (`har.ledger_pairing`) ------------------------------------------
+
+
+def event(log_id: int, kind: str, points: int) -> dict[str, Any]:
+    signed = points if kind == "CREDIT" else -points
+    return {
+        "eventLogId": log_id,
+        "eventName": "PointsTransfer",
+        "netPointsOnEvent": f"{signed}.000",
+        "ledgerCreatedDate": "2026-12-03 16:05:51.0",
+        "entryDetails": [{"ledgerEntryType": kind, "points": f"{points}.000"}],
+    }
+
+
+def ledger(
+    who: tuple[str, int], events: Sequence[dict[str, Any]], *, extra: dict[str, str] | None = None
+) -> Exchange:
+    mobile, user_id = who
+    params = {
+        "identifierName": "mobile",
+        "identifierValue": mobile,
+        "source": "INSTORE",
+        "isFilterBasedOnDate": "false",
+        "limit": "100",
+        "offset": "0",
+        **(extra or {}),
+    }
+    body = {
+        "customerDetails": {"userId": user_id, "entityType": "CUSTOMER"},
+        "ledgerDetails": {
+            "pageNumber": 0,
+            "pageSize": 100,
+            "totalEntries": len(events),
+            "pageCount": 1,
+        },
+        "ledgerEntries": list(events),
+        "warnings": [],
+    }
+    return make_exchange("getCustomerLedgerInfo", body, params=params, response_headers=DATE)
+
+
+def requirements(found: Sequence[Finding]) -> list[str]:
+    return [f.requirement for f in found]
+
+
+OLD = [event(1, "CREDIT", 100)]
+
+
+def ledgers_around(
+    write: Exchange,
+    source_new: list[Any],
+    destination_new: list[Any],
+    *,
+    middle: Sequence[Exchange] = (),
+) -> list[Exchange]:
+    return [
+        ledger(SOURCE, OLD),
+        ledger(DESTINATION, OLD[:0]),
+        write,
+        *middle,
+        ledger(SOURCE, [*OLD, *source_new]),
+        ledger(DESTINATION, destination_new),
+    ]
+
+
+def test_a_transfer_shown_in_both_ledgers_conforms() -> None:
+    exchanges = ledgers_around(transfer(10), [event(2, "DEBIT", 10)], [event(3, "CREDIT", 10)])
+    judge, found = judged(LENIENT, exchanges)
+    assert requirements(found) == []
+    assert judge.pairs_judged == 1
+    assert [t for (_, name), t in judge.tallies.items() if name.endswith("ledgers around writes")]
+
+
+def test_a_credit_missing_from_the_destination_ledger_is_a_finding() -> None:
+    exchanges = ledgers_around(transfer(10), [event(2, "DEBIT", 10)], [])
+    judge, found = judged(LENIENT, exchanges)
+    assert judge.pairs_judged == 1
+    assert requirements(found) == ["XFER-STATE-LEDGER"]
+    assert "destination's ledger does not show the transfer of 10" in found[-1].message
+    assert found[-1].exchange is not None
+    assert found[-1].exchange.operation == "getCustomerLedgerInfo"
+
+
+def test_a_write_between_the_ledger_reads_leaves_them_unjudged() -> None:
+    exchanges = ledgers_around(transfer(10), [], [], middle=[transfer(1)])
+    judge, found = judged(LENIENT, exchanges)
+    assert (judge.pairs_judged, requirements(found)) == (0, [])
+
+
+def test_a_reversal_shows_in_the_ledger() -> None:
+    shown = [ledger(SOURCE, OLD), reversal("R1", 5), ledger(SOURCE, [*OLD, event(4, "CREDIT", 5)])]
+    lost = [ledger(SOURCE, OLD), reversal("R1", 5), ledger(SOURCE, OLD)]
+    assert requirements(judged(LENIENT, shown)[1]) == []
+    assert requirements(judged(LENIENT, lost)[1]) == ["REV-STATE-LEDGER"]
+    # An accepted reversal that returned nothing has no event to show.
+    nothing = [ledger(SOURCE, OLD), reversal("R1", 0), ledger(SOURCE, OLD)]
+    judge, found = judged(LENIENT, nothing)
+    # (Asking for 0 points is judged on its own, REV-ARITH-BOUND, not from the ledger.)
+    assert judge.pairs_judged == 1
+    assert not [rid for rid in requirements(found) if "-STATE-" in rid]
+
+
+def test_filtered_or_partial_ledger_reads_are_not_paired() -> None:
+    filtered = [
+        ledger(SOURCE, OLD, extra={"tillId": "11"}),
+        reversal("R1", 5),
+        ledger(SOURCE, OLD, extra={"tillId": "11"}),
+    ]
+    dated = [
+        ledger(SOURCE, OLD, extra={"isFilterBasedOnDate": "true"}),
+        reversal("R1", 5),
+        ledger(SOURCE, OLD, extra={"isFilterBasedOnDate": "true"}),
+    ]
+    second = ledger(SOURCE, OLD, extra={"offset": "1"})
+    partial = [ledger(SOURCE, OLD), reversal("R1", 5), second]
+    for exchanges in (filtered, dated, partial):
+        judge, found = judged(LENIENT, exchanges)
+        # The lone second page is judged on its own (its index), never as a ledger read.
+        assert judge.pairs_judged == 0
+        assert not [rid for rid in requirements(found) if "-STATE-" in rid]
+
+
+def test_the_ledger_pairs_stay_bounded() -> None:
+    pairs = LedgerPairs()
+    for n in range(LEDGER_MAX_READS * 2):
+        pairs.add(ledger((f"91{n:010d}", n), OLD))
+    assert len(pairs.reads) <= LEDGER_MAX_READS
+
+
+def test_a_group_transfer_is_judged_on_its_customer_ledger() -> None:
+    # The group's side has no customer ledger read: only the customer's side is compared.
+    for shown, wanted in (([event(5, "CREDIT", 10)], []), ([], ["XFER-STATE-LEDGER"])):
+        exchanges = [ledger(DESTINATION, []), group_transfer(10), ledger(DESTINATION, shown)]
+        judge, found = judged(LENIENT, exchanges)
+        assert judge.pairs_judged == 1
+        assert requirements(found) == wanted

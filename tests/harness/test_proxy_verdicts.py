@@ -5,8 +5,9 @@ loses the last page, a neighbouring error code, a transfer that loses its credit
 accepted twice); tests of the suite run through the proxy in a child pytest (loopback only).
 The requirements the run's report fails must be those the proxy's own report fails, but for
 those a judge of traffic says it does not speak for (`har.judging.traffic_requirements`), and
-the ones the fault breaks. The transfer and reversal faults are judged from the balances the
-tests read around each write and from the repeated reversal (`har.pairing`).
+the ones the fault breaks. The transfer and reversal faults are judged from the balances and
+the whole ledgers the tests read around each write and from the repeated reversal
+(`har.pairing`, `har.ledger_pairing`).
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ SUITE = ROOT / "tests" / "conformance"
 # compared with a ledger reading.
 LEDGER = ("test_pagination.py", "test_ledger_info.py", "test_fault_gaps.py")
 WRITES = ("test_transfer.py", "test_reverse.py")
+# What the balances and ledgers read around the suite's transfers and reversals judge.
+PAIRED = {"XFER-STATE-CONSERVE", "XFER-STATE-LEDGER", "REV-STATE-BALANCE", "REV-STATE-LEDGER"}
 
 
 @dataclass(frozen=True)
 class Case:
     """Faults, suite files, the requirements the run fails, of which the traffic judge speaks
-    for all but `unspoken` (a write's effect on ledgers, and codes only a test's intent
-    decides), and those the proxy fails beyond the run (`extra`)."""
+    for all but `unspoken` (codes only a test's intent decides), and those the proxy fails
+    beyond the run (`extra`)."""
 
     faults: tuple[str, ...]
     files: tuple[str, ...]
@@ -47,12 +50,14 @@ class Case:
     unspoken: set[str] = field(default_factory=set)
     strict: bool = False
     extra: set[str] = field(default_factory=set)
+    # Requirements the proxy must have judged from the pairs (passed or failed).
+    paired: set[str] = field(default_factory=set)
 
 
 CASES: dict[str, Case] = {
     "faultless": Case((), LEDGER, set()),
-    "faultless writes": Case((), WRITES, set()),
-    "faultless writes, strict": Case((), WRITES, set(), strict=True),
+    "faultless writes": Case((), WRITES, set(), paired=PAIRED),
+    "faultless writes, strict": Case((), WRITES, set(), strict=True, paired=PAIRED),
     "page count rounded down": Case(
         ("ledger-page-count-floor",),
         LEDGER,
@@ -63,7 +68,6 @@ CASES: dict[str, Case] = {
         ("transfer-credit-not-written",),
         ("test_transfer.py",),
         {"XFER-STATE-CONSERVE", "XFER-STATE-LEDGER"},
-        {"XFER-STATE-LEDGER"},
     ),
     # The run sends the repeat to `check_reversal_twice` alone; the proxy also passes its
     # answer (0 points reversed) through the single-exchange checks.
@@ -78,9 +82,13 @@ CASES: dict[str, Case] = {
 }
 
 
-def _failed(report: Path) -> set[str]:
+def _with_status(report: Path, *statuses: str) -> set[str]:
     data: dict[str, Any] = json.loads(report.read_text())
-    return {rid for rid, r in data["requirements"].items() if r["status"] == "failed"}
+    return {rid for rid, r in data["requirements"].items() if r["status"] in statuses}
+
+
+def _failed(report: Path) -> set[str]:
+    return _with_status(report, "failed")
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -117,6 +125,7 @@ def test_the_proxy_fails_what_the_run_through_it_fails(tmp_path: Path, name: str
     assert run_failed == broken
     assert proxy_failed - case.extra == run_failed & traffic_requirements() == broken - unspoken
     assert case.extra <= proxy_failed
+    assert case.paired <= _with_status(tmp_path / "report" / "conformance.json", "passed")
     assert not unspoken & traffic_requirements()
     if not broken - unspoken:
         assert running.findings.getvalue() == ""

@@ -2,7 +2,8 @@
 
 Every exchange of the files that matches an operation of the OpenAPI description goes through
 the checks a run applies to each answer, complete page walks through the walk rules and pairs
-(balances around a write, a repeated reversal) through the rules across exchanges; the
+(balances and ledgers around a write, a repeated reversal) through the rules across
+exchanges; the
 report is the run's (conformance.json, .html, summary.md, junit.xml) in `--report-dir`.
 The stance, the target file (org, timezone), credentials to scrub and the report folder come
 through `Settings`, with the run's own flags. `conclude` (the report and the printed summary)

@@ -3,8 +3,8 @@
 Each exchange goes through `checks.run_checks`, the entry point the matrix tests and fuzzing
 judge every answer with, so a rule is the same whichever way the traffic came. The pages of a
 walk a client made (see `walking`) also go through `checks.walk_pages`, and the exchanges
-`pairing` pairs (balances around a write, a repeated reversal) through the suite's own rules
-across exchanges. What the checks
+`pairing` pairs (balances around a write, a repeated reversal) and `ledger_pairing` pairs
+(ledgers around a write) through the suite's own rules across exchanges. What the checks
 evaluated and found is kept per recording and operation, as one `TestRecord` each, with the
 findings capped per requirement (their full count is kept beside): memory stays bounded
 however many exchanges a recording holds.
@@ -20,6 +20,7 @@ from typing import Any
 from points_conformance.checks import CheckContext, run_checks, walk_pages
 from points_conformance.checks.registry import crediting, declared, registered_checks
 from points_conformance.checks.schema import routes
+from points_conformance.har.ledger_pairing import LedgerPair, LedgerPairs, judge_ledger_pair
 from points_conformance.har.pairing import Pair, Pairs, judge_pair
 from points_conformance.har.walking import Walks
 from points_conformance.model import Exchange, Finding
@@ -29,22 +30,30 @@ from points_conformance.report.model import MAX_FINDINGS, one_line
 
 WALK_SUFFIX = "page walks"
 PAIR_SUFFIX = "balances and repeats"
+LEDGER_PAIR_SUFFIX = "ledgers around writes"
 # What a judge of traffic can and cannot fail a server on, as its summary and report say it.
 SPEAKS_FOR = (
     "judged from traffic: the {n} requirements the single-exchange checks, the page walks and "
-    "the pairs can fail (balances read just before and after a transfer or reversal, assuming "
-    "no write outside the traffic touched those customers in between; a reversal repeated); "
-    "the others (a write's effect on ledgers and history, and error codes only the intent of "
-    "a request decides, such as an unknown customer's) take a run of the suite"
+    "the pairs can fail (balances and whole ledgers read just before and after a transfer or "
+    "reversal, assuming no write outside the traffic touched those customers in between; a "
+    "reversal repeated); the others (a transfer's place in the transfer history, and error "
+    "codes only the intent of a request decides, such as an unknown customer's) take a run of "
+    "the suite"
 )
-# The rules across exchanges that `pairing` feeds.
-PAIR_RULES = ("compare_transfer", "compare_reversal_balance", "check_reversal_twice")
+# The rules across exchanges that `pairing` and `ledger_pairing` feed.
+PAIR_RULES = (
+    "compare_transfer",
+    "compare_reversal_balance",
+    "check_reversal_twice",
+    "check_transfer_ledger",
+    "check_reversal_ledger",
+)
 
 
 def traffic_requirements() -> frozenset[str]:
     """The requirements a judge of traffic speaks for: those `run_checks`, `walk_pages` and
     the rules fed pairs can fail. The rest need what only a test knows: what it sent on
-    purpose, and what the ledgers and history held before and after a write."""
+    purpose, and what the transfer history held after a write."""
     ids = {rid for entry in registered_checks() for rid in entry.requirements}
     # The schema check files an error under the requirement whose body paths name its place.
     ids |= {entry.requirement for op in OPERATIONS for entry in routes(op)}
@@ -110,6 +119,7 @@ class Judge:
         self.walks = Walks()
         self.walks_judged = 0
         self.pairs = Pairs(strict=ctx.strict)
+        self.ledger_pairs = LedgerPairs()
         self.pairs_judged = 0
         self.judged = 0
 
@@ -124,6 +134,8 @@ class Judge:
             found += self.judge_walk(source, pages)
         for pair in self.pairs.add(ex):
             found += self.judge_pair(source, pair)
+        for ledger_pair in self.ledger_pairs.add(ex):
+            found += self.judge_ledger_pair(source, ledger_pair)
         return found
 
     def judge_pair(self, source: str, pair: Pair) -> list[Finding]:
@@ -131,6 +143,14 @@ class Judge:
         with crediting() as credited:
             found = judge_pair(self.ctx, pair)
         self._tally(source, operation, suffix=PAIR_SUFFIX).add(credited.operations, found)
+        self.pairs_judged += 1
+        return found
+
+    def judge_ledger_pair(self, source: str, pair: LedgerPair) -> list[Finding]:
+        operation = pair.write.operation
+        with crediting() as credited:
+            found = judge_ledger_pair(self.ctx, pair)
+        self._tally(source, operation, suffix=LEDGER_PAIR_SUFFIX).add(credited.operations, found)
         self.pairs_judged += 1
         return found
 
@@ -144,9 +164,10 @@ class Judge:
 
     def file_ended(self) -> None:
         """A recording ended: walks still open in it never reached their last page, and a write
-        still waiting for its balances read after it is not judged."""
+        still waiting for its balances or ledgers read after it is not judged."""
         self.walks.close()
         self.pairs.close()
+        self.ledger_pairs.close()
 
     def _tally(self, source: str, operation: str, *, suffix: str = "") -> _Tally:
         key = (source, f"{operation} {suffix}" if suffix else operation)

@@ -77,17 +77,17 @@ def kind(name: str) -> str:
     return name.casefold().replace("_", "")
 
 
-def _id_key(value: Any) -> Key | None:
+def id_key(value: Any) -> Key | None:
     if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip():
         return ("id", str(value).strip())
     return None
 
 
-def _keys(*keys: Key | None) -> frozenset[Key]:
+def keys_of(*keys: Key | None) -> frozenset[Key]:
     return frozenset(k for k in keys if k is not None)
 
 
-def _named(kind_name: Any, value: Any) -> Key | None:
+def named_key(kind_name: Any, value: Any) -> Key | None:
     if isinstance(kind_name, str) and isinstance(value, int | str) and not isinstance(value, bool):
         return (kind(kind_name), str(value))
     return None
@@ -147,9 +147,9 @@ def balance_read(ex: Exchange) -> Read | None:
     if not _as_of_now(ex):
         return None
     details = as_dict((success_object(ex) or {}).get("customerDetails")) or {}
-    keys = _keys(
-        _named(param(ex, "identifierName"), param(ex, "identifierValue")),
-        _id_key(details.get("userId")),
+    keys = keys_of(
+        named_key(param(ex, "identifierName"), param(ex, "identifierValue")),
+        id_key(details.get("userId")),
     )
     query = tuple(sorted((k, v) for k, v in params if k not in PAGE_PARAMS))
     return Read(ex, origin_of(ex), keys, query) if keys else None
@@ -189,33 +189,33 @@ def _item(ex: Exchange) -> dict[str, Any]:
     return items[0] if items else {}
 
 
-def _parties(ex: Exchange) -> list[tuple[str, frozenset[Key]]]:
+def parties(ex: Exchange) -> list[tuple[str, frozenset[Key]]]:
     """The customers a write names, by role, each with every key its request and answer give."""
     sent = request_body(ex)
     answered = success_object(ex) or {}
     if ex.operation == REVERSE_OPERATION:
         ident = as_dict(sent.get("identifier")) or {}
-        keys = _keys(
-            _named(ident.get("type"), ident.get("value")), _id_key(answered.get("customerId"))
+        keys = keys_of(
+            named_key(ident.get("type"), ident.get("value")), id_key(answered.get("customerId"))
         )
         return [("customer", keys)]
     item = _item(ex)
     found: list[tuple[str, frozenset[Key]]] = []
     for role, side in (("source", "From"), ("destination", "To")):
-        shown = _id_key((as_dict(item.get(f"transferred{side}")) or {}).get("userId"))
+        shown = id_key((as_dict(item.get(f"transferred{side}")) or {}).get("userId"))
         if ex.operation == "transferPoints":
             ident = as_dict(sent.get(f"{side.lower()}CustomerIdentifier")) or {}
-            named = _named(ident.get("type"), ident.get("value"))
+            named = named_key(ident.get("type"), ident.get("value"))
         else:
             entity = as_dict(sent.get(f"{side.lower()}Entity")) or {}
             if not isinstance(entity.get("type"), str) or entity["type"].upper() != "CUSTOMER":
                 continue
-            named = _named(entity.get("identifierType"), entity.get("identifierValue"))
-        found.append((role, _keys(named, shown)))
+            named = named_key(entity.get("identifierType"), entity.get("identifierValue"))
+        found.append((role, keys_of(named, shown)))
     return found
 
 
-def _judgeable(ex: Exchange) -> bool:
+def judgeable(ex: Exchange) -> bool:
     """A write whose outcome the answer tells: accepted (2xx) or refused (4xx)."""
     return is_success(ex) or 400 <= ex.response.status < 500
 
@@ -273,7 +273,7 @@ class Pairs:
         repeat = self._repeat(ex)
         if repeat is not None:
             done.append(repeat)
-        if _judgeable(ex):
+        if judgeable(ex):
             self.pending = self._sides(ex, repeat)
         # Every read so far came before this write: none may stand before a later one.
         self.reads.clear()
@@ -282,7 +282,7 @@ class Pairs:
     def _sides(self, ex: Exchange, repeat: Pair | None) -> Pair | None:
         origin = origin_of(ex)
         sides: list[Side] = []
-        for role, keys in _parties(ex):
+        for role, keys in parties(ex):
             before = self._latest(origin, keys)
             if before is not None:
                 sides.append(Side(role, keys | before.keys, before))
@@ -313,7 +313,7 @@ class Pairs:
             return None
         sent = request_body(ex)
         ident = as_dict(sent.get("identifier")) or {}
-        who = _named(ident.get("type"), ident.get("value"))
+        who = named_key(ident.get("type"), ident.get("value"))
         redemption = sent.get("redemptionId")
         if who is None or not isinstance(redemption, int | str) or isinstance(redemption, bool):
             return None

@@ -3,9 +3,9 @@
 Each `Captured` exchange is made into the HAR entry a recording tool would have written and read
 back with `har.reading.exchange_of`, so bodies, credentials and reasons not to judge are
 handled exactly as for a file; it is then matched (`har.matching`) and judged (`har.judging`,
-page walks and pairs included: the balances read around a transfer or reversal, judged on the
-assumption that nothing outside the proxied traffic wrote to those customers in between, and a
-repeated reversal). Every finding goes out at once as one JSON line, every exchange to the HAR
+page walks and pairs included: the balances and ledgers read around a transfer or reversal,
+judged on the assumption that nothing outside the proxied traffic wrote to those customers in
+between, and a repeated reversal). Every finding goes out at once as one JSON line, every exchange to the HAR
 recording when one is kept. Nothing here runs on the request path: `submit` only queues.
 """
 
