@@ -35,7 +35,7 @@ ORPHAN_CHECK_SECONDS = 1.0
 
 
 class _Stop(Exception):
-    """SIGTERM arrived."""
+    """SIGTERM arrived at the parent."""
 
 
 class WorkersFailed(Exception):
@@ -84,10 +84,23 @@ def _child(app: Any, sock: socket.socket, log_level: str, ready: int) -> None:
 
     status = 0
     parent = os.getppid()
+    servers: list[Any] = []
+    stopping = threading.Event()
+
+    # Only a flag: uvicorn takes these signals over while it serves and raises the one it caught
+    # again on its way out, into this handler; an exception raised here then lands inside the
+    # event loop's own shutdown.
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        for server in servers:
+            server.should_exit = True
+
     try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
         server = uvicorn.Server(uvicorn_config(app, log_level))
+        servers.append(server)
+        server.should_exit = stopping.is_set()
 
         def announce() -> None:
             deadline = time.monotonic() + STARTUP_SECONDS
@@ -106,10 +119,7 @@ def _child(app: Any, sock: socket.socket, log_level: str, ready: int) -> None:
 
         threading.Thread(target=announce, name="announce", daemon=True).start()
         threading.Thread(target=orphaned, name="orphaned", daemon=True).start()
-        try:
-            server.run(sockets=[sock])
-        except (_Stop, KeyboardInterrupt):
-            pass
+        server.run(sockets=[sock])
     except BaseException:
         traceback.print_exc()
         status = 1
