@@ -23,16 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from points_conformance.checks.context import CheckContext
-from points_conformance.checks.readers import as_dict, is_success, param, success_object
+from points_conformance.checks.readers import is_success, param
 from points_conformance.checks.registry import credit
 from points_conformance.checks.transfer import REVERSE_OPERATION, reversed_amount
 from points_conformance.checks.transfer_state import check_reversal_ledger, check_transfer_ledger
 from points_conformance.har.pairing import (
     Key,
-    id_key,
+    Side,
+    identity,
     judgeable,
-    keys_of,
-    named_key,
     origin_of,
     parties,
 )
@@ -81,31 +80,8 @@ def ledger_read(pages: Sequence[Exchange], seq: int) -> Walked | None:
         return None
     if (param(first, "isFilterBasedOnDate") or "false").casefold() != "false":
         return None
-    details = as_dict((success_object(first) or {}).get("customerDetails")) or {}
-    keys = keys_of(
-        named_key(param(first, "identifierName"), param(first, "identifierValue")),
-        id_key(details.get("userId")),
-    )
-    query = tuple(sorted((k, v) for k, v in params if k not in PAGE_PARAMS))
+    keys, query = identity(first, params, PAGE_PARAMS)
     return Walked(tuple(pages), origin_of(first), keys, query, seq) if keys else None
-
-
-@dataclass
-class LedgerSide:
-    """One customer a write names, with the ledger read before it and, once seen, after it."""
-
-    role: str
-    keys: frozenset[Key]
-    before: Walked
-    after: Walked | None = None
-
-    def takes(self, read: Walked) -> bool:
-        return (
-            self.after is None
-            and read.origin == self.before.origin
-            and read.query == self.before.query
-            and bool(read.keys & self.keys)
-        )
 
 
 @dataclass
@@ -113,7 +89,7 @@ class LedgerPair:
     """A write and the ledgers read around it."""
 
     write: Exchange
-    sides: list[LedgerSide]
+    sides: list[Side[Walked]]
 
 
 @dataclass
@@ -184,11 +160,11 @@ class LedgerPairs:
 
     def _sides(self, ex: Exchange) -> LedgerPair | None:
         origin = origin_of(ex)
-        sides: list[LedgerSide] = []
+        sides: list[Side[Walked]] = []
         for role, keys in parties(ex):
             before = self._latest(origin, keys)
             if before is not None:
-                sides.append(LedgerSide(role, keys | before.keys, before))
+                sides.append(Side(role, keys | before.keys, before))
         # One customer on both sides of a transfer cannot tell a debit from a credit.
         if len(sides) == 2 and (
             sides[0].keys & sides[1].keys or sides[0].before is sides[1].before

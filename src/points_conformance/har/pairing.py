@@ -25,10 +25,11 @@ and at most `MAX_REVERSED` emptied redemptions are kept.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from points_conformance.checks.all_operations import envelope_codes
@@ -146,25 +147,48 @@ def balance_read(ex: Exchange) -> Read | None:
         return None
     if not _as_of_now(ex):
         return None
+    keys, query = identity(ex, params, PAGE_PARAMS)
+    return Read(ex, origin_of(ex), keys, query) if keys else None
+
+
+class Reading(Protocol):
+    """What pairing needs of a read of a customer: where it went, whom and what it asked."""
+
+    @property
+    def origin(self) -> str: ...
+    @property
+    def keys(self) -> frozenset[Key]: ...
+    @property
+    def query(self) -> tuple[tuple[str, str], ...]: ...
+
+
+R = TypeVar("R", bound=Reading)
+
+
+def identity(
+    ex: Exchange, params: Sequence[tuple[str, str]], page_params: frozenset[str]
+) -> tuple[frozenset[Key], tuple[tuple[str, str], ...]]:
+    """Whom a read names (the identifier it sent, the userId its answer shows) and its query
+    less the parameters that only page it."""
     details = as_dict((success_object(ex) or {}).get("customerDetails")) or {}
     keys = keys_of(
         named_key(param(ex, "identifierName"), param(ex, "identifierValue")),
         id_key(details.get("userId")),
     )
-    query = tuple(sorted((k, v) for k, v in params if k not in PAGE_PARAMS))
-    return Read(ex, origin_of(ex), keys, query) if keys else None
+    return keys, tuple(sorted((k, v) for k, v in params if k not in page_params))
 
 
 @dataclass
-class Side:
-    """One customer a write names, with the balance read before it and, once seen, after it."""
+class Side(Generic[R]):
+    """One customer a write names, with what was read of it before the write and, once seen,
+    after it."""
 
     role: str
     keys: frozenset[Key]
-    before: Read
-    after: Read | None = None
+    before: R
+    after: R | None = None
 
-    def takes(self, read: Read) -> bool:
+    def takes(self, read: R) -> bool:
         return (
             self.after is None
             and read.origin == self.before.origin
@@ -179,7 +203,7 @@ class Pair:
     (`first` the reversal that emptied the redemption)."""
 
     write: Exchange
-    sides: list[Side] = field(default_factory=list)
+    sides: list[Side[Read]] = field(default_factory=list)
     program: Any = None
     first: Exchange | None = None
 
@@ -281,7 +305,7 @@ class Pairs:
 
     def _sides(self, ex: Exchange, repeat: Pair | None) -> Pair | None:
         origin = origin_of(ex)
-        sides: list[Side] = []
+        sides: list[Side[Read]] = []
         for role, keys in parties(ex):
             before = self._latest(origin, keys)
             if before is not None:
