@@ -18,7 +18,6 @@ most `MAX_READS` customers) and the last write are kept.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,11 +28,12 @@ from points_conformance.checks.transfer import REVERSE_OPERATION, reversed_amoun
 from points_conformance.checks.transfer_state import check_reversal_ledger, check_transfer_ledger
 from points_conformance.har.pairing import (
     Key,
+    Recent,
     Side,
+    fill,
     identity,
     judgeable,
     origin_of,
-    parties,
 )
 from points_conformance.har.walking import Walks
 from points_conformance.model import Exchange, Finding
@@ -98,7 +98,7 @@ class LedgerPairs:
     the pairs an exchange completed."""
 
     walks: Walks = field(default_factory=Walks)
-    reads: OrderedDict[tuple[str, Key], Walked] = field(default_factory=OrderedDict)
+    reads: Recent[Walked] = field(default_factory=lambda: Recent(MAX_READS))
     pending: LedgerPair | None = None
     dropped: int = 0
     seen: int = 0
@@ -125,21 +125,12 @@ class LedgerPairs:
         self.reads.clear()
 
     def _read(self, read: Walked) -> list[LedgerPair]:
-        for key in read.keys:
-            self.reads[(read.origin, key)] = read
-            self.reads.move_to_end((read.origin, key))
-        while len(self.reads) > MAX_READS:
-            self.reads.popitem(last=False)
+        self.reads.remember(read)
         pending = self.pending
-        if pending is None:
+        if pending is None or not fill(pending.sides, read):
             return []
-        for side in pending.sides:
-            if side.takes(read):
-                side.after = read
-        if all(side.after is not None for side in pending.sides):
-            self.pending = None
-            return [pending]
-        return []
+        self.pending = None
+        return [pending]
 
     def _write(self, ex: Exchange) -> list[LedgerPair]:
         done: list[LedgerPair] = []
@@ -159,26 +150,8 @@ class LedgerPairs:
         return done
 
     def _sides(self, ex: Exchange) -> LedgerPair | None:
-        origin = origin_of(ex)
-        sides: list[Side[Walked]] = []
-        for role, keys in parties(ex):
-            before = self._latest(origin, keys)
-            if before is not None:
-                sides.append(Side(role, keys | before.keys, before))
-        # One customer on both sides of a transfer cannot tell a debit from a credit.
-        if len(sides) == 2 and (
-            sides[0].keys & sides[1].keys or sides[0].before is sides[1].before
-        ):
-            return None
+        sides = self.reads.sides_of(ex)
         return LedgerPair(ex, sides) if sides else None
-
-    def _latest(self, origin: str, keys: frozenset[Key]) -> Walked | None:
-        found: Walked | None = None
-        for key in keys:
-            read = self.reads.get((origin, key))
-            if read is not None and (found is None or read.seq > found.seq):
-                found = read
-        return found
 
 
 def judge_ledger_pair(ctx: CheckContext, pair: LedgerPair) -> list[Finding]:

@@ -160,6 +160,8 @@ class Reading(Protocol):
     def keys(self) -> frozenset[Key]: ...
     @property
     def query(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def seq(self) -> int: ...
 
 
 R = TypeVar("R", bound=Reading)
@@ -195,6 +197,58 @@ class Side(Generic[R]):
             and read.query == self.before.query
             and bool(read.keys & self.keys)
         )
+
+
+class Recent(Generic[R]):
+    """The latest read of each customer since the last write, at most `cap` of them."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._reads: OrderedDict[tuple[str, Key], R] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._reads)
+
+    def remember(self, read: R) -> None:
+        for key in read.keys:
+            self._reads[(read.origin, key)] = read
+            self._reads.move_to_end((read.origin, key))
+        while len(self._reads) > self.cap:
+            self._reads.popitem(last=False)
+
+    def clear(self) -> None:
+        self._reads.clear()
+
+    def latest(self, origin: str, keys: frozenset[Key]) -> R | None:
+        found: R | None = None
+        for key in keys:
+            read = self._reads.get((origin, key))
+            if read is not None and (found is None or read.seq > found.seq):
+                found = read
+        return found
+
+    def sides_of(self, ex: Exchange) -> list[Side[R]]:
+        """A side for each customer `ex` names that was read before it; none when one customer
+        stands on both sides of a transfer, which cannot tell a debit from a credit."""
+        origin = origin_of(ex)
+        sides: list[Side[R]] = []
+        for role, keys in parties(ex):
+            before = self.latest(origin, keys)
+            if before is not None:
+                sides.append(Side(role, keys | before.keys, before))
+        if len(sides) == 2 and (
+            sides[0].keys & sides[1].keys or sides[0].before is sides[1].before
+        ):
+            return []
+        return sides
+
+
+def fill(sides: list[Side[R]], read: R) -> bool:
+    """Gives `read` to the sides it is the after read of; whether every side now has one."""
+    for side in sides:
+        if side.takes(read):
+            side.after = read
+    return all(side.after is not None for side in sides)
 
 
 @dataclass
@@ -250,7 +304,7 @@ class Pairs:
     returns the pairs an exchange completed."""
 
     strict: bool = False
-    reads: OrderedDict[tuple[str, Key], Read] = field(default_factory=OrderedDict)
+    reads: Recent[Read] = field(default_factory=lambda: Recent(MAX_READS))
     pending: Pair | None = None
     reversed: OrderedDict[tuple[str, str, Key], Exchange] = field(default_factory=OrderedDict)
     dropped: int = 0
@@ -264,21 +318,12 @@ class Pairs:
             return []
         self.seen += 1
         read = replace(read, seq=self.seen)
-        for key in read.keys:
-            self.reads[(read.origin, key)] = read
-            self.reads.move_to_end((read.origin, key))
-        while len(self.reads) > MAX_READS:
-            self.reads.popitem(last=False)
+        self.reads.remember(read)
         pending = self.pending
-        if pending is None:
+        if pending is None or not fill(pending.sides, read):
             return []
-        for side in pending.sides:
-            if side.takes(read):
-                side.after = read
-        if all(side.after is not None for side in pending.sides):
-            self.pending = None
-            return [pending]
-        return []
+        self.pending = None
+        return [pending]
 
     def close(self) -> None:
         """A recording ended: a write still waiting for its after reads is not judged."""
@@ -304,31 +349,13 @@ class Pairs:
         return done
 
     def _sides(self, ex: Exchange, repeat: Pair | None) -> Pair | None:
-        origin = origin_of(ex)
-        sides: list[Side[Read]] = []
-        for role, keys in parties(ex):
-            before = self._latest(origin, keys)
-            if before is not None:
-                sides.append(Side(role, keys | before.keys, before))
-        # One customer on both sides of a transfer cannot tell a debit from a credit.
-        if len(sides) == 2 and (
-            sides[0].keys & sides[1].keys or sides[0].before is sides[1].before
-        ):
-            return None
+        sides = self.reads.sides_of(ex)
         if not sides:
             return None
         program = request_body(ex).get("programId")
         if ex.operation == REVERSE_OPERATION or not isinstance(program, int | str):
             program = None
         return Pair(ex, sides, program, repeat.first if repeat is not None else None)
-
-    def _latest(self, origin: str, keys: frozenset[Key]) -> Read | None:
-        found: Read | None = None
-        for key in keys:
-            read = self.reads.get((origin, key))
-            if read is not None and (found is None or read.seq > found.seq):
-                found = read
-        return found
 
     def _repeat(self, ex: Exchange) -> Pair | None:
         """The pair of `ex` and the earlier reversal that emptied its redemption, if any; `ex`
