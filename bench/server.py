@@ -39,7 +39,7 @@ from points_conformance.reference.serve import (
     describe,
     prepare_store,
 )
-from points_conformance.reference.workers import run_forked
+from points_conformance.reference.workers import WorkerDied, run_forked
 
 HOST = "127.0.0.1"
 STATS_PATH = "/__bench__/requests"
@@ -174,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             except (_Stop, KeyboardInterrupt):
                 pass
+            except WorkerDied as exc:
+                print(f"bench server: {exc}", file=sys.stderr)
+                return 1
             finally:
                 sock.close()
             return 0

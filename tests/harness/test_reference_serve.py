@@ -153,22 +153,27 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
-def test_serve_workers_answer_from_several_processes_and_stop(tmp_path: Path) -> None:
-    target = tmp_path / "target.toml"
+def _serve_two_workers(target: Path) -> tuple[subprocess.Popen[str], str, set[int]]:
+    """`serve --workers 2` started and listening: the process, its URL and its workers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "points_conformance.cli", "serve", "--port", "0", "--workers", "2",
          "--target-out", str(target)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not target.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(proc.communicate()[1])
+        time.sleep(0.05)
+    url = tomllib.loads(target.read_text())["target"]["base_url"]
+    return proc, url, _children(proc.pid)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_serve_workers_answer_from_several_processes_and_stop(tmp_path: Path) -> None:
+    proc, url, workers = _serve_two_workers(tmp_path / "target.toml")
     try:
-        deadline = time.monotonic() + 30
-        while not target.exists():
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        url = tomllib.loads(target.read_text())["target"]["base_url"]
-        workers = _children(proc.pid)
         assert len(workers) == 2
         auth = (serve.DEFAULT_USER, serve.DEFAULT_PASSWORD)
         for _ in range(4):  # a new connection each time: any worker may take it
@@ -181,6 +186,22 @@ def test_serve_workers_answer_from_several_processes_and_stop(tmp_path: Path) ->
             proc.kill()
     assert proc.returncode == 0, err
     assert "workers: 2 processes" in out
+    assert "Traceback" not in err
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+    assert _port_closed(url)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_a_worker_that_dies_stops_the_server_with_status_1(tmp_path: Path) -> None:
+    proc, url, workers = _serve_two_workers(tmp_path / "target.toml")
+    try:
+        os.kill(min(workers), signal.SIGKILL)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert err.count("\n") == 1 and f"worker process {min(workers)} exited" in err
     assert "Traceback" not in err
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
     assert _port_closed(url)

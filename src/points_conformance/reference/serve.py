@@ -32,7 +32,7 @@ from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.http_protocol import uvicorn_config
 from points_conformance.reference.seed import SeedSizeError, parse_size, seed_database
 from points_conformance.reference.store import Store, open_store
-from points_conformance.reference.workers import WorkersFailed, run_forked
+from points_conformance.reference.workers import WorkerDied, WorkersFailed, run_forked
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -272,6 +272,9 @@ def main(
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except WorkerDied as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _main(argv: list[str], parser: argparse.ArgumentParser, on_ready: OnReady | None) -> int:

@@ -42,6 +42,10 @@ class WorkersFailed(Exception):
     """A worker process exited before it listened, or did not start listening in time."""
 
 
+class WorkerDied(Exception):
+    """A worker process that had been serving exited on its own (the others were stopped)."""
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Stop()
 
@@ -72,7 +76,9 @@ def run_forked(
                 f" within {STARTUP_SECONDS:g} s"
             )
         on_ready()
-        _wait(children)
+        died = _wait(children)
+        if died:
+            raise WorkerDied("; ".join(died) + "; the other workers were stopped")
     finally:
         os.close(ready_read)
         _stop(children)
@@ -150,15 +156,19 @@ def _await_ready(ready: int, children: list[int], workers: int) -> bool:
     return True
 
 
-def _wait(children: list[int]) -> None:
-    """Until every child has exited; a signal to the parent is passed on to them."""
+def _wait(children: list[int]) -> list[str]:
+    """Until every child has exited; a signal to the parent is passed on to them. Returns how
+    each child that exited on its own with a failure ended."""
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    died: list[str] = []
+    stopping = False
     try:
         while children:
             try:
                 pid, status = os.wait()
             except (_Stop, KeyboardInterrupt):
+                stopping = True
                 _signal(children, signal.SIGTERM)
                 continue
             except ChildProcessError:
@@ -166,13 +176,15 @@ def _wait(children: list[int]) -> None:
                 break
             if pid in children:
                 children.remove(pid)
-                if status != 0:
-                    print(f"worker process {pid} exited (wait status {status})", file=sys.stderr)
+                if status != 0 and not stopping:
+                    died.append(f"worker process {pid} exited (wait status {status})")
                 # One worker gone means the server is no longer what was asked for.
+                stopping = True
                 _signal(children, signal.SIGTERM)
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+    return died
 
 
 def _signal(children: list[int], signum: int) -> None:
