@@ -203,8 +203,15 @@ def render(results: dict[str, Any]) -> str:
                 note += f", {part['errors']} transport errors"
             if "exited" in part:
                 note += f", exited with status {part['exited']} during the run"
-            row(f"{key} rps", _num(part["rps"]), note)
+            row(f"{key} rps", _num(part["rps"]), f"{p.get('connections')} connections; {note}")
         row("reference / Prism", _num(p["reference_over_prism"]))
+        one = p.get("one_connection")
+        if isinstance(one, dict):
+            row(
+                "the same, one connection",
+                _num(one["reference_over_prism"]),
+                f"{_num(one['reference']['rps'])} vs {_num(one['prism']['rps'])} rps",
+            )
 
     x, problem = _section(results.get("proxy"))
     head("proxy: getCustomerLedgerInfo straight and through `points-conformance proxy`")
