@@ -13,7 +13,7 @@ however many exchanges a recording holds.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,18 +139,21 @@ class Judge:
         return found
 
     def judge_pair(self, source: str, pair: Pair) -> list[Finding]:
-        operation = pair.write.operation
-        with crediting() as credited:
-            found = judge_pair(self.ctx, pair)
-        self._tally(source, operation, suffix=PAIR_SUFFIX).add(credited.operations, found)
-        self.pairs_judged += 1
-        return found
+        return self._judge_around(
+            source, pair.write, PAIR_SUFFIX, lambda: judge_pair(self.ctx, pair)
+        )
 
     def judge_ledger_pair(self, source: str, pair: LedgerPair) -> list[Finding]:
-        operation = pair.write.operation
+        return self._judge_around(
+            source, pair.write, LEDGER_PAIR_SUFFIX, lambda: judge_ledger_pair(self.ctx, pair)
+        )
+
+    def _judge_around(
+        self, source: str, write: Exchange, suffix: str, judge: Callable[[], list[Finding]]
+    ) -> list[Finding]:
         with crediting() as credited:
-            found = judge_ledger_pair(self.ctx, pair)
-        self._tally(source, operation, suffix=LEDGER_PAIR_SUFFIX).add(credited.operations, found)
+            found = judge()
+        self._tally(source, write.operation, suffix=suffix).add(credited.operations, found)
         self.pairs_judged += 1
         return found
 

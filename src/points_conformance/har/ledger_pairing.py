@@ -34,6 +34,7 @@ from points_conformance.har.pairing import (
     identity,
     judgeable,
     origin_of,
+    settle,
 )
 from points_conformance.har.walking import Walks
 from points_conformance.model import Exchange, Finding
@@ -135,12 +136,7 @@ class LedgerPairs:
     def _write(self, ex: Exchange) -> list[LedgerPair]:
         done: list[LedgerPair] = []
         pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.sides = [s for s in pending.sides if s.after is not None]
-            if pending.sides:
-                done.append(pending)
-            else:
-                self.dropped += 1
+        self.dropped += settle(pending, done)
         # A walk this write interrupts read the ledger partly before and partly after it.
         self.walks.close()
         if judgeable(ex):

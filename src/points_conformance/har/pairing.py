@@ -243,6 +243,27 @@ class Recent(Generic[R]):
         return sides
 
 
+class Waiting(Protocol):
+    """A write waiting for the reads after it."""
+
+    sides: list[Any]
+
+
+W = TypeVar("W", bound=Waiting)
+
+
+def settle(pending: W | None, done: list[W]) -> int:
+    """Ends the wait of `pending` when the next write comes: it goes into `done` with the sides
+    read after it; returns 1 when no side was (the write is dropped), else 0."""
+    if pending is None:
+        return 0
+    pending.sides = [side for side in pending.sides if side.after is not None]
+    if not pending.sides:
+        return 1
+    done.append(pending)
+    return 0
+
+
 def fill(sides: list[Side[R]], read: R) -> bool:
     """Gives `read` to the sides it is the after read of; whether every side now has one."""
     for side in sides:
@@ -333,12 +354,7 @@ class Pairs:
     def _write(self, ex: Exchange) -> list[Pair]:
         done: list[Pair] = []
         pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.sides = [s for s in pending.sides if s.after is not None]
-            if pending.sides:
-                done.append(pending)
-            else:
-                self.dropped += 1
+        self.dropped += settle(pending, done)
         repeat = self._repeat(ex)
         if repeat is not None:
             done.append(repeat)
