@@ -220,6 +220,13 @@ def edge_page_size(total: int, boundary: str) -> int | None:
     return fitting[0] if total > remainder and fitting else None
 
 
+# The rich customer named by mobile: the query of the tests that build their own ledger case.
+RICH_CUSTOMER: dict[str, Any] = {
+    "identifierName": "mobile",
+    "identifierValue": "{customers.rich.mobile}",
+    "source": "{target.source}",
+    "accountId": "{target.account_id?}",
+}
 # Parameters that name whose ledger is read; probes keep only these.
 IDENTITY = ("type", "identifierName", "identifierValue", "source", "accountId")
 # Newest event per ledger and server: one probe per worker process, not one per case.

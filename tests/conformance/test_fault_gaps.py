@@ -37,7 +37,7 @@ from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case
-from ._ledger import created, reading_gaps, run_case
+from ._ledger import RICH_CUSTOMER, created, reading_gaps, run_case
 from ._points import (
     BALANCE,
     CHECK,
@@ -77,10 +77,7 @@ def test_window_before_the_newest_entries(
         operation=LEDGER_INFO,
         path=PATHS[LEDGER_INFO],
         params={
-            "identifierName": "mobile",
-            "identifierValue": "{customers.rich.mobile}",
-            "source": "{target.source}",
-            "accountId": "{target.account_id?}",
+            **RICH_CUSTOMER,
             "startDate": "{dates.start_60d}",
             "endDate": "{dates.start_30d}",
             "limit": 100,

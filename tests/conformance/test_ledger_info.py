@@ -23,6 +23,7 @@ from ._cases import Case, load_cases
 from ._ledger import (
     DATE_FORMAT,
     LEDGER_INFO,
+    RICH_CUSTOMER,
     created,
     details,
     judge,
@@ -106,10 +107,7 @@ def test_one_date_windows(
         operation=LEDGER_INFO,
         path=PATHS[LEDGER_INFO],
         params={
-            "identifierName": "mobile",
-            "identifierValue": "{customers.rich.mobile}",
-            "source": "{target.source}",
-            "accountId": "{target.account_id?}",
+            **RICH_CUSTOMER,
             "isFilterBasedOnDate": False,
         },
         expect={"ok": True, "rows": "some"},
@@ -181,10 +179,7 @@ def test_program_filter_over_the_whole_history(
         operation=LEDGER_INFO,
         path=PATHS[LEDGER_INFO],
         params={
-            "identifierName": "mobile",
-            "identifierValue": "{customers.rich.mobile}",
-            "source": "{target.source}",
-            "accountId": "{target.account_id?}",
+            **RICH_CUSTOMER,
             "isFilterBasedOnDate": False,
             "programId": "{customers.rich.program_ids.0}",
         },
