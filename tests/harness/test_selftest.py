@@ -151,6 +151,7 @@ def test_serve_refuses_an_unknown_variant_in_one_line(
     [
         (["--fault", "no-such-fault"], "no-such-fault"),
         (["--jobs", "0"], "--jobs"),
+        (["--workers", "0"], "--workers"),
         (["--fast", "--fault", "ledger-orgid-renamed"], "--fast"),
         (["--no-such-option"], "--no-such-option"),
         (["--readings", "--stance", "default"], "--stance"),
@@ -291,3 +292,18 @@ def test_fast_selftest_catches_every_chosen_fault_without_false_alarms(tmp_path:
     assert document["summary"]["false_alarms"] == 0, document["summary"]
     assert document["summary"]["errors"] == []
     assert status == 0
+
+
+def test_a_parallel_selftest_judges_a_fault_as_the_serial_one(tmp_path: Path) -> None:
+    """--workers 2 runs each suite on two pytest-xdist workers: the verdicts and the failed
+    requirements must be those of the serial runs."""
+    verdicts = []
+    for extra in ([], ["--workers", "2"]):
+        out = tmp_path / f"selftest{len(extra)}.json"
+        argv = ["--fault", "balance-page-count-floor", "--jobs", "2", "--json", str(out)]
+        assert selftest.main([*argv, *extra]) == 0
+        runs = json.loads(out.read_text(encoding="utf-8"))["runs"]
+        assert {run["workers"] for run in runs} == ({2} if extra else {0})
+        verdicts.append({run["label"]: (run["verdict"], run["failed"]) for run in runs})
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0]["balance-page-count-floor"][0] == CAUGHT

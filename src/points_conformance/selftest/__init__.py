@@ -6,7 +6,8 @@ and its own run of the conformance suite in a subprocess, in the strict stance (
 `--stance default`, the default one), with its own report directory. A fault is caught when its
 run fails at least one requirement that concerns an operation the fault changes; the table says
 whether the requirement the fault claims to break is among those. The faultless server is run
-too, strict and lenient: any failure there is a false alarm. Runs go N at a time (--jobs). A
+too, strict and lenient: any failure there is a false alarm. Runs go N at a time (--jobs), each
+serially or on pytest-xdist workers (--workers), which must make no difference. A
 fault that breaks only the strict reading of a register entry (`strict_reading` in the fault
 registry) follows a reading the entry's stance allows: in the default stance its run must fail
 nothing (the table says "strict only"; a failure there is a false alarm).
@@ -111,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs", type=_positive, default=DEFAULT_JOBS, metavar="N", help="runs at a time (2)"
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="run every suite on N pytest-xdist workers (-n N), to show that a parallel run "
+        "catches and passes what a serial one does (default: serial runs)",
+    )
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON here")
     parser.add_argument(
         "-m",
@@ -142,6 +150,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def _pace(args: argparse.Namespace) -> str:
+    pace = f"{args.jobs} at a time"
+    if args.workers:
+        pace += f", each suite on {args.workers} pytest-xdist workers"
+    return pace
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -191,14 +206,14 @@ def _main(argv: list[str], out: TextIO) -> int:
     if args.markexpr is None:
         out.write(
             f"selftest: {len(names)} faults in the {stance} stance and the faultless server "
-            f"(strict and lenient), {args.jobs} at a time. Each fault's run selects only the "
+            f"(strict and lenient), {_pace(args)}. Each fault's run selects only the "
             "tests of the operation(s) its requirement belongs to (-m '(<operation markers>) "
             "and not fuzz'; property-based tests are left out; -m/-k change the selection).\n"
         )
     else:
         out.write(
             f"selftest: {len(names)} faults in the {stance} stance and the faultless server, "
-            f"{args.jobs} at a time, every run with -m {args.markexpr!r}.\n"
+            f"{_pace(args)}, every run with -m {args.markexpr!r}.\n"
         )
     if held:
         out.write(
@@ -237,7 +252,7 @@ def _main_readings(args: argparse.Namespace, out: TextIO) -> int:
         else f"-m {args.markexpr!r}"
     )
     out.write(
-        f"selftest: {len(names)} readings in {len(plans)} runs, {args.jobs} at a time. Each "
+        f"selftest: {len(names)} readings in {len(plans)} runs, {_pace(args)}. Each "
         "reading runs in the default stance (any failure is a false alarm) and, when its "
         "register entry is enforced by --conformance-strict, in the strict stance (it should fail a "
         f"requirement the entry affects). Every run selects {selection}.\n"
@@ -268,6 +283,7 @@ def _run_plans(
             catalogue,
             jobs=args.jobs,
             timeout=args.run_timeout,
+            workers=args.workers,
             progress=progress_line(out),
         )
     finally:

@@ -76,6 +76,8 @@ class Outcome:
     report_dir: str = ""
     reading: str | None = None
     discrepancy: str | None = None
+    # pytest-xdist workers of the run (-n); 0 is a serial run
+    workers: int = 0
 
 
 # Property-based tests are left out of the default selections: each is marked with

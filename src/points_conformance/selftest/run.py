@@ -67,12 +67,17 @@ def _slug(label: str) -> str:
 
 
 def run_plan(
-    plan: Plan, workdir: Path, catalogue: Mapping[str, tuple[str, ...]], timeout: float
+    plan: Plan,
+    workdir: Path,
+    catalogue: Mapping[str, tuple[str, ...]],
+    timeout: float,
+    workers: int | None = None,
 ) -> Outcome:
     from points_conformance.embedded import EmbeddedServerError, start_embedded
 
     outcome = Outcome(plan.label, plan.fault, plan.requirement, plan.strict, list(plan.selection))
     outcome.reading, outcome.discrepancy = plan.reading, plan.discrepancy
+    outcome.workers = workers or 0
     report_dir = workdir / _slug(plan.label)
     shutil.rmtree(report_dir, ignore_errors=True)
     report_dir.mkdir(parents=True)
@@ -104,6 +109,7 @@ def run_plan(
             "-p",
             "no:cacheprovider",
             "-q",
+            *(["-n", str(workers)] if workers else []),
             *plan.selection,
         ]
         env = child_environment(server.username, server.password)
@@ -224,8 +230,10 @@ def run_all(
     jobs: int,
     timeout: float,
     progress: Callable[[Outcome, int, int], None],
+    workers: int | None = None,
 ) -> list[Outcome]:
-    """Every plan, `jobs` at a time; results in the order of `plans`."""
+    """Every plan, `jobs` at a time (each suite on `workers` xdist workers when given); results
+    in the order of `plans`."""
 
     # The faultless runs select the most tests: started first, they end with the others. Of
     # the readings, those of more operations select more tests.
@@ -240,7 +248,7 @@ def run_all(
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="selftest") as pool:
         futures: dict[Future[Outcome], int] = {
-            pool.submit(run_plan, plans[i], workdir, catalogue, timeout): i for i in order
+            pool.submit(run_plan, plans[i], workdir, catalogue, timeout, workers): i for i in order
         }
         try:
             for future in as_completed(futures):
