@@ -11,7 +11,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from points_conformance.reference.store_schema import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION, utcnow
+from points_conformance.reference.store_schema import (
+    ADDED_COLUMNS,
+    DATA_CHANGES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    change_triggers,
+    utcnow,
+)
 
 
 class StoreConnection:
@@ -28,6 +35,7 @@ class StoreConnection:
         self._generation = 0
         self._counts: dict[tuple[Any, ...], int] = {}
         self._anchors: dict[tuple[Any, ...], list[tuple[str, int]]] = {}
+        self._writes = 0
 
     # -- connections and transactions ---------------------------------------------------------
 
@@ -58,6 +66,8 @@ class StoreConnection:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE, commit on success, roll back on any error."""
         conn = self.conn()
+        with self._lock:
+            self._writes += 1
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -72,6 +82,11 @@ class StoreConnection:
             self._generation += 1
             self._counts.clear()
             self._anchors.clear()
+
+    @property
+    def writes(self) -> int:
+        """How many write transactions have begun through this store (in any thread)."""
+        return self._writes
 
     def caches_checked(self) -> None:
         """Drop the cached counts and anchors when another connection has committed since.
@@ -107,6 +122,18 @@ class StoreConnection:
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (SCHEMA_VERSION,),
         )
+        conn.executescript(DATA_CHANGES)
+        tables = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        conn.executescript(change_triggers(tables))
+
+    def data_changes(self) -> int:
+        """A value that moves on with every commit that changes what a read can answer."""
+        return int(self.conn().execute("SELECT n FROM data_changes").fetchone()[0])
 
     def reset(self) -> None:
         """Drop every table and create the schema again (after an interrupted seed)."""
