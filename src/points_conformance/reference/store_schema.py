@@ -132,15 +132,27 @@ INSERT INTO data_changes SELECT abs(random()) % 4611686018427387904
 """
 
 
-def change_triggers(tables: list[str]) -> str:
-    """The triggers that move `data_changes` on for every write to one of `tables`."""
-    return "".join(
-        f'CREATE TRIGGER IF NOT EXISTS "{table}_{event.lower()}_changes" AFTER {event}'
-        f' ON "{table}" BEGIN UPDATE data_changes SET n = n + 1; END;\n'
+def _change_triggers(tables: list[str]) -> list[tuple[str, str, str]]:
+    return [
+        (f"{table}_{event.lower()}_changes", table, event)
         for table in tables
         if table not in UNANSWERED_TABLES
         for event in ("INSERT", "UPDATE", "DELETE")
+    ]
+
+
+def change_triggers(tables: list[str]) -> str:
+    """The triggers that move `data_changes` on for every write to one of `tables`."""
+    return "".join(
+        f'CREATE TRIGGER IF NOT EXISTS "{name}" AFTER {event} ON "{table}"'
+        " BEGIN UPDATE data_changes SET n = n + 1; END;\n"
+        for name, table, event in _change_triggers(tables)
     )
+
+
+def no_change_triggers(tables: list[str]) -> str:
+    """`change_triggers` dropped."""
+    return "".join(f'DROP TRIGGER IF EXISTS "{name}";\n' for name, _, _ in _change_triggers(tables))
 
 
 # Columns added after the first schema: a database written before gets them when opened.
