@@ -3,6 +3,7 @@ it got last time only while nothing that decides it has changed (data, clock, re
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -10,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from points_conformance.reference import app as reference_app
+from points_conformance.reference.answers import SLOT, AnswerCache
 from points_conformance.reference.behaviour import Hooks
 from points_conformance.reference.context import Ctx, Handler, Result
 from points_conformance.reference.store import Store
@@ -156,3 +159,42 @@ def test_an_application_with_hooks_keeps_no_answer(store: Store, runs: dict[str,
     first = client.get(LEDGER, params=RICH)
     assert client.get(LEDGER, params=RICH).content == first.content
     assert runs["getCustomerLedgerInfo"] == 2
+
+
+def test_an_answer_computed_before_another_process_wrote_is_not_kept(store: Store) -> None:
+    """A request that waits to send its answer while another process commits and another
+    request sees that commit must not leave its older answer among the newer ones."""
+    ran: list[str] = []
+    cache: AnswerCache
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        ran.append(scope["path"])
+        scope[SLOT].keep = True
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["path"] == "/slow" and len(ran) == 1:
+            with sqlite3.connect(store.path) as other:
+                other.execute("UPDATE customers SET first_name = 'Moved' WHERE customer_id = 5001")
+            await cache(_scope("/other"), _nothing, _ignore)
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    cache = AnswerCache(route, store)
+
+    async def three_times() -> None:
+        await cache(_scope("/slow"), _nothing, _ignore)
+        await cache(_scope("/slow"), _nothing, _ignore)
+        await cache(_scope("/slow"), _nothing, _ignore)
+
+    asyncio.run(three_times())
+    assert ran == ["/slow", "/other", "/slow"]
+
+
+def _scope(path: str) -> Scope:
+    return {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}
+
+
+async def _nothing() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _ignore(message: Message) -> None:
+    return None

@@ -102,8 +102,10 @@ class AnswerCache:
 
         await self.app(scope, receive, keeping)
         # A write through this store while the route ran (an issued one-time password, say)
-        # leaves the answer unkept, whatever it changed.
-        if slot.keep and len(start) == 1 and store.writes == writes:
+        # leaves the answer unkept, whatever it changed; so does a request that, while this one
+        # waited to send, found the data changed (the cache now holds answers to newer data).
+        fresh = self.changes == changes and store.writes == writes
+        if slot.keep and len(start) == 1 and fresh:
             self._keep(key, _Answer(start[0], b"".join(chunks), slot.clock))
 
     def _keep(self, key: tuple[Any, ...], answer: _Answer) -> None:
