@@ -27,6 +27,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from points_conformance.operations import TABLE, WRITE_OPERATIONS
+from points_conformance.reference.answers import SLOT, AnswerCache, AnswerSlot
 from points_conformance.reference.auth import credentials_ok
 from points_conformance.reference.balance import ledger_balance
 from points_conformance.reference.behaviour import BODY_INVALID, NO_BODY, Behaviour, Hooks
@@ -114,7 +115,10 @@ class _Server:
             caller["till"] = int(row[0]) if row and row[0] is not None else None
         return int(caller["org"]), caller["till"]
 
-    def run(self, operation_id: str, params: dict[str, Any]) -> Result:
+    def run(
+        self, operation_id: str, params: dict[str, Any], slot: AnswerSlot | None = None
+    ) -> Result:
+        """The operation's answer; `slot`, when given, learns whether the route read the clock."""
         rules = self.rules
         handler = HANDLERS[operation_id]
         headers = params.get("headers") or {}
@@ -127,12 +131,15 @@ class _Server:
                 {"WWW-Authenticate": 'Basic realm="points"'},
             )
         org, till = self.caller_org()
-        ctx = Ctx(self.store, rules, org, till, self.store.now())
+        ctx = Ctx(self.store, rules, org, till)
         try:
             return handler(ctx, params)
         except ApiError as exc:
             status = exc.status if exc.status is not None else rules.error_status
             return Result(status, error_body(operation_id, exc.code, exc.message), {})
+        finally:
+            if slot is not None:
+                slot.clock = ctx.clock_read
 
     def endpoint(self, operation_id: str) -> Callable[[Request], Awaitable[Response]]:
         rules, taps = self.rules, self.taps
@@ -145,6 +152,9 @@ class _Server:
             status: int
             body: Any
             headers: dict[str, str] = {}
+            # Where a read says its answer may be kept whole (`AnswerCache`): once it answered
+            # without an unexpected error.
+            slot: AnswerSlot | None = request.scope.get(SLOT) if inline else None
             try:
                 raw = await request.body() if request.method == "POST" else b""
                 params: dict[str, Any] = {
@@ -155,7 +165,9 @@ class _Server:
                 }
                 params = taps.params_hook(operation_id, params)
                 if inline:
-                    result = self.run(operation_id, params)
+                    result = self.run(operation_id, params, slot)
+                    if slot is not None:
+                        slot.keep = True
                 else:
                     result = await run_in_threadpool(self.run, operation_id, params)
                 status, body, headers = result.status, result.body, result.headers
@@ -167,6 +179,8 @@ class _Server:
                 status, body = taps.response_hook(operation_id, request, status, body)
                 content = b"" if body is NO_BODY else dumps(body)
             except Exception:
+                if slot is not None:
+                    slot.keep = False
                 log.exception("unexpected error answering %s", operation_id)
                 status = rules.internal_status
                 content = dumps(
@@ -217,10 +231,12 @@ def create_app(
     routes = [
         Route(op.path, server.endpoint(op.id), methods=[op.method], name=op.id) for op in TABLE
     ]
+    # A hook may answer the same request differently (faults and readings): no kept answers.
+    kept = [Middleware(AnswerCache, store=store)] if taps == Hooks() else []
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: server.http_error, Exception: server.crash},
-        middleware=[Middleware(_SlashCollapse)],
+        middleware=[*kept, Middleware(_SlashCollapse)],
     )
     app.state.store = store
     app.state.behaviour = rules

@@ -32,13 +32,27 @@ class Result:
     headers: dict[str, str]
 
 
-@dataclass
 class Ctx:
-    store: Store
-    behaviour: Behaviour
-    org_id: int
-    till_id: int | None
-    now: datetime  # naive UTC, fixed for the request
+    """The store, the rules and the caller of one request, and its clock reading."""
+
+    __slots__ = ("behaviour", "clock_read", "org_id", "store", "till_id")
+
+    def __init__(
+        self, store: Store, behaviour: Behaviour, org_id: int, till_id: int | None
+    ) -> None:
+        self.store = store
+        self.behaviour = behaviour
+        self.org_id = org_id
+        self.till_id = till_id
+        # Read on first use only: an answer that never reads the clock does not depend on it.
+        self.clock_read: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The store's clock (naive UTC), fixed for the request once read."""
+        if self.clock_read is None:
+            self.clock_read = self.store.now()
+        return self.clock_read
 
     def error(self, code: int, message: str) -> ApiError:
         return ApiError(code, message, self.behaviour.error_status)

@@ -120,11 +120,16 @@ def seed_database(
     store: Store, *, seed: int = 0, size: str | int = "small", now: datetime | None = None
 ) -> dict[str, Any]:
     """Fill an empty store; returns (and records in `meta`) the seed info."""
+    store.create_schema()
+    with store.unwatched():
+        return _fill(store, seed, size, now)
+
+
+def _fill(store: Store, seed: int, size: str | int, now: datetime | None) -> dict[str, Any]:
     rows_wanted = parse_size(size)
     rng = random.Random(seed)
     current = now or utcnow()
     anchor = current.replace(hour=0, minute=0, second=0, microsecond=0)
-    store.create_schema()
     insert_reference_data(store)
     # The builders draw from one random stream, so their order is part of the seed.
     b = SeedBuilder(rng, anchor)

@@ -120,6 +120,41 @@ CREATE TABLE IF NOT EXISTS otps (
     code TEXT NOT NULL, customer_id INTEGER NOT NULL, expires REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (code, customer_id)) WITHOUT ROWID;
 """
+# Every commit that changes what a read can answer moves the one value of `data_changes` on (a
+# trigger on each table, so a write by any connection or tool counts). One-time passwords are
+# checked by a transfer and read by nothing else, so issuing one changes no answer. The value
+# starts at random, so that a database dropped and seeded again does not repeat an old value.
+UNANSWERED_TABLES = frozenset({"otps", "data_changes"})
+DATA_CHANGES = """
+CREATE TABLE IF NOT EXISTS data_changes (n INTEGER NOT NULL);
+INSERT INTO data_changes SELECT abs(random()) % 4611686018427387904
+    WHERE NOT EXISTS (SELECT 1 FROM data_changes);
+"""
+
+
+def _change_triggers(tables: list[str]) -> list[tuple[str, str, str]]:
+    return [
+        (f"{table}_{event.lower()}_changes", table, event)
+        for table in tables
+        if table not in UNANSWERED_TABLES
+        for event in ("INSERT", "UPDATE", "DELETE")
+    ]
+
+
+def change_triggers(tables: list[str]) -> str:
+    """The triggers that move `data_changes` on for every write to one of `tables`."""
+    return "".join(
+        f'CREATE TRIGGER IF NOT EXISTS "{name}" AFTER {event} ON "{table}"'
+        " BEGIN UPDATE data_changes SET n = n + 1; END;\n"
+        for name, table, event in _change_triggers(tables)
+    )
+
+
+def no_change_triggers(tables: list[str]) -> str:
+    """`change_triggers` dropped."""
+    return "".join(f'DROP TRIGGER IF EXISTS "{name}";\n' for name, _, _ in _change_triggers(tables))
+
+
 # Columns added after the first schema: a database written before gets them when opened.
 # merged_into: the surviving customer a merged customer was merged into (003 error 419).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("customers", "merged_into", "INTEGER"),)

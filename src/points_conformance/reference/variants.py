@@ -120,7 +120,7 @@ def rerun(operation_id: str, request: Request, params: dict[str, Any]) -> tuple[
     store = request.app.state.store
     rules: Behaviour = request.app.state.behaviour
     org, till = caller_of(store)
-    ctx = Ctx(store, rules, org, till, store.now())
+    ctx = Ctx(store, rules, org, till)
     try:
         result = HANDLERS[operation_id](ctx, params)
     except ApiError as exc:
