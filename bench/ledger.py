@@ -6,11 +6,16 @@ the last page when the customer has fewer pages; the result says which. First an
 are requested in turn on one httpx connection for latency, then by several connections at
 once for throughput (`bench.keepalive`, against a server with one worker process per core, at
 most one per connection).
+
+Every request carries its own `X-Bench-Request` number, so that the reference server's kept
+answers (`reference/answers.py`) never answer one: these figures are the store's query and the
+route, not a repeated answer.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +32,8 @@ PATH = "/v2/pointsLedger/getCustomerLedgerInfo"
 PAGE_SIZE = 10
 DEEP_OFFSET = 10_000
 DEEP_TARGET = 2.0
+# A header no route reads, numbered per request so that no two requests are the same.
+NUMBER_HEADER = "X-Bench-Request"
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,16 @@ def measure_store(workdir: Path, label: str, size: str, options: LedgerOptions) 
         }
         auth = (server.username, server.password)
         url = server.url + PATH
+        numbers = itertools.count()
 
         def page(offset: int) -> Any:
             def send(client: httpx.Client) -> httpx.Response:
-                response = client.get(url, params={**params, "offset": str(offset)}, auth=auth)
+                response = client.get(
+                    url,
+                    params={**params, "offset": str(offset)},
+                    auth=auth,
+                    headers={NUMBER_HEADER: str(next(numbers))},
+                )
                 if response.status_code != 200:
                     raise httpx.HTTPStatusError(
                         f"HTTP {response.status_code}", request=response.request, response=response
@@ -104,6 +117,7 @@ def measure_store(workdir: Path, label: str, size: str, options: LedgerOptions) 
         workdir, f"ledger-{label}-workers", db=db, timeout=options.startup_timeout, workers=workers
     ) as server:
         auth_header = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        sent = options.threads * options.per_thread
         throughput = {
             name: {
                 **keepalive.load(
@@ -112,13 +126,14 @@ def measure_store(workdir: Path, label: str, size: str, options: LedgerOptions) 
                             "GET",
                             PATH,
                             urlencode({**params, "offset": str(offset)}),
-                            (("Authorization", auth_header),),
+                            (("Authorization", auth_header), (NUMBER_HEADER, str(number))),
                             b"",
                         )
+                        for number in range(sent)
                     ],
                     server.url,
                     connections=options.threads,
-                    count=options.threads * options.per_thread,
+                    count=sent,
                     seconds=options.seconds,
                 ),
                 "threads": options.threads,
