@@ -1,8 +1,8 @@
 """How a parallel run deals its tests to pytest-xdist workers: by the data they change.
 
 Tests that hold the same resources exclusively (`lock.plan_for`) would only wait for each other
-on different workers, so each such set is one unit of work that goes to one worker whole, the
-largest first; every other test is a unit of its own, dealt in collection order to whichever
+on different workers, so each group of them (`lock.resource_groups`) is one unit of work that
+goes to one worker whole, the largest first; every other test is a unit of its own, dealt in collection order to whichever
 worker is free. This is xdist's `loadscope` scheduling with the unit read from the groups file
 the workers write while collecting (`lock.GROUPS_FILE`). Imported only when pytest-xdist asks
 for a scheduler.
