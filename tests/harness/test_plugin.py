@@ -1162,6 +1162,12 @@ def test_tests_changing_the_same_data_run_on_one_worker(pytester: pytest.Pyteste
         import time
         import pytest
 
+        @pytest.mark.fuzz
+        @pytest.mark.writes
+        @pytest.mark.touches("customers.transfer_from")
+        def test_fuzz_transfers():
+            time.sleep(0.05)
+
         @pytest.mark.writes
         @pytest.mark.touches("customers.transfer_from")
         @pytest.mark.parametrize("n", range(6))
@@ -1175,15 +1181,15 @@ def test_tests_changing_the_same_data_run_on_one_worker(pytester: pytest.Pyteste
     )
     args = (NO_REPORT, "--base-url=http://127.0.0.1:9", "-p", "xdist", "-n", "2", "-v")
     result = pytester.runpytest_subprocess(*args)
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=13)
     result.stdout.fnmatch_lines(["*scheduling tests via GroupScheduling*"])
-    workers = {
-        line.split()[0] for line in result.outlines if "PASSED" in line and "test_transfer[" in line
-    }
-    assert len(workers) == 1, result.outlines
+    group = [line for line in result.outlines if "PASSED" in line and "_transfer" in line]
+    assert len({line.split()[0] for line in group}) == 1, result.outlines
+    # the group's property-based test, collected first, runs last
+    assert len(group) == 7 and "test_fuzz_transfers" in group[-1], result.outlines
     # a distribution mode the user names is kept
     named = pytester.runpytest_subprocess(*args, "--dist", "load")
-    named.assert_outcomes(passed=12)
+    named.assert_outcomes(passed=13)
     named.stdout.fnmatch_lines(["*scheduling tests via LoadScheduling*"])
 
 

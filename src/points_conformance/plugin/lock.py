@@ -11,14 +11,15 @@ different customers run side by side and a walk waits only for writes to its own
 `writes` test that names nothing it touches holds the whole run exclusively (every other test
 holds the run shared), the safe default for a write nobody described.
 
-Tests that change the same data also run on one worker, one after another: waiting for a lock
-held by another worker would idle this one. A run given `-n N` without `--dist` is scheduled by
-group (`scheduling.GroupScheduling`): the tests sharing exclusive resources form one group
-(`resource_groups`), with the tests that only read what the group writes most of the time,
-and the group goes to one worker, largest groups first; every other test goes to whichever
-worker is free, one at a time in collection order. The workers write the groups into the lock
-folder as they collect, and the controller's scheduler reads them. A `--dist` the user names
-is kept (the locks still keep the results right; a worker may wait for one).
+Tests that change the same data also run on one worker, one after another: waiting for a lock held
+by another worker would idle this one. A run given `-n N` without `--dist` is scheduled by group
+(`scheduling.GroupScheduling`): the tests sharing exclusive resources form one group
+(`resource_groups`), with the tests that only read what the group writes most of the time, and the
+group goes to one worker, largest groups first, its property-based tests last; every other test
+goes to whichever worker is free, one at a time in collection order. The workers write the groups
+into the lock folder as they collect, in the order each group runs, and the controller's scheduler
+reads them. A `--dist` the user names is kept (the locks still keep the results right; a worker may
+wait for one).
 
 The locks are pairs of files in a folder the controller makes and names to every worker. Two
 keys naming the same customer or group in the target data share one lock, and a customer's
@@ -258,7 +259,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     locks = config.stash.get(LOCK_STASH, None)
     if not isinstance(workerinput, dict) or not workerinput.get(GROUPS_KEY) or locks is None:
         return
-    groups = resource_groups([(item.nodeid, plan_for(item, locks.target)) for item in items])
+    # In a group the property-based tests come last: they are the run's CPU-heavy tests, and on
+    # two cores they take several times longer at the start, when every worker starts up and
+    # fuzzes, than late, while the group's worker is the last one busy.
+    ordered = sorted(items, key=lambda item: item.get_closest_marker("fuzz") is not None)
+    planned = [(item.nodeid, plan_for(item, locks.target)) for item in ordered]
+    grouped = resource_groups(planned)
+    groups = {nodeid: grouped[nodeid] for nodeid, _ in planned if nodeid in grouped}
     # Every worker collects the same tests: each writes the same file, whole, under its name.
     path = Path(locks.directory) / GROUPS_FILE
     scratch = path.with_name(f"{GROUPS_FILE}.{workerinput.get('workerid', os.getpid())}")
