@@ -27,7 +27,13 @@ import pytest
 
 from points_conformance import operations
 from points_conformance.plugin import requirements
-from points_conformance.plugin.lock import FairLock, LockPlan, plan_for, resources
+from points_conformance.plugin.lock import (
+    FairLock,
+    LockPlan,
+    plan_for,
+    resource_groups,
+    resources,
+)
 from points_conformance.plugin.session import target_document
 from points_conformance.records import RECORD_PROPERTY, TestRecord
 from points_conformance.target import Customer, Group, TargetData
@@ -1115,12 +1121,52 @@ def test_lock_plans_from_the_markers(pytester: pytest.Pytester) -> None:
     assert plans["test_read"].steps() == [("run", False)]
 
 
+def test_tests_sharing_written_data_form_one_group() -> None:
+    def writes(*names: str, reads: tuple[str, ...] = ()) -> LockPlan:
+        return LockPlan(whole_run=False, exclusive=frozenset(names), shared=frozenset(reads))
+
+    plans = [
+        ("fuzz-pair", writes("from", "to")),
+        ("transfer-1", writes("from", "to")),
+        ("transfer-2", writes("from", "to")),
+        ("group-transfer", writes("to", "group")),
+        ("reverse-1", writes("redeemer")),
+        ("reverse-2", writes("redeemer")),
+        ("auth-reverse", writes("to", "redeemer")),
+        ("walk-from", LockPlan(whole_run=False, shared=frozenset({"from", "rich"}))),
+        ("walk-group", LockPlan(whole_run=False, shared=frozenset({"group"}))),
+        ("walk-rich", LockPlan(whole_run=False, shared=frozenset({"rich"}))),
+        ("undescribed", LockPlan(whole_run=True)),
+        ("nothing-read", writes()),
+    ]
+    groups = resource_groups(plans)
+    pair, redeemer = "from+to", "redeemer"
+    assert groups == {
+        "fuzz-pair": pair,
+        "transfer-1": pair,
+        "transfer-2": pair,
+        # a smaller set joins the largest group holding any of its resources
+        "group-transfer": pair,
+        "auth-reverse": pair,
+        "reverse-1": redeemer,
+        "reverse-2": redeemer,
+        # a reader of what the group's largest set writes runs there, not waiting elsewhere
+        "walk-from": pair,
+    }
+
+
 def test_tests_changing_the_same_data_run_on_one_worker(pytester: pytest.Pytester) -> None:
     pytest.importorskip("fcntl")
     pytester.makepyfile(
         """
         import time
         import pytest
+
+        @pytest.mark.fuzz
+        @pytest.mark.writes
+        @pytest.mark.touches("customers.transfer_from")
+        def test_fuzz_transfers():
+            time.sleep(0.05)
 
         @pytest.mark.writes
         @pytest.mark.touches("customers.transfer_from")
@@ -1135,15 +1181,15 @@ def test_tests_changing_the_same_data_run_on_one_worker(pytester: pytest.Pyteste
     )
     args = (NO_REPORT, "--base-url=http://127.0.0.1:9", "-p", "xdist", "-n", "2", "-v")
     result = pytester.runpytest_subprocess(*args)
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=13)
     result.stdout.fnmatch_lines(["*scheduling tests via GroupScheduling*"])
-    workers = {
-        line.split()[0] for line in result.outlines if "PASSED" in line and "test_transfer[" in line
-    }
-    assert len(workers) == 1, result.outlines
+    group = [line for line in result.outlines if "PASSED" in line and "_transfer" in line]
+    assert len({line.split()[0] for line in group}) == 1, result.outlines
+    # the group's property-based test, collected first, runs last
+    assert len(group) == 7 and "test_fuzz_transfers" in group[-1], result.outlines
     # a distribution mode the user names is kept
     named = pytester.runpytest_subprocess(*args, "--dist", "load")
-    named.assert_outcomes(passed=12)
+    named.assert_outcomes(passed=13)
     named.stdout.fnmatch_lines(["*scheduling tests via LoadScheduling*"])
 
 

@@ -11,13 +11,15 @@ different customers run side by side and a walk waits only for writes to its own
 `writes` test that names nothing it touches holds the whole run exclusively (every other test
 holds the run shared), the safe default for a write nobody described.
 
-Tests that change the same data also run on one worker, one after another: waiting for a lock
-held by another worker would idle this one. A run given `-n N` without `--dist` is scheduled by
-group (`scheduling.GroupScheduling`): the tests with the same exclusive resources form one
-group, which goes to one worker, largest groups first; every other test goes to whichever
-worker is free, one at a time in collection order. The workers write the groups into the lock
-folder as they collect, and the controller's scheduler reads them. A `--dist` the user names
-is kept (the locks still keep the results right; a worker may wait for one).
+Tests that change the same data also run on one worker, one after another: waiting for a lock held
+by another worker would idle this one. A run given `-n N` without `--dist` is scheduled by group
+(`scheduling.GroupScheduling`): the tests sharing exclusive resources form one group
+(`resource_groups`), with the tests that only read what the group writes most of the time, and the
+group goes to one worker, largest groups first, its property-based tests last; every other test
+goes to whichever worker is free, one at a time in collection order. The workers write the groups
+into the lock folder as they collect, in the order each group runs, and the controller's scheduler
+reads them. A `--dist` the user names is kept (the locks still keep the results right; a worker may
+wait for one).
 
 The locks are pairs of files in a folder the controller makes and names to every worker. Two
 keys naming the same customer or group in the target data share one lock, and a customer's
@@ -34,7 +36,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -257,16 +259,56 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     locks = config.stash.get(LOCK_STASH, None)
     if not isinstance(workerinput, dict) or not workerinput.get(GROUPS_KEY) or locks is None:
         return
-    groups: dict[str, str] = {}
-    for item in items:
-        plan = plan_for(item, locks.target)
-        if plan.exclusive and not plan.whole_run:
-            groups[item.nodeid] = "+".join(sorted(plan.exclusive))
+    # In a group the property-based tests come last: they are the run's CPU-heavy tests, and on
+    # two cores they take several times longer at the start, when every worker starts up and
+    # fuzzes, than late, while the group's worker is the last one busy.
+    ordered = sorted(items, key=lambda item: item.get_closest_marker("fuzz") is not None)
+    planned = [(item.nodeid, plan_for(item, locks.target)) for item in ordered]
+    grouped = resource_groups(planned)
+    groups = {nodeid: grouped[nodeid] for nodeid, _ in planned if nodeid in grouped}
     # Every worker collects the same tests: each writes the same file, whole, under its name.
     path = Path(locks.directory) / GROUPS_FILE
     scratch = path.with_name(f"{GROUPS_FILE}.{workerinput.get('workerid', os.getpid())}")
     scratch.write_text(json.dumps(groups), encoding="utf-8")
     os.replace(scratch, path)
+
+
+@dataclass
+class _Group:
+    name: str
+    # What its largest set of tests holds exclusively: held most of the group's run.
+    core: frozenset[str]
+    resources: set[str]
+
+
+def resource_groups(plans: Sequence[tuple[str, LockPlan]]) -> dict[str, str]:
+    """{nodeid: group} for the tests that one worker should run one after another.
+
+    Tests holding the same resources exclusively form a set; the sets, largest first, each join
+    the first group already holding any of their resources, or start one. A test that only reads
+    what a group's largest set writes joins that group too: anywhere else it would wait for most
+    of the group's run. Two groups can still share a resource through a small set that joined
+    one of them; its lock keeps them apart for that set's tests alone.
+    """
+    sets: dict[frozenset[str], list[str]] = {}
+    for nodeid, plan in plans:
+        if plan.exclusive and not plan.whole_run:
+            sets.setdefault(plan.exclusive, []).append(nodeid)
+    found: dict[str, str] = {}
+    groups: list[_Group] = []
+    for held, nodeids in sorted(sets.items(), key=lambda entry: -len(entry[1])):
+        group = next((g for g in groups if g.resources & held), None)
+        if group is None:
+            group = _Group("+".join(sorted(held)), held, set(held))
+            groups.append(group)
+        group.resources |= held
+        found.update(dict.fromkeys(nodeids, group.name))
+    for nodeid, plan in plans:
+        if nodeid not in found and not plan.whole_run:
+            reader_of = next((g for g in groups if g.core & plan.shared), None)
+            if reader_of is not None:
+                found[nodeid] = reader_of.name
+    return found
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)

@@ -82,6 +82,8 @@ class ReportPlugin:
         if self.collector.add(report) and self.progress is not None:
             self.progress.tick()
 
+    # tryfirst: under pytest-xdist, before the controller waits for its workers to exit.
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.config is not None and _is_worker(self.config):
             return
