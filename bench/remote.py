@@ -28,9 +28,8 @@ from bench.harness import run_suite
 from bench.procs import BenchError, remove, start_server
 
 DEFAULT_DELAY_MS = 50.0
-TARGET_SPEEDUP = 4.0
-# The worker count the speed-up target is about.
-TARGET_WORKERS = 8
+# The worker count of `python -m bench.remote` without -n (the one the speed-up target is about).
+DEFAULT_WORKERS = 8
 CHUNK = 65536
 
 
@@ -211,12 +210,7 @@ def measure(
         "runs": runs,
         "loopback_cpu_s": loopback_cpu_s,
         "speedup": speedups,
-        "target_workers": TARGET_WORKERS,
-        "target_speedup": TARGET_SPEEDUP,
     }
-    target = speedups.get(f"n{TARGET_WORKERS}")
-    if target is not None:
-        result["met"] = target >= TARGET_SPEEDUP
     return result
 
 
@@ -233,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workdir,
             args.paths,
             delay_ms=args.delay_ms,
-            workers=args.workers or [TARGET_WORKERS],
+            workers=args.workers or [DEFAULT_WORKERS],
             timeout=args.timeout,
             loopback_cpu_s=None,
         )

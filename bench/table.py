@@ -64,11 +64,7 @@ def render(results: dict[str, Any]) -> str:
             f"{_num(suite['rps_wall'])} / {_num(suite['rps_session'])}",
         )
         row("plain loop rps", _num(loop["rps"]), f"{loop['requests']} requests")
-        row(
-            "ratio (wall)",
-            _num(h["ratio_wall"]),
-            f"target >= {h['target_ratio']}: {_met(h['met'])}",
-        )
+        row("ratio (wall)", _num(h["ratio_wall"]))
         row("ratio (session)", _num(h["ratio_session"]))
         row("harness overhead per request", _num(h["harness_overhead_ms_per_request"], "ms"))
         for kind, part in (h.get("by_kind") or {}).items():
@@ -103,7 +99,7 @@ def render(results: dict[str, Any]) -> str:
                     f"{_num(proc['in_tests_s'], 's')}, waiting before setup (locks) "
                     f"{_num(proc['waiting_s'], 's')}",
                 )
-        row("scaling", _num(s["ratio"], "x"), f"target >= {s['target_ratio']}: {_met(s['met'])}")
+        row("scaling", _num(s["ratio"], "x"))
 
     r, problem = _section(results.get("remote"))
     delay = (results.get("remote") or {}).get("delay_ms")
@@ -120,12 +116,6 @@ def render(results: dict[str, Any]) -> str:
             if speedup is not None:
                 note += f"; {_num(speedup, 'x')} serial"
             row(label, _num(part["wall_s"], "s"), note)
-        if "met" in r:
-            row(
-                f"serial / -n {r['target_workers']}",
-                _num(r["speedup"][f"n{r['target_workers']}"], "x"),
-                f"target >= {r['target_speedup']}: {_met(r['met'])}",
-            )
 
     f, problem = _section(results.get("fuzz"))
     head("fuzzing: harness fuzz tests against schemathesis's CLI")
@@ -173,11 +163,7 @@ def render(results: dict[str, Any]) -> str:
             )
             t = store["throughput"][kind]
             row(f"{name} throughput", _num(t["rps"], "rps"), f"{t['threads']} connections")
-        row(
-            "deep / first p50",
-            _num(store["deep_over_first_p50"]),
-            f"target <= {store['target_ratio']}: {_met(store['met'])}",
-        )
+        row("deep / first p50", _num(store["deep_over_first_p50"]))
 
     p, problem = _section(results.get("prism"))
     head("reference server against Prism's mock (same requests)")
@@ -249,6 +235,14 @@ def render(results: dict[str, Any]) -> str:
             f"{_num(v['judged'])} judged in {_num(v['wall_s'], 's')}, exit {v['exit_status']}",
         )
         row("peak memory", _num(v["peak_rss_mib"], "MiB"), "resident, of the validate process")
+
+    head("targets (of the sections that ran)")
+    for target in results.get("targets") or ():
+        row(
+            target["name"],
+            _num(target["value"]),
+            f"target {target['target']}: {_met(target['met'])}",
+        )
 
     body = [(name, value) for name, value, note in rows if value or note]
     width = max(len(name) for name, _ in body)
