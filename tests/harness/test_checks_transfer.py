@@ -155,6 +155,7 @@ def reverse(shown: dict[str, Any], sent: dict[str, Any], status: int = 200) -> E
     return make_exchange("reversePoints", shown, request_body=sent, status=status)
 
 
+WARNED = [{"code": 901, "message": "Invalid points or points redemption ID."}]
 SENT = {
     "redemptionId": "54ZNkA",
     "pointsToBeReversed": 10,
@@ -189,6 +190,17 @@ SENT = {
             {"REV-FORMAT-ECHO"},
             {"REV-FORMAT-ECHO"},
         ),
+        # 003's warning 901: nothing is reversed, so 0 is the truth; the default run reads the
+        # 2xx as the refusal (D-036) and holds no success's shape against it.
+        (
+            {"redemptionId": None, "identifier": None, "pointsReversed": 0, "warnings": WARNED},
+            set(),
+            set(),
+        ),
+        (
+            {"redemptionId": None, "identifier": None, "pointsReversed": 0},
+            *[{"REV-ARITH-BOUND"}] * 2,
+        ),
     ],
     ids=[
         "as asked",
@@ -198,6 +210,8 @@ SENT = {
         "other id",
         "other identifier",
         "numeric other",
+        "nothing reversed, warned",
+        "nothing reversed, unwarned",
     ],
 )
 def test_reverse_answer(shown: dict[str, Any], lenient: set[str], strict: set[str]) -> None:
@@ -506,3 +520,14 @@ def test_balances_may_differ_by_their_display_rounding(
             destination_after=values[3],
         )
         assert bool(found) is flagged, ctx.mode
+
+
+@pytest.mark.parametrize(("warnings", "wanted"), [(WARNED, set()), ([], {"REV-SCHEMA-RESPONSE"})])
+def test_a_warned_reversal_is_not_held_to_a_success_shape_by_default(
+    warnings: list[dict[str, Any]], wanted: set[str]
+) -> None:
+    """Against the real description: a 2xx whose warning says nothing was reversed is the
+    default run's refusal (D-036), so its nulls are no success body's."""
+    shown = {"redemptionId": None, "identifier": None, "pointsReversed": 0, "warnings": warnings}
+    ex = reverse(shown, SENT)
+    assert {f.requirement for f in findings(REAL_LENIENT, ex, "REV-SCHEMA-RESPONSE")} == wanted

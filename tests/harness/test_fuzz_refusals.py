@@ -170,17 +170,15 @@ class _Rejection(AssertionError):
     message = "Invalid component: limit"
 
 
-def _response() -> Any:
-    request = SimpleNamespace(
-        method="GET",
-        url="http://127.0.0.1/v2/pointsLedger/getCustomerLedgerBalance?limit=500",
-        headers={},
-        body=None,
-    )
+def _response(
+    url: str = "http://127.0.0.1/v2/pointsLedger/getCustomerLedgerBalance?limit=500",
+    content: bytes = b"{}",
+) -> Any:
+    request = SimpleNamespace(method="GET", url=url, headers={}, body=None)
     return SimpleNamespace(
         request=request,
         headers={"Content-Type": ["application/json"]},
-        content=b"{}",
+        content=content,
         encoding="utf-8",
         elapsed=0.01,
         status_code=200,
@@ -234,3 +232,40 @@ def test_schemathesis_media_type_check_runs_only_under_strict(strict: bool) -> N
     settings = Settings(base_url="http://127.0.0.1:9", strict=strict)
     config = schemathesis_config(settings, CheckContext(strict=strict))
     assert config.projects.default.checks.content_type_conformance.enabled is strict
+
+
+class _MissingContentType(AssertionError):
+    checks = ("content_type_conformance",)
+    title = "Missing Content-Type header"
+    message = "The following media types are documented in the schema: application/json"
+
+
+class _SchemaViolation(AssertionError):
+    checks = ("response_schema_conformance",)
+    title = "Response violates schema"
+    message = "null is not of type 'object'"
+
+
+def test_a_missing_media_type_fails_only_in_strict() -> None:
+    """No page states a response media type (D-096); schemathesis' schema check raises this
+    failure too, so the default run lets it pass whichever check raised it."""
+    case = _case("getCustomerLedgerBalance", None)
+    assert findings_of([_MissingContentType()], case, _response(), strict=False) == []
+    found = findings_of([_MissingContentType()], case, _response(), strict=True)
+    assert [f.requirement for f in found] == ["COMMON-CONTENT-TYPE"]
+
+
+def test_a_reversal_refused_as_a_warning_is_a_refusal_in_the_default_run() -> None:
+    """A 2xx whose warnings say nothing was reversed refuses the request (D-036): neither the
+    rejection nor the success schema is held against it in the default run."""
+    case = _case("reversePoints", "body", ParameterLocation.BODY, {})
+    warned = _response(
+        "http://127.0.0.1/v2/points/reverse",
+        b'{"redemptionId": null, "identifier": null, "pointsReversed": 0,'
+        b' "warnings": [{"code": 901, "message": "Invalid points or points redemption ID."}]}',
+    )
+    failures = [_Rejection(), _SchemaViolation()]
+    assert findings_of(failures, case, warned, strict=False) == []
+    assert len(findings_of(failures, case, warned, strict=True)) == 2
+    accepted = _response("http://127.0.0.1/v2/points/reverse", b'{"pointsReversed": 0}')
+    assert len(findings_of(failures, case, accepted, strict=False)) == 2

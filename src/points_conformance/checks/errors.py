@@ -21,7 +21,7 @@ from points_conformance.checks.all_operations import (
 from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import D_AUTH_BODY, D_ERROR_STATUS
 from points_conformance.checks.findings import body_excerpt, finding
-from points_conformance.checks.readers import body
+from points_conformance.checks.readers import body, refused_in_body
 from points_conformance.checks.registry import credit, declare
 from points_conformance.model import Exchange, Finding
 
@@ -61,6 +61,25 @@ def warning_codes(value: Any) -> list[int]:
     if not isinstance(value, dict):
         return []
     return envelope_codes({"errors": value.get("warnings")})
+
+
+# 003's warning codes of a reversal that reverses nothing ("nothing is reversed", PTS-WARN-901
+# to 905).
+NOTHING_REVERSED = frozenset({901, 902, 903, 904, 905})
+
+
+def reversed_nothing(ex: Exchange) -> bool:
+    """A 2xx answer whose warnings say that nothing was reversed."""
+    if not 200 <= ex.response.status < 300:
+        return False
+    return bool(NOTHING_REVERSED.intersection(warning_codes(body(ex))))
+
+
+def refused_in_success(ex: Exchange, *, strict: bool) -> bool:
+    """A 2xx answer the default run reads as a refusal: its `errors` carry a code (D-016), or its
+    warnings say nothing was reversed (D-036). Its body is not a success's, so neither the
+    success schema nor a success's arithmetic applies to it."""
+    return not strict and (refused_in_body(ex, strict=False) or reversed_nothing(ex))
 
 
 # Where an answer without the `errors` list of 003's examples may carry its code instead.

@@ -13,6 +13,7 @@ from functools import cache
 from points_conformance.bodypaths import PathPattern, Place, Route, route
 from points_conformance.checks.context import CheckContext, SchemaErrorLike
 from points_conformance.checks.cross_member import CML_OPERATION, cml_body
+from points_conformance.checks.errors import refused_in_success
 from points_conformance.checks.findings import body_excerpt, finding
 from points_conformance.checks.readers import body, is_success
 from points_conformance.checks.registry import check, credit, credited_already, crediting_open
@@ -68,7 +69,7 @@ def _credit_places(ctx: CheckContext, ex: Exchange) -> None:
     requirements=tuple(sorted({schema_requirement(op) for op in OPERATIONS})),
 )
 def response_schema(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    if not is_success(ex) or ex.operation not in AREA:
+    if not is_success(ex) or ex.operation not in AREA or refused_in_success(ex, strict=ctx.strict):
         return []
     general = schema_requirement(ex.operation)
     expected = f"a JSON body valid against the {ex.operation} {ex.response.status} response schema ({ctx.mode})"

@@ -16,6 +16,7 @@ from points_conformance.checks.discrepancies import (
     D_ECHO_TRANSFER,
     D_REVERSE_ID_TYPE,
 )
+from points_conformance.checks.errors import reversed_nothing
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.readers import (
     as_dict,
@@ -245,7 +246,8 @@ def reverse_echo(ctx: CheckContext, ex: Exchange) -> list[Finding]:
 )
 def reversed_points(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     data = success_object(ex)
-    if data is None:
+    # A warning that nothing was reversed (003's 901 to 905) makes pointsReversed 0 the truth.
+    if data is None or reversed_nothing(ex):
         return []
     shown = to_decimal(data.get("pointsReversed"))
     asked = to_decimal(request_body(ex).get("pointsToBeReversed"))
