@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -53,6 +53,7 @@ from points_conformance.checks.readers import (
 )
 from points_conformance.checks.transfer_state import (
     BalanceReading,
+    check_reversal_twice,
     closing_balance,
     ledger_entries,
 )
@@ -63,6 +64,8 @@ from points_conformance.plugin.fixtures import skip_missing
 from points_conformance.target import Customer, Group, TargetData
 
 from ._cases import Case
+
+T = TypeVar("T")
 
 CML = "getCrossMemberLedger"
 CHECK = "isTransferrable"
@@ -652,13 +655,16 @@ class RedemptionPool:
     """Hands out the target's reversible redemptions, each once per run, across workers.
 
     The last id is kept back as the probe that refused reversals are aimed at; reversals that
-    succeed take the others in order, counted in a file every worker of the run shares.
+    succeed take the others in order, counted in a file every worker of the run shares. Ids a
+    test found already reversed (by an earlier run against the same server) are noted in
+    `already_reversed`, so that running out of ids says why.
     """
 
     def __init__(self, ids: list[str], directory: Path) -> None:
         self.probe = ids[-1] if ids else None
         self._ids = ids[:-1]
         self._directory = directory
+        self.already_reversed: list[str] = []
 
     def take(self) -> str:
         counter = self._directory / "points-conformance-redemptions.count"
@@ -667,9 +673,33 @@ class RedemptionPool:
             used = int(text) if text.strip().isdigit() else 0
             counter.write_text(str(used + 1))
         if used >= len(self._ids):
+            reversed_here = self.already_reversed
+            why = (
+                f"; {len(reversed_here)} of them ({', '.join(reversed_here)}) were refused as "
+                "already reversed, as an earlier run against this server leaves them"
+                if reversed_here
+                else ""
+            )
             skip_missing(
                 "redemptions.reversible_ids",
                 detail=f"no unused id left ({len(self._ids)} usable, the last one is kept for "
-                "refused reversals): list more",
+                f"refused reversals{why}): list more",
             )
         return self._ids[used]
+
+    def first_reversal(
+        self, ctx: CheckContext, reverse: Callable[[str], T], exchange: Callable[[T], Exchange]
+    ) -> tuple[str, T]:
+        """An id from the pool and what `reverse` gave for its first reversal.
+
+        The ids are fresh only in a run's first use of the target: a later run against the same
+        server meets the ones an earlier run reversed in full, and the server rightly refuses
+        them as already reversed (the refusal REV-STATE-TWICE asks for, in the run's stance).
+        Such an id is passed over for the next one rather than blamed on the server.
+        """
+        while True:
+            redemption = self.take()
+            sent = reverse(redemption)
+            if check_reversal_twice(ctx, exchange(sent)):
+                return redemption, sent
+            self.already_reversed.append(redemption)

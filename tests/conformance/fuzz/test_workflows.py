@@ -33,7 +33,7 @@ from points_conformance.model import Exchange, Finding
 from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, TargetData
 
-from .._points import customer_query, fixed_otp, otp_header_name
+from .._points import RedemptionPool, customer_query, fixed_otp, otp_header_name, shared_dir
 
 LEDGER = "getCustomerLedgerInfo"
 CML = "getCrossMemberLedger"
@@ -161,6 +161,7 @@ def test_transfer_with_issued_otp(
 @pytest.mark.requirement("REV-STATE-LEDGER", "REV-STATE-TWICE")
 @pytest.mark.touches("redemptions")
 def test_reversal_then_again(
+    request: pytest.FixtureRequest,
     fuzzer: Fuzzer,
     target: TargetData,
     check_context: CheckContext,
@@ -168,16 +169,11 @@ def test_reversal_then_again(
     writes_allowed: bool,
 ) -> None:
     """A whole reversal shows in the redeemer's ledger; reversing the same redemption again is
-    refused with 3802."""
+    refused with 3802. The redemption is the next of the reversal tests' pool (passing over
+    those an earlier run reversed in full)."""
     ids = [str(i) for i in target.redemptions.get("reversible_ids") or ()]
-    # tests/conformance/test_reverse.py hands the ids out from the start of the list and keeps
-    # the last one as the target of its refused reversals, so this workflow takes the one
-    # before it, from the end of the list.
-    if len(ids) < 3:
-        skip_missing(
-            "redemptions.reversible_ids", detail="fewer than 3 ids: the reversal tests need them"
-        )
-    redemption = ids[-2]
+    # The ids test_reverse.py also takes from: each reversal in a run its own.
+    pool = RedemptionPool(ids, shared_dir(request))
     kind = str(target.redemptions.get("identifier_type") or "")
     value = target.redemptions.get("identifier_value")
     name = REDEEMER_NAMES.get(kind.lower())
@@ -190,10 +186,15 @@ def test_reversal_then_again(
     }
     if target.account_id:
         ledger_query["accountId"] = target.account_id
-    body = {"redemptionId": redemption, "identifier": {"type": kind, "value": str(value)}}
+    identifier = {"type": kind, "value": str(value)}
 
     before = ledger_pages(fuzzer, ledger_query)
-    first = fuzzer.step(REVERSE, body=body)
+    redemption, first = pool.first_reversal(
+        check_context,
+        lambda r: fuzzer.step(REVERSE, body={"redemptionId": r, "identifier": identifier}),
+        lambda step: step.exchange,
+    )
+    body = {"redemptionId": redemption, "identifier": identifier}
     findings.add(_findings(before) + first.findings)
     if first.status != 200 and not check_context.strict:
         # 003 gives pointsToBeReversed no default: a server may refuse a reversal without it.
