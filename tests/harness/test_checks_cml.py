@@ -187,6 +187,20 @@ PAGING_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str]
         {"CML-DEFAULT-PAGE-SIZE"},
         {"CML-DEFAULT-PAGE-SIZE"},
     ),
+    # No size sent, pageSize the entries shown: the last of 3 pages of 20 (strict wants
+    # pageSize 20, and computes pageCount with the pageSize shown).
+    "default size unknown, last page shows its count": (
+        body(many(5), page_size=5, total=45, page_count=3, page_number=3),
+        {"pageNumber": 3},
+        set(),
+        {"CML-DEFAULT-PAGE-SIZE", "CML-PAGE-COUNT"},
+    ),
+    "default size unknown, no size fits": (
+        body(many(5), page_size=5, total=45, page_count=4, page_number=4),
+        {"pageNumber": 4},
+        {"CML-PAGE-COUNT"},
+        {"CML-DEFAULT-PAGE-SIZE", "CML-PAGE-COUNT"},
+    ),
 }
 
 

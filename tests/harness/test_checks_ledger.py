@@ -186,6 +186,46 @@ def test_paging_findings_that_depend_on_a_reading_name_it(
     assert found.discrepancy == discrepancy
 
 
+# A group's ledger without limit: no page states its page size, and 000 calls pageSize the
+# entries shown (D-057). The default run takes a size that makes the page consistent.
+GROUP_PAGES = {
+    "full page shows its count": (page(10, page_size=10, total=31, page_count=4), {}, False),
+    "last page shows its count": (
+        page(1, page_size=1, total=31, page_count=4, page_number=3),
+        {"offset": 3},
+        False,
+    ),
+    "last page, one page too many": (
+        page(1, page_size=1, total=31, page_count=5, page_number=4),
+        {"offset": 4},
+        True,
+    ),
+    "last page larger than any page before it": (
+        page(9, page_size=9, total=13, page_count=3, page_number=2),
+        {"offset": 2},
+        True,
+    ),
+    "one page, fewer entries than announced": (
+        page(3, page_size=3, total=5, page_count=1),
+        {},
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", GROUP_PAGES)
+def test_group_page_count_with_the_size_unknown(name: str) -> None:
+    body, params, flagged = GROUP_PAGES[name]
+    group: dict[str, Any] = {
+        "identifierName": "groupId",
+        "identifierValue": "7001",
+        "type": "USERGROUP2",
+        **params,
+    }
+    found = findings(LENIENT, ledger(body, **group), "LEDGER-PAGE-COUNT")
+    assert bool(found) == flagged, found
+
+
 @pytest.mark.parametrize(
     ("operation", "params", "flagged"),
     [

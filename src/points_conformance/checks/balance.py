@@ -133,7 +133,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                     discrepancy=D_LEDGER_PAGE_SIZE if lenient_reading else None,
                 )
             )
-    size = identity_size(page.page_size, limit, count)
+    size = identity_size(page, limit, strict=ctx.strict)
     found += page_count_findings(ex, "BAL-PAGE-COUNT", page, size)
     return found
 

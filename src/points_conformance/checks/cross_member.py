@@ -178,14 +178,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     if not sent_size:
         found += _default_size(ctx, ex, page, count)
 
-    size: int | None
-    if requested is not None:
-        size = identity_size(page.page_size, requested, count)
-    elif ctx.strict or page.page_size != count:
-        size = page.page_size
-    else:
-        # No size was sent and the page shows its count: the size the identity needs is unknown.
-        size = None
+    size = identity_size(page, requested, strict=ctx.strict)
     # pageSize 0 is out of range here (1003), not a size the identity can use.
     found += page_count_findings(ex, "CML-PAGE-COUNT", page, size if size else None)
     return found

@@ -201,7 +201,7 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 )
             )
 
-    size = identity_size(page.page_size, limit, count)
+    size = identity_size(page, limit, strict=ctx.strict)
     found += page_count_findings(
         ex,
         f"{prefix}-PAGE-COUNT",

@@ -125,12 +125,24 @@ def requested_index(ex: Exchange, name: str, default: int) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
-def identity_size(reported: int | None, requested: int | None, count: int | None) -> int | None:
-    """The page size the page-count identity is computed with.
+def identity_size(page: Page, requested: int | None, *, strict: bool) -> int | None:
+    """The page size the page-count identity is computed with (None when no size can be).
 
     000 and 003 call pageSize the "number of entries shown on the current page", 001 the page
-    size; when a page shows its count there, the identity still uses the requested size.
+    size (D-057); when a page shows its count there, the identity still uses the requested size.
+    Where no size was asked for and the page shows its count, the default run takes the size
+    that makes the page consistent: the count itself on a full page, or on the last of
+    pageCount pages (totalEntries - count) / (pageCount - 1), when that is a whole number no
+    smaller than the count. Failing both, the count stands, and the identity fails with it.
     """
-    if requested is not None and reported in (requested, count):
-        return requested
-    return reported
+    reported, count = page.page_size, page.item_count
+    if requested is not None:
+        return requested if reported in (requested, count) else reported
+    if strict or reported != count or not count or page.total is None or not page.page_count:
+        return reported
+    if expected_page_count(page.total, count) == page.page_count or page.page_count == 1:
+        return count
+    rest, earlier = page.total - count, page.page_count - 1
+    if rest > 0 and rest % earlier == 0 and rest // earlier >= count:
+        return rest // earlier
+    return count
