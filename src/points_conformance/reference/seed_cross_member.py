@@ -21,6 +21,9 @@ from points_conformance.reference.seed_builder import (
 )
 from points_conformance.reference.store import Store
 
+# 002's example redemption's eventLogId.
+EXAMPLE_ID = 999821
+
 
 @dataclass
 class _CmlEvent:
@@ -44,6 +47,9 @@ class _Draw:
 
     def new_id(self) -> int:
         self.last_id += self.rng.randint(3, 40)
+        # The documented example keeps its own id, which some seeds' draws would reach.
+        if self.last_id == EXAMPLE_ID:
+            self.last_id += 1
         return self.last_id
 
     def expiry(self, when: datetime) -> str:
@@ -114,7 +120,7 @@ def _draw_events(b: SeedBuilder, draw: _Draw) -> None:
     # the documented example: 1003 transacts, 1004/1001/1002 are drawn from, 1002 partly restored
     example_at = b.anchor - timedelta(days=12, hours=-10, minutes=-30)
     example = _CmlEvent(
-        999821,
+        EXAMPLE_ID,
         "CROSS_MEMBER_REDEMPTION",
         1003,
         "TXN-882291",
