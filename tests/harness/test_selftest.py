@@ -24,6 +24,7 @@ from points_conformance.selftest.plan import (
     CAUGHT,
     FALSE_ALARM,
     FAST_FAULTS,
+    PASSED,
     STRICT_ONLY,
     Outcome,
     make_plans,
@@ -152,6 +153,8 @@ def test_serve_refuses_an_unknown_variant_in_one_line(
         (["--fault", "no-such-fault"], "no-such-fault"),
         (["--jobs", "0"], "--jobs"),
         (["--workers", "0"], "--workers"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", "one"], "--seed"),
         (["--fast", "--fault", "ledger-orgid-renamed"], "--fast"),
         (["--no-such-option"], "--no-such-option"),
         (["--readings", "--stance", "default"], "--stance"),
@@ -307,3 +310,15 @@ def test_a_parallel_selftest_judges_a_fault_as_the_serial_one(tmp_path: Path) ->
         verdicts.append({run["label"]: (run["verdict"], run["failed"]) for run in runs})
     assert verdicts[0] == verdicts[1]
     assert verdicts[0]["balance-page-count-floor"][0] == CAUGHT
+
+
+def test_a_reading_passes_on_another_seeds_data(tmp_path: Path) -> None:
+    """--seed 1 starts every server on seed 1's data, whose groups' last pages are part-filled:
+    there a pageSize that shows the entries on the page (D-057) must still pass by default."""
+    out = tmp_path / "selftest.json"
+    argv = ["--reading", "ledger-page-size-shown", "--seed", "1", "--json", str(out)]
+    assert selftest.main(argv) == 0
+    runs = json.loads(out.read_text(encoding="utf-8"))["runs"]
+    assert {run["seed"] for run in runs} == {1}
+    default = [run for run in runs if not run["strict"]]
+    assert len(default) == 1 and default[0]["verdict"] == PASSED, default

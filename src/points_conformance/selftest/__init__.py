@@ -7,7 +7,8 @@ and its own run of the conformance suite in a subprocess, in the strict stance (
 run fails at least one requirement that concerns an operation the fault changes; the table says
 whether the requirement the fault claims to break is among those. The faultless server is run
 too, strict and lenient: any failure there is a false alarm. Runs go N at a time (--jobs), each
-serially or on pytest-xdist workers (--workers), which must make no difference. A
+serially or on pytest-xdist workers (--workers), which must make no difference, and every server
+holds the data of one seed (--seed, 0 by default), which must not either. A
 fault that breaks only the strict reading of a register entry (`strict_reading` in the fault
 registry) follows a reading the entry's stance allows: in the default stance its run must fail
 nothing (the table says "strict only"; a failure there is a false alarm).
@@ -61,7 +62,7 @@ from points_conformance.selftest.plan import (
     make_reading_plans,
     requirement_operations,
 )
-from points_conformance.selftest.run import run_all
+from points_conformance.selftest.run import RunOptions, run_all
 
 PROG = "points-conformance selftest"
 STANCES = ("strict", "default")
@@ -119,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every suite on N pytest-xdist workers (-n N), to show that a parallel run "
         "catches and passes what a serial one does (default: serial runs)",
     )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="N",
+        help="seed of every reference server's data (0); another seed varies the data's values "
+        "and shapes, to show that the verdicts do not depend on seed 0's",
+    )
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON here")
     parser.add_argument(
         "-m",
@@ -152,10 +161,22 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
+    return value
+
+
 def _pace(args: argparse.Namespace) -> str:
     pace = f"{args.jobs} at a time"
     if args.workers:
         pace += f", each suite on {args.workers} pytest-xdist workers"
+    if args.seed:
+        pace += f", the reference data of seed {args.seed}"
     return pace
 
 
@@ -281,9 +302,8 @@ def _run_plans(
             plans,
             workdir.resolve(),
             catalogue,
+            RunOptions(args.run_timeout, args.workers, args.seed),
             jobs=args.jobs,
-            timeout=args.run_timeout,
-            workers=args.workers,
             progress=progress_line(out),
         )
     finally:

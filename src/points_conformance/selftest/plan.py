@@ -78,6 +78,8 @@ class Outcome:
     discrepancy: str | None = None
     # pytest-xdist workers of the run (-n); 0 is a serial run
     workers: int = 0
+    # the seed of the reference server's data
+    seed: int = 0
 
 
 # Property-based tests are left out of the default selections: each is marked with

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,16 @@ from points_conformance.selftest.plan import (
     related,
 )
 from points_conformance.variables import ENV_PREFIX, PASSWORD_ENV, PROGRESS_ENV, USER_ENV
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How every plan's run goes: its time limit, its pytest-xdist workers (None: serial) and
+    the seed of its reference server's data."""
+
+    timeout: float
+    workers: int | None = None
+    seed: int = 0
 
 
 def suite_location() -> tuple[list[str], Path | None]:
@@ -67,17 +78,14 @@ def _slug(label: str) -> str:
 
 
 def run_plan(
-    plan: Plan,
-    workdir: Path,
-    catalogue: Mapping[str, tuple[str, ...]],
-    timeout: float,
-    workers: int | None = None,
+    plan: Plan, workdir: Path, catalogue: Mapping[str, tuple[str, ...]], options: RunOptions
 ) -> Outcome:
     from points_conformance.embedded import EmbeddedServerError, start_embedded
 
     outcome = Outcome(plan.label, plan.fault, plan.requirement, plan.strict, list(plan.selection))
     outcome.reading, outcome.discrepancy = plan.reading, plan.discrepancy
-    outcome.workers = workers or 0
+    workers, timeout = options.workers, options.timeout
+    outcome.workers, outcome.seed = workers or 0, options.seed
     report_dir = workdir / _slug(plan.label)
     shutil.rmtree(report_dir, ignore_errors=True)
     report_dir.mkdir(parents=True)
@@ -85,6 +93,7 @@ def run_plan(
     started = time.monotonic()
     try:
         server = start_embedded(
+            seed=options.seed,
             faults=[plan.fault] if plan.fault else [],
             readings=[plan.reading] if plan.reading else [],
         )
@@ -226,14 +235,12 @@ def run_all(
     plans: Sequence[Plan],
     workdir: Path,
     catalogue: Mapping[str, tuple[str, ...]],
+    options: RunOptions,
     *,
     jobs: int,
-    timeout: float,
     progress: Callable[[Outcome, int, int], None],
-    workers: int | None = None,
 ) -> list[Outcome]:
-    """Every plan, `jobs` at a time (each suite on `workers` xdist workers when given); results
-    in the order of `plans`."""
+    """Every plan, `jobs` at a time; results in the order of `plans`."""
 
     # The faultless runs select the most tests: started first, they end with the others. Of
     # the readings, those of more operations select more tests.
@@ -248,7 +255,7 @@ def run_all(
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="selftest") as pool:
         futures: dict[Future[Outcome], int] = {
-            pool.submit(run_plan, plans[i], workdir, catalogue, timeout, workers): i for i in order
+            pool.submit(run_plan, plans[i], workdir, catalogue, options): i for i in order
         }
         try:
             for future in as_completed(futures):
