@@ -40,7 +40,7 @@ import argparse
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -111,18 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
         "breaks only a register entry's strict reading must fail nothing",
     )
     parser.add_argument(
-        "--jobs", type=_positive, default=DEFAULT_JOBS, metavar="N", help="runs at a time (2)"
+        "--jobs", type=_at_least(1), default=DEFAULT_JOBS, metavar="N", help="runs at a time (2)"
     )
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=_at_least(1),
         metavar="N",
         help="run every suite on N pytest-xdist workers (-n N), to show that a parallel run "
         "catches and passes what a serial one does (default: serial runs)",
     )
     parser.add_argument(
         "--seed",
-        type=_seed,
+        type=_at_least(0),
         default=0,
         metavar="N",
         help="seed of every reference server's data (0); another seed varies the data's values "
@@ -151,24 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number no smaller than `minimum`."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
-    return value
+    return parse
 
 
 def _pace(args: argparse.Namespace) -> str:
