@@ -1,13 +1,15 @@
 """The target file's test data laid over generated cases, so that most of them reach real data.
 
 `KnownData.feed` is schemathesis's `flatmap_case` hook (attached in `schema.load_schema`): one
-feeder per operation rebuilds a generated case around a real customer, group or member.
+feeder per operation rebuilds a generated case around a real customer, group or member. What
+the feeders draw from (owners, members, parties and their strategies) is built once, with the
+`KnownData`; per case a feeder only draws from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
@@ -53,6 +55,26 @@ LEDGER_FLAGS: dict[str, tuple[str, ...]] = {
 LEDGER_KEEP = frozenset(
     {"sort", "sortOrder", "isFilterBasedOnDate", "includeLastOneYearData", "ledgerEntryType"}
 )
+# Each flag of LEDGER_FLAGS left out (None) or set.
+FLAG_CHOICES = {flag: st.sampled_from((None, *values)) for flag, values in LEDGER_FLAGS.items()}
+CONCEPT_CHOICES = st.sampled_from((None, True, False))
+TRANSFER_KINDS = st.sampled_from(sorted(TRANSFER_TYPES))
+GROUP_KINDS = st.sampled_from(sorted(GROUP_CUSTOMER_TYPES))
+AMOUNTS = st.integers(1, 5)
+
+Lay = Callable[[st.DrawFn], Case[Any]]
+T = TypeVar("T")
+
+
+@st.composite
+def _laid(draw: st.DrawFn, lay: Lay) -> Case[Any]:
+    # One composite for every case: decorating a new one per case cost more than its draws.
+    return lay(draw)
+
+
+def _pool(items: Sequence[T]) -> st.SearchStrategy[T] | None:
+    """A strategy drawing from `items`, built once; None when there is nothing to draw."""
+    return st.sampled_from(items) if items else None
 
 
 class KnownData:
@@ -94,6 +116,23 @@ class KnownData:
             "value": str(data.redemptions.get("identifier_value") or ""),
         }
         self.reversed_id = data.redemptions.get("reversed_id")
+        self._ledger_owners = {c: _pool(self._ledger_pool(connected=c)) for c in (False, True)}
+        self._balance_owners = _pool(
+            [(o, n) for o in self.own_customers for n in BALANCE_NAMES if n in o.identifiers]
+        )
+        history: list[tuple[Owner, str]] = [
+            (o, n) for o in self.own_customers for n in HISTORY_NAMES if n in o.identifiers
+        ]
+        history += [(g, "id") for g in self.groups if "groupId" in g.identifiers]
+        self._history_owners = _pool(history)
+        self._members = _pool(self.cross_members)
+        self._parties = _pool(self._transfer_parties())
+        self._group2 = _pool([g for g in self.groups if g.group_type == "USERGROUP2"])
+        self._scratch = _pool(self._scratch_pairs())
+        source = self.transfer_from
+        self._group_transfer_kinds = _pool(
+            [k for k, f in sorted(GROUP_CUSTOMER_TYPES.items()) if source and getattr(source, f)]
+        )
         self._by_operation: dict[str, Callable[[Case[Any], Snapshot], Any]] = {
             "getCustomerLedgerInfo": lambda c, s: self._ledger(c, s, connected=False),
             "getCustomerLedgerInfoConnectedOrgs": lambda c, s: self._ledger(c, s, connected=True),
@@ -130,9 +169,7 @@ class KnownData:
 
     # -- ledgers ------------------------------------------------------------------------------
 
-    def _ledger(
-        self, case: Case[Any], snap: Snapshot, *, connected: bool
-    ) -> st.SearchStrategy[Case[Any]]:
+    def _ledger_pool(self, *, connected: bool) -> list[tuple[Owner, str, bool]]:
         pool: list[tuple[Owner, str, bool]] = []
         for owner in self.ledgers:
             if connected and owner.is_group:
@@ -146,12 +183,17 @@ class KnownData:
         if connected and self.connected is not None and self.connected_orgs:
             other = self.connected
             pool += [(other, n, True) for n in other.identifiers if n in CONNECTED_NAMES]
-        if not pool:
+        return pool
+
+    def _ledger(
+        self, case: Case[Any], snap: Snapshot, *, connected: bool
+    ) -> st.SearchStrategy[Case[Any]]:
+        owners = self._ledger_owners[connected]
+        if owners is None:
             return st.just(case)
 
-        @st.composite
         def fed(draw: st.DrawFn) -> Case[Any]:
-            owner, name, other_org = draw(st.sampled_from(pool))
+            owner, name, other_org = draw(owners)
             identity = self._identity(owner, name)
             if owner.is_group and not connected:
                 identity["type"] = owner.group_type
@@ -170,16 +212,16 @@ class KnownData:
                 case.query = snap.overlay(QUERY, snap.query, identity)
             return case
 
-        return fed()
+        return _laid(fed)
 
     def _tidy_ledger(
         self, draw: st.DrawFn, generated: dict[str, Any], owner: Owner, connected: bool
     ) -> dict[str, Any]:
         query = {k: v for k, v in generated.items() if k in LEDGER_KEEP}
-        for flag, values in LEDGER_FLAGS.items():
+        for flag, choices in FLAG_CHOICES.items():
             # The generator leaves most optional flags out; real ledgers see them all.
             if flag not in query:
-                chosen = draw(st.sampled_from((None, *values)))
+                chosen = draw(choices)
                 if chosen is not None:
                     query[flag] = chosen
         if owner.role != "rich":
@@ -209,7 +251,7 @@ class KnownData:
             # Only meaningful, and only valid when true, together with programId.
             concept = flag_of(generated.get("includeTillConceptEvents"))
             if concept is None:
-                concept = draw(st.sampled_from((None, True, False)))
+                concept = draw(CONCEPT_CHOICES)
             if concept is not None:
                 query["includeTillConceptEvents"] = "true" if concept else "false"
         if name == "alternateCurrencyNames":
@@ -227,14 +269,13 @@ class KnownData:
         return query
 
     def _balance(self, case: Case[Any], snap: Snapshot) -> st.SearchStrategy[Case[Any]]:
-        pool = [(o, n) for o in self.own_customers for n in BALANCE_NAMES if n in o.identifiers]
-        if not pool:
+        owners = self._balance_owners
+        if owners is None:
             return st.just(case)
         kept = ("ledgerEntryType", "pointCategoryType", "includeTillConceptEvents")
 
-        @st.composite
         def fed(draw: st.DrawFn) -> Case[Any]:
-            owner, name = draw(st.sampled_from(pool))
+            owner, name = draw(owners)
             identity = self._identity(owner, name)
             if not snap.valid(QUERY):
                 case.query = snap.overlay(QUERY, snap.query, identity)
@@ -254,15 +295,15 @@ class KnownData:
             case.query = {**query, **identity}
             return case
 
-        return fed()
+        return _laid(fed)
 
     def _cross_member(self, case: Case[Any], snap: Snapshot) -> st.SearchStrategy[Case[Any]]:
-        if not self.cross_members:
+        members = self._members
+        if members is None:
             return st.just(case)
 
-        @st.composite
         def fed(draw: st.DrawFn) -> Case[Any]:
-            member = int(draw(st.sampled_from(self.cross_members)))
+            member = int(draw(members))
             case.path_parameters = snap.overlay(PATH, snap.path, {"id": member})
             query = dict(snap.query)
             if snap.valid(QUERY) and draw(st.integers(0, 3)) > 0:
@@ -271,19 +312,15 @@ class KnownData:
             case.query = query
             return case
 
-        return fed()
+        return _laid(fed)
 
     def _history(self, case: Case[Any], snap: Snapshot) -> st.SearchStrategy[Case[Any]]:
-        pool: list[tuple[Owner, str]] = [
-            (o, n) for o in self.own_customers for n in HISTORY_NAMES if n in o.identifiers
-        ]
-        pool += [(g, "id") for g in self.groups if "groupId" in g.identifiers]
-        if not pool:
+        owners = self._history_owners
+        if owners is None:
             return st.just(case)
 
-        @st.composite
         def fed(draw: st.DrawFn) -> Case[Any]:
-            owner, name = draw(st.sampled_from(pool))
+            owner, name = draw(owners)
             if owner.is_group:
                 identity: dict[str, Any] = {
                     "identifierName": "id",
@@ -299,7 +336,7 @@ class KnownData:
             case.query = snap.overlay(QUERY, query, identity)
             return case
 
-        return fed()
+        return _laid(fed)
 
     # -- points (003) -------------------------------------------------------------------------
 
@@ -327,7 +364,6 @@ class KnownData:
         if not isinstance(snap.body, dict) or snap.negated.get(BODY, frozenset()) is None:
             return st.just(case)
 
-        @st.composite
         def fed(draw: st.DrawFn) -> Case[Any]:
             parties, amounts = build(draw)
             body = snap.body_object() or {}
@@ -337,25 +373,25 @@ class KnownData:
             case.body = snap.overlay(BODY, body, parties)
             return case
 
-        return fed()
+        return _laid(fed)
 
     def _transfer_check(self, case: Case[Any], snap: Snapshot) -> st.SearchStrategy[Case[Any]]:
-        pairs = self._transfer_parties()
-        if not pairs:
+        pairs = self._parties
+        if pairs is None:
             return st.just(case)
 
         def build(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
-            source, destination = draw(st.sampled_from(pairs))
+            source, destination = draw(pairs)
             parties: dict[str, Any] = {}
             for key, who in (
                 ("fromCustomerIdentifier", source),
                 ("toCustomerIdentifier", destination),
             ):
-                ident = self._identifier(who, draw(st.sampled_from(sorted(TRANSFER_TYPES))))
+                ident = self._identifier(who, draw(TRANSFER_KINDS))
                 if ident is not None:
                     parties[key] = ident
             amounts = {
-                "pointsTobeTransferred": draw(st.integers(1, 5)),
+                "pointsTobeTransferred": draw(AMOUNTS),
                 "programId": source.program_ids[0] if source.program_ids else None,
             }
             return parties, amounts
@@ -374,22 +410,21 @@ class KnownData:
         }
 
     def _group_check(self, case: Case[Any], snap: Snapshot) -> st.SearchStrategy[Case[Any]]:
-        pairs = self._transfer_parties()
-        groups = [g for g in self.groups if g.group_type == "USERGROUP2"]
-        if not pairs:
+        pairs, groups = self._parties, self._group2
+        if pairs is None:
             return st.just(case)
 
         def build(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
-            source, destination = draw(st.sampled_from(pairs))
-            kind = draw(st.sampled_from(sorted(GROUP_CUSTOMER_TYPES)))
+            source, destination = draw(pairs)
+            kind = draw(GROUP_KINDS)
             parties: dict[str, Any] = {}
             actor = self._group_party(source, kind)
             if actor is not None:
                 parties["transferredBy"] = {k: v for k, v in actor.items() if k != "type"}
                 parties["fromEntity"] = actor
-            use_group: bool = draw(st.booleans()) if groups else False
-            if use_group:
-                group = draw(st.sampled_from(groups))
+            use_group: bool = draw(st.booleans()) if groups is not None else False
+            if use_group and groups is not None:
+                group = draw(groups)
                 parties["fromEntity"] = {
                     "type": "USERGROUP2",
                     "identifierType": "id",
@@ -398,7 +433,7 @@ class KnownData:
             receiver = self._group_party(destination, kind)
             if receiver is not None:
                 parties["toEntity"] = receiver
-            return parties, {"pointsTobeTransferred": draw(st.integers(1, 5)), "programId": None}
+            return parties, {"pointsTobeTransferred": draw(AMOUNTS), "programId": None}
 
         return self._body_fed(case, snap, build)
 
@@ -407,31 +442,29 @@ class KnownData:
         return [(ids[i], ids[i + 1]) for i in range(0, len(ids) - 1, 2)]
 
     def _transfer(self, case: Case[Any], snap: Snapshot) -> st.SearchStrategy[Case[Any]]:
-        pairs = self._scratch_pairs()
-        if not pairs:
+        pairs = self._scratch
+        if pairs is None:
             return st.just(case)
 
         def build(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
-            source, destination = draw(st.sampled_from(pairs))
+            source, destination = draw(pairs)
             # The generated `code` stays: no OTP was issued for it, so nothing moves.
             parties = {
                 "fromCustomerIdentifier": {"type": "ID", "value": source},
                 "toCustomerIdentifier": {"type": "ID", "value": destination},
             }
-            return parties, {"pointsTobeTransferred": draw(st.integers(1, 5)), "programId": None}
+            return parties, {"pointsTobeTransferred": draw(AMOUNTS), "programId": None}
 
         return self._body_fed(case, snap, build)
 
     def _group_transfer(self, case: Case[Any], snap: Snapshot) -> st.SearchStrategy[Case[Any]]:
         source, destination = self.transfer_from, self.transfer_to
-        if source is None or destination is None:
-            return st.just(case)
-        kinds = [k for k, f in sorted(GROUP_CUSTOMER_TYPES.items()) if getattr(source, f)]
-        if not kinds:
+        kinds = self._group_transfer_kinds
+        if source is None or destination is None or kinds is None:
             return st.just(case)
 
         def build(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
-            kind = draw(st.sampled_from(kinds))
+            kind = draw(kinds)
             parties: dict[str, Any] = {}
             actor = self._group_party(source, kind)
             if actor is not None:
@@ -442,7 +475,7 @@ class KnownData:
                 parties["toEntity"] = receiver
             # Small amounts between the two transfer customers: the transfer tests read their
             # balances only before and after their own transfers.
-            return parties, {"pointsTobeTransferred": draw(st.integers(1, 5)), "programId": None}
+            return parties, {"pointsTobeTransferred": draw(AMOUNTS), "programId": None}
 
         return self._body_fed(case, snap, build)
 
