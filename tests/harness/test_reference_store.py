@@ -121,7 +121,8 @@ def test_seed_is_deterministic(tmp_path: Path) -> None:
 
 def test_other_seeds_vary_the_shapes_of_the_ledgers(tmp_path: Path) -> None:
     """Seed 0 keeps the shapes the server's own tests know; others change how many events the
-    rich customer and the groups have, so that a page is part-filled where seed 0's is full."""
+    rich customer, the groups and the cross-member group have, so that a page is part-filled
+    where seed 0's is full."""
 
     def counts(seed: int) -> list[int]:
         s = open_store(tmp_path / f"shape-{seed}.db")
@@ -132,14 +133,17 @@ def test_other_seeds_vary_the_shapes_of_the_ledgers(tmp_path: Path) -> None:
             .fetchone()[0]
             for owner in (5001, 7001, 7002)
         ]
+        cml = s.conn().execute("SELECT COUNT(*) FROM cml_events WHERE group_id = 7003")
+        found.append(cml.fetchone()[0])
         s.close()
         return found
 
     zero = counts(0)
-    assert zero[1:] == [30, 30]
+    assert zero[1:3] == [30, 30]
     shapes = {tuple(counts(seed)) for seed in (1, 2, 3)}
     assert len(shapes) == 3 and tuple(zero) not in shapes
-    assert all(group % 10 for shape in shapes for group in shape[1:])
+    assert all(group % 10 for shape in shapes for group in shape[1:3])
+    assert len({shape[3] for shape in shapes} | {zero[3]}) == 4
 
 
 def test_seed_info_names_every_role(store: Store) -> None:

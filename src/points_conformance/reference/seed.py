@@ -143,9 +143,8 @@ def _fill(store: Store, seed: int, size: str | int, now: datetime | None) -> dic
     write_groups(store, anchor)
     seed_group_ledger(b, 7001, [5101, 5102, 5103], _shape(seed, 30, 7), (11, 12, 13))
     seed_group_ledger(b, 7002, [5201, 5202, 5203], _shape(3 * seed, 30, 11), (11, 13))
-    cml = seed_cross_member(
-        b, 7003, {1001: 400_000, 1002: 260_000, 1003: 500_000, 1004: 90_000}, 1005
-    )
+    balances = {1001: 400_000, 1002: 260_000, 1003: 500_000, 1004: 90_000}
+    cml = seed_cross_member(b, 7003, balances, 1005, _shape(seed, 24, 5))
     write_events(store, b, 13_490_000)
     write_cml(store, 7003, cml)
     big_events = add_bulk(store, rng, anchor, rows_wanted - _count_rows(store))
@@ -166,9 +165,10 @@ def _fill(store: Store, seed: int, size: str | int, now: datetime | None) -> dic
 
 
 def _shape(seed: int, base: int, spread: int) -> int:
-    """How many events a ledger gets: `base` for seed 0, whose shapes the server's own tests
-    know; other seeds vary the shapes too (a group's last page part-filled, say), not only the
-    values, so that a server of another seed is unlike seed 0's in more than its numbers."""
+    """How many events a ledger (or the cross-member group's recent redemptions) gets: `base` for
+    seed 0, whose shapes the server's own tests know; other seeds vary the shapes too (a group's
+    last page part-filled, say), not only the values, so that a server of another seed is unlike
+    seed 0's in more than its numbers."""
     return base if seed == 0 else base + seed % spread
 
 

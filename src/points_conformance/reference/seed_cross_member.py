@@ -101,7 +101,7 @@ class _Draw:
 
 
 def seed_cross_member(
-    b: SeedBuilder, group_id: int, targets: dict[int, int], inactive: int
+    b: SeedBuilder, group_id: int, targets: dict[int, int], inactive: int, recent: int = 24
 ) -> list[_CmlEvent]:
     """Redemptions and reversals of the cross-member group, and the members' ledgers under them.
 
@@ -109,12 +109,12 @@ def seed_cross_member(
     built so that their balances end exactly there.
     """
     draw = _Draw(b.rng, sorted(targets))
-    _draw_events(b, draw)
+    _draw_events(b, draw, recent)
     _member_ledgers(b, draw, targets, inactive)
     return draw.events
 
 
-def _draw_events(b: SeedBuilder, draw: _Draw) -> None:
+def _draw_events(b: SeedBuilder, draw: _Draw, recent: int) -> None:
     rng, members = b.rng, draw.members
     recent_start = b.anchor - timedelta(days=27)
     # the documented example: 1003 transacts, 1004/1001/1002 are drawn from, 1002 partly restored
@@ -132,7 +132,7 @@ def _draw_events(b: SeedBuilder, draw: _Draw) -> None:
         ],
     )
     draw.events.append(example)
-    times = spread_times(rng, recent_start, b.anchor - timedelta(hours=1), 24)
+    times = spread_times(rng, recent_start, b.anchor - timedelta(hours=1), recent)
     reds: list[_CmlEvent] = []
     for i, when in enumerate(times):
         if i == 0:
