@@ -666,6 +666,12 @@ class RedemptionPool:
         self._directory = directory
         self.already_reversed: list[str] = []
 
+    @classmethod
+    def of(cls, request: pytest.FixtureRequest, target: TargetData) -> RedemptionPool:
+        """The run's pool of the target's reversible ids, shared by every test that reverses."""
+        ids = [str(i) for i in target.redemptions.get("reversible_ids") or ()]
+        return cls(ids, shared_dir(request))
+
     def take(self) -> str:
         counter = self._directory / "points-conformance-redemptions.count"
         with exclusive(self._directory, "redemptions"):

@@ -40,7 +40,6 @@ from ._points import (
     ok,
     read_customer_balance,
     read_ledger,
-    shared_dir,
     without,
 )
 
@@ -56,8 +55,7 @@ REDEEMER_BY_IDENTIFIER: dict[str, Callable[[str], Customer]] = {
 
 @pytest.fixture
 def redemption_pool(request: pytest.FixtureRequest, target: TargetData) -> RedemptionPool:
-    ids = [str(i) for i in target.redemptions.get("reversible_ids") or []]
-    return RedemptionPool(ids, shared_dir(request))
+    return RedemptionPool.of(request, target)
 
 
 def _redeemer(target: TargetData) -> Customer | None:

@@ -101,7 +101,7 @@ class _Draw:
 
 
 def seed_cross_member(
-    b: SeedBuilder, group_id: int, targets: dict[int, int], inactive: int, recent: int = 24
+    b: SeedBuilder, group_id: int, targets: dict[int, int], inactive: int, recent: int
 ) -> list[_CmlEvent]:
     """Redemptions and reversals of the cross-member group, and the members' ledgers under them.
 

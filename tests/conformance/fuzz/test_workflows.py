@@ -33,7 +33,7 @@ from points_conformance.model import Exchange, Finding
 from points_conformance.plugin.fixtures import FindingsRecorder, skip_missing
 from points_conformance.target import Customer, TargetData
 
-from .._points import RedemptionPool, customer_query, fixed_otp, otp_header_name, shared_dir
+from .._points import RedemptionPool, customer_query, fixed_otp, otp_header_name
 
 LEDGER = "getCustomerLedgerInfo"
 CML = "getCrossMemberLedger"
@@ -171,9 +171,8 @@ def test_reversal_then_again(
     """A whole reversal shows in the redeemer's ledger; reversing the same redemption again is
     refused with 3802. The redemption is the next of the reversal tests' pool (passing over
     those an earlier run reversed in full)."""
-    ids = [str(i) for i in target.redemptions.get("reversible_ids") or ()]
     # The ids test_reverse.py also takes from: each reversal in a run its own.
-    pool = RedemptionPool(ids, shared_dir(request))
+    pool = RedemptionPool.of(request, target)
     kind = str(target.redemptions.get("identifier_type") or "")
     value = target.redemptions.get("identifier_value")
     name = REDEEMER_NAMES.get(kind.lower())
