@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -50,6 +51,7 @@ from ._points import (
     read_customer_balance,
     read_group_balance,
     read_ledger,
+    side_by_side,
     unless_permitted,
     without,
 )
@@ -140,7 +142,7 @@ def test_transfer_end_to_end(
     if before is None:
         return
     queries = [customer_query(target, c) for c in (source, destination)]
-    heads = [read_ledger(client, q) for q in queries]
+    heads = side_by_side([partial(read_ledger, client, q) for q in queries])
     ex = resolved.send(client)
     findings.add(judge(check_context, resolved, ex, target=target))
     if ex.response.status != 200:
@@ -185,7 +187,7 @@ def _effects(
             destination_before=before[1],
             destination_after=after[1],
         )
-    tails = [read_ledger(client, q) for q in queries]
+    tails = side_by_side([partial(read_ledger, client, q) for q in queries])
     for tail in tails:
         found += ok(ctx, "XFER-STATE-LEDGER", "ledger after a transfer", tail)
     found += check_transfer_ledger(
@@ -403,7 +405,7 @@ def test_group_transfer_end_to_end(
     if group_before is None or dest_before is None:
         return
     queries = [group_query(target, group), customer_query(target, destination)]
-    heads = [read_ledger(client, q) for q in queries]
+    heads = side_by_side([partial(read_ledger, client, q) for q in queries])
     ex = client.request(TRANSFER_GROUP, "POST", PATHS[TRANSFER_GROUP], json=body)
     unless_permitted(target, ex)
     findings.add(ok(check_context, "XFER-STATE-CONSERVE", "userGroup2/transfer", ex))
