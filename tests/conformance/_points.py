@@ -79,6 +79,8 @@ HISTORY = "getPointsTransfers"
 REVERSE = "reversePoints"
 LEDGER_INFO = "getCustomerLedgerInfo"
 BALANCE = "getCustomerLedgerBalance"
+# The target-file keys of the customers the transfer tests move points between.
+TRANSFER_PAIR = ("customers.transfer_from", "customers.transfer_to")
 # isTransferrable / transfer identifier types (003) -> the target file's customer field.
 IDENTIFIER_FIELDS = {"ID": "id", "MOBILE": "mobile", "EXTERNAL_ID": "external_id", "EMAIL": "email"}
 # A ledger or balance larger than this many pages is not read (a balance read must stay cheap).

@@ -41,6 +41,7 @@ from ._points import (
     HISTORY,
     TRANSFER,
     TRANSFER_GROUP,
+    TRANSFER_PAIR,
     customer_query,
     group_query,
     group_transfer_body,
@@ -55,10 +56,11 @@ from ._points import (
     unless_permitted,
     without,
 )
+from ._settle import add_state
 
 pytestmark = [
     pytest.mark.writes,
-    pytest.mark.touches("customers.transfer_from", "customers.transfer_to"),
+    pytest.mark.touches(*TRANSFER_PAIR),
 ]
 
 
@@ -147,20 +149,21 @@ def test_transfer_end_to_end(
     findings.add(judge(check_context, resolved, ex, target=target))
     if ex.response.status != 200:
         return
-    findings.add(
-        _effects(
-            check_context,
-            client,
-            ex,
-            before=before,
-            read_after=lambda: read_balances(
-                client, check_context, target, [source, destination], program
-            ),
-            heads=heads,
-            queries=queries,
-            history=("XFER-STATE-HISTORY", lambda: _history(client, target, source)),
-        )
+    read_pair = partial(
+        read_balances, client, check_context, target, [source, destination], program
     )
+    state, found = _effects(
+        check_context,
+        client,
+        ex,
+        before=before,
+        read_after=read_pair,
+        heads=heads,
+        queries=queries,
+        history=("XFER-STATE-HISTORY", lambda: _history(client, target, source)),
+    )
+    findings.add(found)
+    add_state(findings, state, read_pair, TRANSFER_PAIR)
 
 
 def _effects(
@@ -173,13 +176,17 @@ def _effects(
     heads: list[list[Exchange]],
     queries: list[dict[str, Any]],
     history: tuple[str, Callable[[], Exchange]],
-) -> list[Finding]:
+) -> tuple[list[Finding], list[Finding]]:
     """What a successful transfer leaves behind: (source, destination) balances moved by its
     amount, a new event on both ledgers (`heads` were read before it, from `queries`), and the
-    transfer in the source's history (read by `history`, judged under its requirement)."""
+    transfer in the source's history (read by `history`, judged under its requirement).
+
+    Returned apart: the findings of comparing the state before and after (balances, new ledger
+    events), which another client's writes can also cause (`_settle`), and all others."""
     after, found = read_after()
+    state: list[Finding] = []
     if after is not None:
-        found += compare_transfer(
+        state += compare_transfer(
             ctx,
             transfer=transfer,
             source_before=before[0],
@@ -190,7 +197,7 @@ def _effects(
     tails = side_by_side([partial(read_ledger, client, q) for q in queries])
     for tail in tails:
         found += ok(ctx, "XFER-STATE-LEDGER", "ledger after a transfer", tail)
-    found += check_transfer_ledger(
+    state += check_transfer_ledger(
         ctx,
         transfer=transfer,
         source_before=heads[0],
@@ -202,7 +209,7 @@ def _effects(
     listed = read_history()
     found += ok(ctx, requirement, "transfer history of the source", listed)
     found += check_transfer_history(ctx, transfer=transfer, history=listed)
-    return found
+    return state, found
 
 
 def _unchanged(
@@ -260,7 +267,11 @@ def test_otp_is_single_use(
     )
     findings.add(found)
     if after is not None:
-        findings.add(_unchanged(check_context, "XFER-STATE-REJECTED", second, before, after))
+        state = _unchanged(check_context, "XFER-STATE-REJECTED", second, before, after)
+        read_pair = partial(
+            read_balances, client, check_context, target, [source, destination], program
+        )
+        add_state(findings, state, read_pair, TRANSFER_PAIR)
 
 
 # Transfers sent at once, each of just over half the source's balance: one fits, two do not.
@@ -303,11 +314,15 @@ def test_concurrent_transfers_cannot_overdraw(
         sent = list(
             pool.map(lambda b: client.request(TRANSFER, "POST", PATHS[TRANSFER], json=b), bodies)
         )
-    after, found = read_balances(client, check_context, target, [source, destination], program)
+    read_pair = partial(
+        read_balances, client, check_context, target, [source, destination], program
+    )
+    after, found = read_pair()
     findings.add(found)
+    state = []
     if after is not None:
-        findings.add(
-            compare_concurrent_transfers(check_context, transfers=sent, before=before, after=after)
+        state = compare_concurrent_transfers(
+            check_context, transfers=sent, before=before, after=after
         )
     # A 2xx whose errors carry a code is a refusal in the default run (D-016): nothing to return.
     strict = check_context.strict
@@ -321,6 +336,8 @@ def test_concurrent_transfers_cannot_overdraw(
             back_ex = client.request(TRANSFER, "POST", PATHS[TRANSFER], json=back)
             what = f"returning the {Decimal(moved)} points moved"
             findings.add(ok(check_context, "XFER-STATE-CONSERVE", what, back_ex))
+    # Judged once what moved is back: a skip for other writes must not leave it moved.
+    add_state(findings, state, read_pair, TRANSFER_PAIR)
 
 
 @pytest.mark.parametrize("case", load_cases("points_transfer_errors", lock="touches"))
@@ -360,7 +377,7 @@ def test_transfer_refused(
     if after is None:
         return
     if accepted == "unchanged":
-        findings.add(
+        state = [
             dataclasses.replace(f, requirement="XFER-STATE-CONSERVE")
             for f in check_transferrable_readonly(
                 check_context,
@@ -370,9 +387,13 @@ def test_transfer_refused(
                 destination_before=before[1],
                 destination_after=after[1],
             )
-        )
+        ]
     else:
-        findings.add(_unchanged(check_context, "XFER-STATE-REJECTED", ex, before, after))
+        state = _unchanged(check_context, "XFER-STATE-REJECTED", ex, before, after)
+    read_pair = partial(
+        read_balances, client, check_context, target, [source, destination], program
+    )
+    add_state(findings, state, read_pair, TRANSFER_PAIR)
 
 
 @pytest.mark.requirement(
@@ -420,18 +441,18 @@ def test_group_transfer_end_to_end(
         return (both if len(both) == 2 else None), found + more
 
     params = {"identifierName": "id", "identifierValue": group.id, "userEntityType": "USERGROUP2"}
-    findings.add(
-        _effects(
-            check_context,
-            client,
-            ex,
-            before=[group_before, dest_before],
-            read_after=read_after,
-            heads=heads,
-            queries=queries,
-            history=(
-                "XFERHIST-PARAM-GROUP",
-                lambda: client.request(HISTORY, "GET", PATHS[HISTORY], params=params),
-            ),
-        )
+    state, found = _effects(
+        check_context,
+        client,
+        ex,
+        before=[group_before, dest_before],
+        read_after=read_after,
+        heads=heads,
+        queries=queries,
+        history=(
+            "XFERHIST-PARAM-GROUP",
+            lambda: client.request(HISTORY, "GET", PATHS[HISTORY], params=params),
+        ),
     )
+    findings.add(found)
+    add_state(findings, state, read_after, ("groups.usergroup2", "customers.transfer_to"))

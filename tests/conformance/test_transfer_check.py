@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from points_conformance.target import Customer, TargetData
 from ._cases import Case, load_cases
 from ._points import (
     CHECK,
+    TRANSFER_PAIR,
     check_body,
     expectation,
     group_actor,
@@ -34,6 +36,7 @@ from ._points import (
     unless_permitted,
     without,
 )
+from ._settle import add_state
 
 pytestmark = pytest.mark.writes
 
@@ -88,7 +91,7 @@ def test_user_group(
 
 
 @pytest.mark.requirement("XFERCHK-STATE-READONLY", "XFERCHK-OTP-ISSUE")
-@pytest.mark.touches("customers.transfer_from", "customers.transfer_to")
+@pytest.mark.touches(*TRANSFER_PAIR)
 def test_check_moves_no_points(
     client: ConformanceClient,
     target: TargetData,
@@ -109,9 +112,16 @@ def test_check_moves_no_points(
     body = check_body(target, source, destination, 5, issue=True)
     ex = client.request(CHECK, "POST", PATHS[CHECK], json=body)
     findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "isTransferrable with issueOtp=true", ex))
-    after, found = read_balances(
-        client, check_context, target, [source, destination], program, "XFERCHK-STATE-READONLY"
+    read_pair = partial(
+        read_balances,
+        client,
+        check_context,
+        target,
+        [source, destination],
+        program,
+        "XFERCHK-STATE-READONLY",
     )
+    after, found = read_pair()
     findings.add(found)
     if after is None:
         return
@@ -121,14 +131,13 @@ def test_check_moves_no_points(
         if old.value != new.value
     ]
     if changed:
-        findings.add(
-            [
-                Finding(
-                    "XFERCHK-STATE-READONLY",
-                    "a transferability check changed a balance",
-                    expected="both balances unchanged by isTransferrable",
-                    actual="; ".join(changed),
-                    exchange=ex,
-                )
-            ]
-        )
+        state = [
+            Finding(
+                "XFERCHK-STATE-READONLY",
+                "a transferability check changed a balance",
+                expected="both balances unchanged by isTransferrable",
+                actual="; ".join(changed),
+                exchange=ex,
+            )
+        ]
+        add_state(findings, state, read_pair, TRANSFER_PAIR)
