@@ -6,8 +6,8 @@ in between: another run against the same target, or other traffic on a shared st
 Nothing in the two readings tells the two apart, so when the comparison fails the test watches
 the balances a while longer with nothing sent to them. If they move on their own, the
 comparison was made under someone else's writes and says nothing of the server: the test skips
-and says why, so that the requirement is reported unchecked rather than failed. If they hold
-still, the failure stands. Within one run, `-n` workers take turns on the customers
+and says why, rather than failing the server (its requirements then count as exercised only
+where other tests judged them). If they hold still, the failure stands. Within one run, `-n` workers take turns on the customers
 (`plugin.lock`), so a run's own tests never trip this.
 """
 
