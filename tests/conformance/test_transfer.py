@@ -139,7 +139,10 @@ def test_transfer_end_to_end(
     findings.add(found)
     if found:
         return
-    before, found = read_balances(client, check_context, target, [source, destination], program)
+    read_pair = partial(
+        read_balances, client, check_context, target, [source, destination], program
+    )
+    before, found = read_pair()
     findings.add(found)
     if before is None:
         return
@@ -149,9 +152,6 @@ def test_transfer_end_to_end(
     findings.add(judge(check_context, resolved, ex, target=target))
     if ex.response.status != 200:
         return
-    read_pair = partial(
-        read_balances, client, check_context, target, [source, destination], program
-    )
     state, found = _effects(
         check_context,
         client,
@@ -253,24 +253,26 @@ def test_otp_is_single_use(
     findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "a transfer with a fresh OTP", first))
     if first.response.status != 200:
         return
-    before, found = read_balances(
-        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
+    read_pair = partial(
+        read_balances,
+        client,
+        check_context,
+        target,
+        [source, destination],
+        program,
+        "XFER-STATE-REJECTED",
     )
+    before, found = read_pair()
     findings.add(found)
     if before is None:
         return
     second = client.request(TRANSFER, "POST", PATHS[TRANSFER], json=body)
     codes = {808} if check_context.strict else set()
     findings.add(expect_error(check_context, second, codes=codes, requirement="XFER-OTP-REQUIRED"))
-    after, found = read_balances(
-        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
-    )
+    after, found = read_pair()
     findings.add(found)
     if after is not None:
         state = _unchanged(check_context, "XFER-STATE-REJECTED", second, before, after)
-        read_pair = partial(
-            read_balances, client, check_context, target, [source, destination], program
-        )
         add_state(findings, state, read_pair, TRANSFER_PAIR)
 
 
@@ -292,7 +294,10 @@ def test_concurrent_transfers_cannot_overdraw(
     sent back."""
     source, destination = _with_ids(require_customer)
     program = _program(source)
-    before, found = read_balances(client, check_context, target, [source, destination], program)
+    read_pair = partial(
+        read_balances, client, check_context, target, [source, destination], program
+    )
+    before, found = read_pair()
     findings.add(found)
     if before is None:
         return
@@ -314,9 +319,6 @@ def test_concurrent_transfers_cannot_overdraw(
         sent = list(
             pool.map(lambda b: client.request(TRANSFER, "POST", PATHS[TRANSFER], json=b), bodies)
         )
-    read_pair = partial(
-        read_balances, client, check_context, target, [source, destination], program
-    )
     after, found = read_pair()
     findings.add(found)
     state = []
@@ -357,9 +359,16 @@ def test_transfer_refused(
     findings.add(found)
     if found:
         return
-    before, found = read_balances(
-        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
+    read_pair = partial(
+        read_balances,
+        client,
+        check_context,
+        target,
+        [source, destination],
+        program,
+        "XFER-STATE-REJECTED",
     )
+    before, found = read_pair()
     findings.add(found)
     if before is None:
         return
@@ -370,9 +379,7 @@ def test_transfer_refused(
     accepted = resolved.extra.get("accepted") if is_success(ex) else None
     if accepted == "unchecked":
         return
-    after, found = read_balances(
-        client, check_context, target, [source, destination], program, "XFER-STATE-REJECTED"
-    )
+    after, found = read_pair()
     findings.add(found)
     if after is None:
         return
@@ -390,9 +397,6 @@ def test_transfer_refused(
         ]
     else:
         state = _unchanged(check_context, "XFER-STATE-REJECTED", ex, before, after)
-    read_pair = partial(
-        read_balances, client, check_context, target, [source, destination], program
-    )
     add_state(findings, state, read_pair, TRANSFER_PAIR)
 
 

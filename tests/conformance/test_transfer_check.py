@@ -103,15 +103,6 @@ def test_check_moves_no_points(
     """Both balances are the same before and after a check that also issues an OTP."""
     source, destination = require_customer("transfer_from"), require_customer("transfer_to")
     program = source.program_ids[0] if source.program_ids else None
-    before, found = read_balances(
-        client, check_context, target, [source, destination], program, "XFERCHK-STATE-READONLY"
-    )
-    findings.add(found)
-    if before is None:
-        return
-    body = check_body(target, source, destination, 5, issue=True)
-    ex = client.request(CHECK, "POST", PATHS[CHECK], json=body)
-    findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "isTransferrable with issueOtp=true", ex))
     read_pair = partial(
         read_balances,
         client,
@@ -121,6 +112,13 @@ def test_check_moves_no_points(
         program,
         "XFERCHK-STATE-READONLY",
     )
+    before, found = read_pair()
+    findings.add(found)
+    if before is None:
+        return
+    body = check_body(target, source, destination, 5, issue=True)
+    ex = client.request(CHECK, "POST", PATHS[CHECK], json=body)
+    findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "isTransferrable with issueOtp=true", ex))
     after, found = read_pair()
     findings.add(found)
     if after is None:
