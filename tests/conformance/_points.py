@@ -537,6 +537,18 @@ def side_by_side(calls: Sequence[Callable[[], T]]) -> list[T]:
         return [future.result() for future in futures]
 
 
+def balances_of(
+    client: LedgerReader,
+    ctx: CheckContext,
+    target: TargetData,
+    customers: list[Customer],
+    program_id: int | None,
+    requirement: str = "XFER-STATE-CONSERVE",
+) -> Callable[[], tuple[list[BalanceReading] | None, list[Finding]]]:
+    """`read_balances` of these customers, to call before, after and while watching a write."""
+    return partial(read_balances, client, ctx, target, customers, program_id, requirement)
+
+
 def read_balances(
     client: LedgerReader,
     ctx: CheckContext,

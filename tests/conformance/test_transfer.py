@@ -42,13 +42,13 @@ from ._points import (
     TRANSFER,
     TRANSFER_GROUP,
     TRANSFER_PAIR,
+    balances_of,
     customer_query,
     group_query,
     group_transfer_body,
     judge,
     obtain_otp,
     ok,
-    read_balances,
     read_customer_balance,
     read_group_balance,
     read_ledger,
@@ -139,9 +139,7 @@ def test_transfer_end_to_end(
     findings.add(found)
     if found:
         return
-    read_pair = partial(
-        read_balances, client, check_context, target, [source, destination], program
-    )
+    read_pair = balances_of(client, check_context, target, [source, destination], program)
     before, found = read_pair()
     findings.add(found)
     if before is None:
@@ -253,15 +251,8 @@ def test_otp_is_single_use(
     findings.add(ok(check_context, "XFERCHK-OTP-ISSUE", "a transfer with a fresh OTP", first))
     if first.response.status != 200:
         return
-    read_pair = partial(
-        read_balances,
-        client,
-        check_context,
-        target,
-        [source, destination],
-        program,
-        "XFER-STATE-REJECTED",
-    )
+    pair = [source, destination]
+    read_pair = balances_of(client, check_context, target, pair, program, "XFER-STATE-REJECTED")
     before, found = read_pair()
     findings.add(found)
     if before is None:
@@ -294,9 +285,7 @@ def test_concurrent_transfers_cannot_overdraw(
     sent back."""
     source, destination = _with_ids(require_customer)
     program = _program(source)
-    read_pair = partial(
-        read_balances, client, check_context, target, [source, destination], program
-    )
+    read_pair = balances_of(client, check_context, target, [source, destination], program)
     before, found = read_pair()
     findings.add(found)
     if before is None:
@@ -359,15 +348,8 @@ def test_transfer_refused(
     findings.add(found)
     if found:
         return
-    read_pair = partial(
-        read_balances,
-        client,
-        check_context,
-        target,
-        [source, destination],
-        program,
-        "XFER-STATE-REJECTED",
-    )
+    pair = [source, destination]
+    read_pair = balances_of(client, check_context, target, pair, program, "XFER-STATE-REJECTED")
     before, found = read_pair()
     findings.add(found)
     if before is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import pytest
@@ -27,12 +26,12 @@ from ._cases import Case, load_cases
 from ._points import (
     CHECK,
     TRANSFER_PAIR,
+    balances_of,
     check_body,
     expectation,
     group_actor,
     judge,
     ok,
-    read_balances,
     unless_permitted,
     without,
 )
@@ -103,15 +102,8 @@ def test_check_moves_no_points(
     """Both balances are the same before and after a check that also issues an OTP."""
     source, destination = require_customer("transfer_from"), require_customer("transfer_to")
     program = source.program_ids[0] if source.program_ids else None
-    read_pair = partial(
-        read_balances,
-        client,
-        check_context,
-        target,
-        [source, destination],
-        program,
-        "XFERCHK-STATE-READONLY",
-    )
+    pair = [source, destination]
+    read_pair = balances_of(client, check_context, target, pair, program, "XFERCHK-STATE-READONLY")
     before, found = read_pair()
     findings.add(found)
     if before is None:
