@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -122,6 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, re
     suite = tuple(args.suite or (SMOKE_SUITE if smoke else FULL_SUITE))
     large_size = args.large_size or (SMOKE_LARGE_SIZE if smoke else "large")
     out = Path(args.out) if args.out else REPO / "reports" / "bench.json"
+    problem = unwritable(out)
+    if problem is not None:
+        # Said before the first section, not after a run of many minutes.
+        print(f"python -m bench: error: --out {out}: {problem}", file=sys.stderr)
+        return 2
 
     workdir = Path(tempfile.mkdtemp(prefix="points-bench-"))
     results: dict[str, Any] = {
@@ -239,11 +245,43 @@ def main(argv: Sequence[str] | None = None) -> int:  # the sections in order, re
             results["workdir"] = str(workdir)
         else:
             remove(workdir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        out = write_results(out, json.dumps(results, indent=2) + "\n")
     print(render(results))
     print(f"bench: wrote {out}")
     return 1 if failed else 0
+
+
+def unwritable(out: Path) -> str | None:
+    """Why the results could not be written to `out`, or None when they can."""
+    if out.is_dir():
+        return "is a directory"
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    if out.exists() and not os.access(out, os.W_OK):
+        return "cannot be written"
+    if not out.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create files in {parent}"
+    return None
+
+
+def write_results(out: Path, text: str) -> Path:
+    """Write the results to `out`; if that fails after all, to a new file under the temporary
+    directory, so that a run's figures are never lost. Returns where they went."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        return out
+    except OSError as exc:
+        handle, name = tempfile.mkstemp(prefix="points-bench-", suffix=".json")
+        with os.fdopen(handle, "w", encoding="utf-8") as fallback:
+            fallback.write(text)
+        print(
+            f"bench: could not write {out} ({exc.strerror or exc}); wrote {name}", file=sys.stderr
+        )
+        return Path(name)
 
 
 def _loopback_cpu(scaling: Any) -> float | None:

@@ -36,8 +36,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=25, help="rows per listing")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds for the suite run")
     args = parser.parse_args(argv)
+    if args.timeout <= 0 or args.limit <= 0:
+        parser.error("--timeout and --limit must be positive")
     out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="points-profile-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        parser.error(f"--out-dir {out_dir}: is not a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--out-dir {out_dir}: {exc.strerror or exc}")
     client_prof = out_dir / "harness.prof"
     server_prof = out_dir / "server.prof"
     with start_server(out_dir, "server", size=args.size, profile=server_prof) as server:

@@ -1,4 +1,5 @@
-"""The benchmark runs end to end in smoke mode and writes every section with numeric figures.
+"""The benchmark runs end to end in smoke mode and writes every section with numeric figures;
+an output it cannot write is refused before anything runs, and its figures are never lost.
 
 Nothing here depends on how fast anything is: the figures are checked for presence and type,
 never for value.
@@ -9,8 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
+
+import pytest
+from bench.cli import write_results
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_TIMEOUT = 1200
@@ -160,3 +165,50 @@ def test_points_conformance_bench_reaches_the_same_command() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "--smoke" in result.stdout
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_an_out_file_that_cannot_be_written_is_refused_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    for out, problem in ((tmp_path, "is a directory"), (blocker / "bench.json", "not a directory")):
+        result = _bench("bench", "--smoke", "--out", str(out))
+        assert result.returncode == 2, result.stderr
+        assert f"--out {out}: " in result.stderr and problem in result.stderr
+        assert "bench: harness" not in result.stdout
+        assert "Traceback" not in result.stderr
+
+
+def test_the_profiler_refuses_an_out_dir_that_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    result = _bench("bench.profile", "--out-dir", str(blocker))
+    assert result.returncode == 2, result.stderr
+    assert "is not a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_results_that_cannot_go_to_out_go_to_a_temporary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    written = write_results(blocker / "bench.json", '{"figures": 1}\n')
+    try:
+        assert written.read_text(encoding="utf-8") == '{"figures": 1}\n'
+        assert written.parent == Path(tempfile.gettempdir())
+        assert f"could not write {blocker / 'bench.json'}" in capsys.readouterr().err
+    finally:
+        written.unlink()
