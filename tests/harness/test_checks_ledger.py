@@ -1128,6 +1128,15 @@ BALANCE_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], set[str
         set(),
     ),
     "wrong page count": (balance_body(6, page_count=3), {}, {"BAL-PAGE-COUNT"}, {"BAL-PAGE-COUNT"}),
+    # D-071: no entries may count one empty page, but in the strict run
+    "no entries, no pages": (balance_body(0, total=0, page_count=0), {}, set(), set()),
+    "no entries, one page": (balance_body(0, total=0, page_count=1), {}, set(), {"BAL-PAGE-COUNT"}),
+    "no entries, two pages": (
+        balance_body(0, total=0, page_count=2),
+        {},
+        {"BAL-PAGE-COUNT"},
+        {"BAL-PAGE-COUNT"},
+    ),
     # D-047: a page capped at 10 is an answer the default run takes; strict wants 11029.
     "limit above 10 capped": (
         balance_body(6),
@@ -1201,6 +1210,30 @@ def test_balance_category_filter() -> None:
     ex = make_exchange("getCustomerLedgerBalance", body, params={"pointCategoryType": "REGULAR"})
     (found,) = findings(LENIENT, ex, "BAL-FILTER-CATEGORY")
     assert "DelayedAccrualPointCategory" in found.actual and "programId 1" in found.actual
+
+
+@pytest.mark.parametrize(
+    ("category", "lenient", "strict"),
+    [
+        # D-066: 003's table calls both delayed-accrual and trigger-based points "promised"
+        ("ExternalTriggerBasedPointCategory", False, True),
+        ("DelayedAccrualPointCategory", False, False),
+        ("Main", True, True),
+    ],
+)
+def test_balance_promised_category(category: str, lenient: bool, strict: bool) -> None:
+    body = balance_body(2)
+    for row in body["ledgerDetails"]["ledgerClosingBalance"]:
+        row["pointsCategory"] = "DelayedAccrualPointCategory"
+    body["ledgerDetails"]["ledgerClosingBalance"][1]["pointsCategory"] = category
+    ex = make_exchange("getCustomerLedgerBalance", body, params={"pointCategoryType": "PROMISED"})
+    assert bool(findings(LENIENT, ex, "BAL-FILTER-CATEGORY")) is lenient
+    found = findings(STRICT, ex, "BAL-FILTER-CATEGORY")
+    assert bool(found) is strict
+    if found:
+        (item,) = found
+        assert category in item.actual
+        assert item.discrepancy == ("D-066" if not lenient else None)
 
 
 def closing(rows: list[tuple[int, str, str]]) -> Exchange:

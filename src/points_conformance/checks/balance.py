@@ -16,11 +16,19 @@ from points_conformance.checks.context import CheckContext
 from points_conformance.checks.discrepancies import (
     D_BALANCE_ARITHMETIC,
     D_BALANCE_LIMIT,
+    D_CATEGORY_MAP,
     D_DISPLAY_ROUNDING,
+    D_EMPTY_PAGE_COUNT,
     D_LEDGER_PAGE_SIZE,
 )
 from points_conformance.checks.findings import capped, finding
-from points_conformance.checks.ledger import CATEGORY_OF, entries, is_currency_row, signed_points
+from points_conformance.checks.ledger import (
+    CATEGORIES_OF,
+    CATEGORY_OF,
+    entries,
+    is_currency_row,
+    signed_points,
+)
 from points_conformance.checks.ledger_query import created_dates
 from points_conformance.checks.paging import (
     Page,
@@ -134,7 +142,15 @@ def paging(ctx: CheckContext, ex: Exchange) -> list[Finding]:
                 )
             )
     size = identity_size(page, limit, strict=ctx.strict)
-    found += page_count_findings(ex, "BAL-PAGE-COUNT", page, size)
+    # 003's "according to the page size" gives no count for no entries, as for the ledger.
+    found += page_count_findings(
+        ex,
+        "BAL-PAGE-COUNT",
+        page,
+        size,
+        empty_pages=(0,) if ctx.strict else (0, 1),
+        discrepancy=D_EMPTY_PAGE_COUNT,
+    )
     return found
 
 
@@ -185,24 +201,26 @@ def limit_max(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     operations=(BALANCE_OPERATION,),
 )
 def filter_category(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    wanted = CATEGORY_OF.get(param(ex, "pointCategoryType") or "")
-    if wanted is None:
+    asked = param(ex, "pointCategoryType") or ""
+    if asked not in CATEGORY_OF:
         return []
-    wrong = [
-        f"programId {row.get('programId')!r}: pointsCategory {row.get('pointsCategory')!r}"
-        for row in balances(ex)
-        if row.get("pointsCategory") != wanted
-    ]
-    if not wrong:
+    # D-066: 003's table calls delayed-accrual and trigger-based points both "promised".
+    wanted = {CATEGORY_OF[asked]} if ctx.strict else CATEGORIES_OF[asked]
+    rows = [row for row in balances(ex) if row.get("pointsCategory") not in wanted]
+    if not rows:
         return []
+    lenient_only = all(row.get("pointsCategory") in CATEGORIES_OF[asked] for row in rows)
     return [
         finding(
             "BAL-FILTER-CATEGORY",
-            f"balances of other categories came back for pointCategoryType="
-            f"{param(ex, 'pointCategoryType')}",
-            expected=f"only balances with pointsCategory {wanted}",
-            actual=capped(wrong),
+            f"balances of other categories came back for pointCategoryType={asked}",
+            expected=f"only balances with pointsCategory {' or '.join(sorted(wanted))}",
+            actual=capped(
+                f"programId {row.get('programId')!r}: pointsCategory {row.get('pointsCategory')!r}"
+                for row in rows
+            ),
             exchange=ex,
+            discrepancy=D_CATEGORY_MAP if lenient_only else None,
         )
     ]
 

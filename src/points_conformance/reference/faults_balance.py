@@ -48,6 +48,26 @@ def _balance_source_default(b: Behaviour, h: Hooks) -> FaultResult:
 
 
 @fault(
+    "balance-unlisted-source-read-as-instore",
+    requirement="BAL-PARAM-SOURCE",
+    strict_reading="D-054",
+    description="a source outside 003's list is read as INSTORE instead of refused",
+)
+def _balance_unlisted_source(b: Behaviour, h: Hooks) -> FaultResult:
+    def instore(params: dict[str, Any]) -> dict[str, Any]:
+        query = query_pairs(params)
+        return with_query(
+            params,
+            [
+                (k, "INSTORE" if k == "source" and v.strip().upper() not in b.sources else v)
+                for k, v in query
+            ],
+        )
+
+    return h.then(params_hook=rewrite_params((BALANCE,), instore))
+
+
+@fault(
     "balance-email-refused",
     requirement="BAL-PARAM-IDENTIFIER",
     description="identifierName=email is refused with 8013 (003 lists it for the balance)",
