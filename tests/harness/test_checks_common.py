@@ -594,19 +594,13 @@ def test_strict_401_body_findings_name_their_register_entry() -> None:
         ("transferPoints", 200, {**TRANSFERRED, "errors": []}, False, True),
         ("transferPoints", 200, {**TRANSFERRED, "errors": None}, False, True),
         ("transferPoints", 200, TRANSFERRED, False, False),
+        # a 2xx whose errors carry a code is a refusal in the default run (D-016): see below
         (
             "transferPoints",
             200,
             {**TRANSFERRED, "errors": [{"code": 804, "message": "Insufficient points"}]},
-            "804",
-            True,
-        ),
-        (
-            "reversePoints",
-            200,
-            {"redemptionId": "54ZNkA", "errors": [{"code": "3802", "message": "reversed"}]},
-            "3802",
-            True,
+            False,
+            False,
         ),
         ("isTransferrable", 201, {"data": [], "errors": ["not transferrable"]}, "errors", True),
         ("getPointsTransfers", 200, {"data": [], "errors": [], "warnings": []}, False, True),
@@ -618,8 +612,7 @@ def test_strict_401_body_findings_name_their_register_entry() -> None:
         "empty",
         "null",
         "no errors key",
-        "error code",
-        "string code",
+        "refusal in a 2xx",
         "error text",
         "history",
         "refusal",
@@ -640,6 +633,26 @@ def test_success_without_errors(
         assert item.exchange is ex
     else:
         assert mine == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "code"),
+    [
+        ("transferPoints", {**TRANSFERRED, "errors": [{"code": 804, "message": "no"}]}, "804"),
+        ("reversePoints", {"redemptionId": "54ZNkA", "errors": [{"code": "3802"}]}, "3802"),
+    ],
+)
+def test_a_coded_error_in_a_2xx_fails_only_the_strict_run(
+    operation: str, body: dict[str, Any], code: str
+) -> None:
+    ex = make_exchange(operation, body, status=200)
+    got, found = credited_by(lambda: run_checks(STRICT, ex))
+    (item,) = [f for f in found if f.requirement == "PTS-SUCCESS-800"]
+    assert code in item.message and "200" in item.message
+    assert "PTS-SUCCESS-800" in got
+    lenient_got, lenient_found = credited_by(lambda: run_checks(LENIENT, ex))
+    assert "PTS-SUCCESS-800" not in lenient_got
+    assert [f for f in lenient_found if f.requirement == "PTS-SUCCESS-800"] == []
 
 
 def test_success_without_errors_is_registered_for_the_points_operations_only() -> None:

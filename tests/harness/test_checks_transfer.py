@@ -72,6 +72,8 @@ def transfer(
         ({"data": [{"pointsTobeTransferred": 10, "transferrable": "true"}]}, True),
         ({"data": []}, True),
         ({"warnings": []}, True),
+        # a refusal in a 2xx (D-016) is no answer to judge
+        ({"data": [], "errors": [{"code": 804, "message": "Insufficient"}]}, False),
     ],
 )
 def test_transferrable_answer(data: dict[str, Any], flagged: bool) -> None:
@@ -129,9 +131,12 @@ def test_check_echo_is_strict_only(
             {"XFER-FORMAT-RESULT"},
             {"XFER-FORMAT-RESULT"},
         ),
+        # no page has a table of this answer (D-103): only the strict run wants data in it
+        (make_exchange("transferPoints", {"data": []}), set(), {"XFER-FORMAT-RESULT"}),
+        # a coded error in a 2xx is a refusal in the default run (D-016), not a transfer
         (
-            make_exchange("transferPoints", {"data": []}),
-            {"XFER-FORMAT-RESULT"},
+            make_exchange("transferPoints", {"data": [], "errors": [{"code": 816}]}),
+            set(),
             {"XFER-FORMAT-RESULT"},
         ),
     ],
@@ -143,6 +148,7 @@ def test_check_echo_is_strict_only(
         "group types",
         "group type wrong",
         "no data",
+        "refusal in a 2xx",
     ],
 )
 def test_transfer_answer(ex: Exchange, lenient: set[str], strict: set[str]) -> None:

@@ -13,7 +13,7 @@ from points_conformance.checks.discrepancies import (
     D_ERROR_STATUS,
 )
 from points_conformance.checks.findings import body_excerpt, finding
-from points_conformance.checks.readers import body, describe, success_object
+from points_conformance.checks.readers import body, describe, refused_in_body, success_object
 from points_conformance.checks.registry import check, credit
 from points_conformance.model import Exchange, Finding
 from points_conformance.operations import POINTS_OPERATIONS
@@ -183,9 +183,10 @@ def error_status(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     operations=POINTS_OPERATIONS,
 )
 def success_without_errors(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    """003's answers carry `errors`: empty on success, since a refusal has a 4xx status."""
+    """003's answers carry `errors`: empty on success. A 2xx whose errors carry a code is, in
+    the default run, a refusal (D-016), not a success this rule speaks of."""
     data = success_object(ex)
-    if data is None or "errors" not in data:
+    if data is None or "errors" not in data or refused_in_body(ex, strict=ctx.strict):
         return []
     credit("PTS-SUCCESS-800")
     errors = data["errors"]

@@ -16,7 +16,7 @@ from points_conformance.checks.discrepancies import (
     D_ECHO_TRANSFER,
     D_REVERSE_ID_TYPE,
 )
-from points_conformance.checks.errors import reversed_nothing
+from points_conformance.checks.errors import refused_in_success, reversed_nothing
 from points_conformance.checks.findings import capped, finding
 from points_conformance.checks.readers import (
     as_dict,
@@ -103,7 +103,7 @@ def transfer_echo(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     operations=CHECK_OPERATIONS,
 )
 def transferrable_answer(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    if success_object(ex) is None:
+    if success_object(ex) is None or refused_in_success(ex, strict=ctx.strict):
         return []
     items = data_items(ex)
     answers = [item.get("transferrable") for item in items]
@@ -127,12 +127,13 @@ def transferrable_answer(ctx: CheckContext, ex: Exchange) -> list[Finding]:
     operations=TRANSFER_OPERATIONS,
 )
 def transfer_result(ctx: CheckContext, ex: Exchange) -> list[Finding]:
-    if success_object(ex) is None:
+    if success_object(ex) is None or refused_in_success(ex, strict=ctx.strict):
         return []
     items = data_items(ex)
     asked = requested_amount(ex)
     credit("XFER-FORMAT-RESULT")
-    problems: list[str] = [] if items else ["data has no transfer"]
+    # No page has a table of this answer (D-103): only the strict run wants `data` in it.
+    problems: list[str] = [] if items or not ctx.strict else ["data has no transfer"]
     for index, item in enumerate(items):
         moved = to_decimal(item.get("pointsTransferred"))
         if moved is not None and moved <= 0:

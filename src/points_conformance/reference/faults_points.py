@@ -9,7 +9,6 @@ from typing import Any
 
 from starlette.requests import Request
 
-from points_conformance.operations import POINTS_OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.fault_registry import (
     CHECK,
@@ -216,20 +215,6 @@ def _transfer_group_from_type(b: Behaviour, h: Hooks) -> FaultResult:
                 item["fromEntityType"] = "CUSTOMER"
 
     return h.then(response_hook=on_success((TRANSFER_GROUP,), customer))
-
-
-@fault(
-    "points-errors-http-200",
-    requirement="COMMON-ERR-STATUS",
-    strict_reading="D-016",
-    description="the points operations of page 003 send their errors with HTTP 200",
-    operations=POINTS_OPERATIONS,
-)
-def _points_errors_200(b: Behaviour, h: Hooks) -> FaultResult:
-    def ok_status(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
-        return (200, body) if status == b.error_status and error_codes(body) else (status, body)
-
-    return h.then(response_hook=respond(POINTS_OPERATIONS, ok_status))
 
 
 # -- GET /v2/points/transfer -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from points_conformance.operations import OPERATIONS
+from points_conformance.operations import OPERATIONS, POINTS_OPERATIONS
 from points_conformance.reference.behaviour import Behaviour, Hooks
 from points_conformance.reference.fault_registry import (
     CHECK,
@@ -68,6 +68,19 @@ def _warnings_absent(b: Behaviour, h: Hooks) -> FaultResult:
             del body["warnings"]
 
     return h.then(response_hook=on_success(OPERATIONS, drop))
+
+
+@reading(
+    "points-errors-http-200",
+    discrepancy="D-016",
+    description="the points operations of page 003 send their documented errors with HTTP 200 "
+    "(the errors list carries the code)",
+)
+def _points_errors_200(b: Behaviour, h: Hooks) -> FaultResult:
+    def ok_status(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        return (200, body) if status == b.error_status and error_codes(body) else (status, body)
+
+    return h.then(response_hook=respond(POINTS_OPERATIONS, ok_status))
 
 
 reading(
