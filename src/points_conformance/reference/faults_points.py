@@ -52,6 +52,7 @@ def _check_issue_otp_ignored(b: Behaviour, h: Hooks) -> FaultResult:
 @fault(
     "check-insufficient-is-false",
     requirement="PTS-ERR-804",
+    strict_reading="D-109",
     description="a check of more points than the source has answers 200 transferrable=false "
     "instead of 804",
     operations=(CHECK, CHECK_GROUP),

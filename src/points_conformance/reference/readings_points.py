@@ -109,6 +109,28 @@ reading(
 
 
 @reading(
+    "check-refusal-as-not-transferrable",
+    discrepancy="D-109",
+    description="a check of more points than the source holds, or of a customer marked as "
+    "fraud, is answered with transferrable false instead of refused",
+)
+def _check_refusal_as_false(b: Behaviour, h: Hooks) -> FaultResult:
+    codes = {b.err_insufficient_points, b.err_source_fraud, b.err_destination_fraud}
+
+    def not_transferrable(
+        operation_id: str, request: Request, status: int, body: Any
+    ) -> tuple[int, Any]:
+        params = seen_params()
+        sent = params.get("body") if params is not None else None
+        if not set(error_codes(body)) & codes or not isinstance(sent, dict):
+            return status, body
+        points = sent.get("pointsTobeTransferred")
+        return 200, ok_data([{"pointsTobeTransferred": points, "transferrable": False}])
+
+    return h.then(response_hook=respond((CHECK, CHECK_GROUP), not_transferrable))
+
+
+@reading(
     "check-nonpositive-not-transferrable",
     discrepancy="D-086",
     description="a check of zero or negative points is answered with transferrable false "
