@@ -1223,8 +1223,8 @@ def test_balance_category_filter() -> None:
 )
 def test_balance_promised_category(category: str, lenient: bool, strict: bool) -> None:
     body = balance_body(2)
-    for row in body["ledgerDetails"]["ledgerClosingBalance"]:
-        row["pointsCategory"] = "DelayedAccrualPointCategory"
+    for balance in body["ledgerDetails"]["ledgerClosingBalance"]:
+        balance["pointsCategory"] = "DelayedAccrualPointCategory"
     body["ledgerDetails"]["ledgerClosingBalance"][1]["pointsCategory"] = category
     ex = make_exchange("getCustomerLedgerBalance", body, params={"pointCategoryType": "PROMISED"})
     assert bool(findings(LENIENT, ex, "BAL-FILTER-CATEGORY")) is lenient
