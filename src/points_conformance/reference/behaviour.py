@@ -218,6 +218,8 @@ class Behaviour:
     err_reverse_invalid: int = 901
     err_redemption_not_found: int = 902
     err_reverse_identifier: int = 904
+    # The code of a reversal whose identifier no customer of the org has (D-110); None: 904.
+    err_reverse_unknown_customer: int | None = None
     err_already_reversed: int = 3802
     # 003 also lists 810 "Mismatch in points for revert API call" (D-088).
     err_over_reversal: int = 901

@@ -84,6 +84,14 @@ def _points_errors_200(b: Behaviour, h: Hooks) -> FaultResult:
 
 
 reading(
+    "reverse-unknown-identifier-816",
+    discrepancy="D-110",
+    description="a reversal whose identifier no customer has is refused with 816 (customer not "
+    "found) instead of 904",
+)(switch(err_reverse_unknown_customer=816))
+
+
+reading(
     "errors-without-content-type",
     discrepancy="D-096",
     description="refusals carry their JSON body without a Content-Type header",

@@ -37,6 +37,12 @@ def reverse_points(ctx: Ctx, params: dict[str, Any]) -> Result:
         if r["name"] == canonical
     }
     if id_value not in registered:
+        unknown = b.err_reverse_unknown_customer
+        if (
+            unknown is not None
+            and store.find_customer(ctx.org_id, canonical, id_value, "ALL") is None
+        ):
+            raise ctx.error(unknown, "Unable to find customer in this organization")
         raise mismatch
     requested: int | None = None
     echoed: float | None = None
