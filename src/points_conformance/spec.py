@@ -396,10 +396,12 @@ class Spec:
         return result
 
     def response_key(self, operation_id: str, status: int) -> str | None:
-        """The documented response that covers `status`: exact code, then `4XX`, then default."""
+        """The documented response that covers `status`: exact code, then `4XX`, then (for any
+        2xx: no page states a success status, D-035) the documented 200, then default."""
         operation = self.operations[operation_id]
         keys = {key.upper(): key for key in operation.response_statuses}
-        for candidate in (str(status), f"{str(status)[0]}XX", "DEFAULT"):
+        success = ("200",) if 200 <= status < 300 else ()
+        for candidate in (str(status), f"{str(status)[0]}XX", *success, "DEFAULT"):
             if candidate in keys:
                 return keys[candidate]
         return None

@@ -43,10 +43,11 @@ import pytest
 from points_conformance.checks import CheckContext, expect_error, run_checks
 from points_conformance.checks.balance import BalanceKey, end_date_now, new_balance_rows
 from points_conformance.checks.cross_member import cml_body, cml_entries
+from points_conformance.checks.discrepancies import D_SUCCESS_STATUS
 from points_conformance.checks.errors import warning_codes
 from points_conformance.checks.ledger import entries, is_currency_row, signed_points
-from points_conformance.checks.readers import body as body_of
 from points_conformance.checks.readers import (
+    answered,
     dicts,
     header,
     is_success,
@@ -54,6 +55,7 @@ from points_conformance.checks.readers import (
     success_object,
     to_decimal,
 )
+from points_conformance.checks.readers import body as body_of
 from points_conformance.checks.transfer_state import (
     BalanceReading,
     check_reversal_twice,
@@ -62,7 +64,7 @@ from points_conformance.checks.transfer_state import (
 )
 from points_conformance.client import ConformanceClient
 from points_conformance.model import Exchange, Finding
-from points_conformance.operations import PATHS
+from points_conformance.operations import PATHS, POINTS_OPERATIONS
 from points_conformance.plugin.fixtures import skip_missing
 from points_conformance.target import Customer, Group, TargetData
 
@@ -201,8 +203,8 @@ def _judged(
     lenient = raw.get("lenient") or {}
     # A lenient `ok_or_error` takes an answer, unless it is a refusal reported as a warning.
     warned = is_success(ex) and set(raw.get("warning") or ()) & set(warning_codes(body_of(ex)))
-    answered = not ctx.strict and "ok_or_error" in lenient and not warned
-    if "error" in raw and (lenient.get("error") or raw.get("warning")) and not answered:
+    taken = not ctx.strict and "ok_or_error" in lenient and not warned
+    if "error" in raw and (lenient.get("error") or raw.get("warning")) and not taken:
         # Codes the pages name besides the strict one (or as a warning of a 2xx answer):
         # accepted unless --conformance-strict, and a strict finding names the register entry.
         return list(
@@ -223,9 +225,9 @@ def _judged(
     if "ok_or_error" in want and (not is_success(ex) or refused_in_body(ex, strict=ctx.strict)):
         codes = set(want["ok_or_error"] or ())
         return list(expect_error(ctx, ex, codes=codes, requirement=case.requirements))
-    if "ok_or_error" not in want and ex.response.status != 200:
+    if "ok_or_error" not in want and not answered(ex, strict=ctx.strict):
         what = f"{case.operation} ({case.id})"
-        return [*(not_accepted(r, what, ex) for r in case.requirements), *run_checks(ctx, ex)]
+        return [*not_accepted(ctx, case.requirements, what, ex), *run_checks(ctx, ex)]
     found = list(run_checks(ctx, ex))
     found += _rows(requirement, case, ex, want.get("rows"))
     if "transferrable" in want:
@@ -254,14 +256,32 @@ def _empty(requirement: str, case: Case, ex: Exchange) -> list[Finding]:
     ]
 
 
-def not_accepted(requirement: str, what: str, ex: Exchange) -> Finding:
-    return Finding(
-        requirement,
-        f"a valid request was not answered with HTTP 200: {what}",
-        expected="HTTP 200 with the documented body",
-        actual=f"HTTP {ex.response.status}: {ex.response.excerpt(300)}",
-        exchange=ex,
-    )
+def not_accepted(
+    ctx: CheckContext, requirements: Sequence[str], what: str, ex: Exchange
+) -> list[Finding]:
+    """A valid request refused, or (strict) answered with a 2xx other than 200 (D-035)."""
+    if is_success(ex):
+        return [
+            Finding(
+                "PTS-SUCCESS-800" if ex.operation in POINTS_OPERATIONS else requirements[0],
+                f"a valid request was answered with HTTP {ex.response.status}, not 200: {what}",
+                expected="HTTP 200 with the documented body",
+                actual=f"HTTP {ex.response.status}",
+                exchange=ex,
+                discrepancy=D_SUCCESS_STATUS,
+            )
+        ]
+    wanted = "HTTP 200" if ctx.strict else "a 2xx status"
+    return [
+        Finding(
+            requirement,
+            f"a valid request was not answered with {wanted}: {what}",
+            expected=f"{wanted} with the documented body",
+            actual=f"HTTP {ex.response.status}: {ex.response.excerpt(300)}",
+            exchange=ex,
+        )
+        for requirement in requirements
+    ]
 
 
 def ok(
@@ -271,8 +291,8 @@ def ok(
     each page, given the pages of a whole reading)."""
     if not isinstance(ex, Exchange):
         return [f for page in ex for f in ok(ctx, requirement, what, page)]
-    if ex.response.status != 200:
-        return [not_accepted(requirement, what, ex), *run_checks(ctx, ex)]
+    if not answered(ex, strict=ctx.strict):
+        return [*not_accepted(ctx, [requirement], what, ex), *run_checks(ctx, ex)]
     return list(run_checks(ctx, ex))
 
 

@@ -564,6 +564,7 @@ CITED = {
     "D_WARNINGS": "warnings",
     "D_CONTENT_TYPE": "media type",
     "D_REVERSE_ID_TYPE": "identifier type outside the listed ones",
+    "D_SUCCESS_STATUS": "no success status stated",
 }
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from points_conformance.checks import CheckContext, run_checks
+from points_conformance.checks.readers import answered
 from points_conformance.checks.registry import crediting
 from points_conformance.model import Exchange, Finding, RequestInfo, ResponseInfo
 
@@ -261,3 +262,21 @@ def test_make_exchange_builds_a_parsed_json_response() -> None:
 
 def test_example_text_keeps_the_digits_the_page_prints() -> None:
     assert '"groupBalance": 1250.000' in example_text("002-01")
+
+
+@pytest.mark.parametrize(
+    ("status", "lenient", "strict"),
+    [
+        (200, True, True),
+        (201, True, False),
+        (204, True, False),
+        (302, False, False),
+        (400, False, False),
+    ],
+)
+def test_a_valid_request_is_answered_by_any_2xx_but_200_in_strict(
+    status: int, lenient: bool, strict: bool
+) -> None:
+    ex = make_exchange("transferPoints", {"data": []}, status=status)
+    assert answered(ex, strict=False) is lenient
+    assert answered(ex, strict=True) is strict

@@ -246,6 +246,21 @@ class _SchemaViolation(AssertionError):
     message = "null is not of type 'object'"
 
 
+class _UndocumentedStatus(AssertionError):
+    checks = ("status_code_conformance",)
+    title = "Undocumented HTTP status code"
+    message = "Received: 201\nDocumented: 200, 401, 4XX"
+
+
+def test_an_undocumented_success_status_fails_only_in_strict() -> None:
+    """No page states a success status (D-035): a 201 passes the default run."""
+    case = _case("getCustomerLedgerBalance", None)
+    created = _response()
+    created.status_code = 201
+    assert findings_of([_UndocumentedStatus()], case, created, strict=False) == []
+    assert findings_of([_UndocumentedStatus()], case, created, strict=True) != []
+
+
 def test_a_missing_media_type_fails_only_in_strict() -> None:
     """No page states a response media type (D-096); schemathesis' schema check raises this
     failure too, so the default run lets it pass whichever check raised it."""

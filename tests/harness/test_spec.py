@@ -407,6 +407,15 @@ def test_cross_member_status_only_on_redemption_rows(spec: Spec) -> None:
     assert spec.validate_response("getCrossMemberLedger", 200, reversal, strict=True) == []
 
 
+def test_any_success_status_is_judged_by_the_documented_200(spec: Spec) -> None:
+    # D-035: no page states a success status, so a 201 body is held to the 200 schema.
+    assert spec.response_key("transferPoints", 201) == "200"
+    assert spec.response_key("transferPoints", 200) == "200"
+    assert spec.response_key("transferPoints", 302) is None
+    wrong = {"data": "not a list", "warnings": [], "errors": []}
+    assert spec.validate_response("transferPoints", 201, wrong, strict=True) != []
+
+
 def test_error_statuses_use_the_envelope(spec: Spec) -> None:
     good = {"errors": [{"code": 8015, "message": "Identifier value missing"}], "warnings": []}
     for status in (400, 404, 429):

@@ -52,3 +52,4 @@ D_CONTENT_TYPE = "D-096"  # response media type: not stated; application/json (s
 D_REVERSE_ID_TYPE = (
     "D-098"  # reverse: an unlisted identifier type may be answered; refused (strict)
 )
+D_SUCCESS_STATUS = "D-035"  # a success: any 2xx, or HTTP 200 (strict)

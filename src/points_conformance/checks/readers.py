@@ -52,6 +52,12 @@ def is_success(ex: Exchange) -> bool:
     return 200 <= ex.response.status < 300
 
 
+def answered(ex: Exchange, *, strict: bool) -> bool:
+    """Whether a valid request was answered as one: any 2xx, since no page states a success
+    status (D-035); HTTP 200 in the strict run."""
+    return ex.response.status == 200 if strict else is_success(ex)
+
+
 def refused_in_body(ex: Exchange, *, strict: bool) -> bool:
     """A 2xx whose `errors` list carries a code: a refusal in the default run (D-016)."""
     if strict or not is_success(ex):

@@ -19,6 +19,7 @@ from points_conformance.reference.fault_registry import (
     HISTORY,
     REVERSE,
     TRANSFER,
+    TRANSFER_GROUP,
     FaultResult,
 )
 from points_conformance.reference.formatting import error_body
@@ -89,6 +90,18 @@ reading(
     description="a reversal whose identifier no customer has is refused with 816 (customer not "
     "found) instead of 904",
 )(switch(err_reverse_unknown_customer=816))
+
+
+@reading(
+    "writes-answer-201",
+    discrepancy="D-035",
+    description="a transfer, a group transfer and a reversal that succeed answer HTTP 201",
+)
+def _writes_created(b: Behaviour, h: Hooks) -> FaultResult:
+    def created(operation_id: str, request: Request, status: int, body: Any) -> tuple[int, Any]:
+        return (201, body) if status == 200 else (status, body)
+
+    return h.then(response_hook=respond((TRANSFER, TRANSFER_GROUP, REVERSE), created))
 
 
 reading(
