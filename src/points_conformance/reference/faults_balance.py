@@ -21,6 +21,7 @@ from points_conformance.reference.variants import (
     details_of,
     on_success,
     query_pairs,
+    replace_value,
     rewrite_params,
     switch,
     with_query,
@@ -55,13 +56,8 @@ def _balance_source_default(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _balance_unlisted_source(b: Behaviour, h: Hooks) -> FaultResult:
     def instore(params: dict[str, Any]) -> dict[str, Any]:
-        query = query_pairs(params)
-        return with_query(
-            params,
-            [
-                (k, "INSTORE" if k == "source" and v.strip().upper() not in b.sources else v)
-                for k, v in query
-            ],
+        return replace_value(
+            params, "source", lambda v: "INSTORE" if v.strip().upper() not in b.sources else v
         )
 
     return h.then(params_hook=rewrite_params((BALANCE,), instore))
@@ -74,13 +70,8 @@ def _balance_unlisted_source(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _balance_email_refused(b: Behaviour, h: Hooks) -> FaultResult:
     def unlisted(params: dict[str, Any]) -> dict[str, Any]:
-        query = query_pairs(params)
-        return with_query(
-            params,
-            [
-                (k, "e-mail" if k == "identifierName" and v.strip() == "email" else v)
-                for k, v in query
-            ],
+        return replace_value(
+            params, "identifierName", lambda v: "e-mail" if v.strip() == "email" else v
         )
 
     return h.then(params_hook=rewrite_params((BALANCE,), unlisted))

@@ -25,6 +25,7 @@ from points_conformance.reference.variants import (
     on_each_entry,
     on_success,
     query_pairs,
+    replace_value,
     respond,
     rewrite_params,
     switch,
@@ -204,10 +205,7 @@ def _cml_default_page_two(b: Behaviour, h: Hooks) -> FaultResult:
 )
 def _cml_user_scope_is_group(b: Behaviour, h: Hooks) -> FaultResult:
     def group(params: dict[str, Any]) -> dict[str, Any]:
-        query = query_pairs(params)
-        return with_query(
-            params, [(k, "group" if k == "scope" and v == "user" else v) for k, v in query]
-        )
+        return replace_value(params, "scope", lambda v: "group" if v == "user" else v)
 
     return h.then(params_hook=rewrite_params((CML,), group))
 

@@ -34,6 +34,7 @@ from points_conformance.reference.variants import (
     entries_of,
     on_success,
     query_pairs,
+    replace_value,
     rerun,
     respond,
     rewrite_params,
@@ -182,11 +183,11 @@ def _cml_transaction_ref_null(b: Behaviour, h: Hooks) -> FaultResult:
         if not any(k == "transactionRef" and _without_reference(v) for k, v in pairs):
             return params
         # A reference nobody passed matches no entry.
-        swapped = [
-            (k, "NO-SUCH-REFERENCE" if k == "transactionRef" and _without_reference(v) else v)
-            for k, v in pairs
-        ]
-        return with_query(params, swapped)
+        return replace_value(
+            params,
+            "transactionRef",
+            lambda v: "NO-SUCH-REFERENCE" if _without_reference(v) else v,
+        )
 
     def null_refs(body: dict[str, Any], request: Request) -> None:
         for entry in entries_of(body):

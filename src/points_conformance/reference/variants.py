@@ -142,6 +142,14 @@ def without_query(params: dict[str, Any], names: Collection[str]) -> dict[str, A
     return with_query(params, [(k, v) for k, v in query_pairs(params) if k not in names])
 
 
+def replace_value(
+    params: dict[str, Any], name: str, change: Callable[[str], str]
+) -> dict[str, Any]:
+    """The request's params with every value of the query parameter `name` passed through
+    `change` (which returns a value as it is to leave it)."""
+    return with_query(params, [(k, change(v) if k == name else v) for k, v in query_pairs(params)])
+
+
 def respond(operations: Collection[str], change: ResponseHook) -> ResponseHook:
     """A response hook that only touches the given operations."""
 
